@@ -1,0 +1,371 @@
+/*
+ * capture.c: the capture thread. Its hot path is bounded: one recv, one
+ * decode, and for exec at most six small /proc reads, then a queue push.
+ * Under SCHED_FIFO it watches its own CPU share and drops to normal
+ * priority for a second when it exceeds max_rt_cpu_percent, so a fork
+ * storm cannot starve the host.
+ */
+#include "capture.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "decode.h"
+#include "procfs.h"
+
+#define CAPTURE_RECV_BUF 65536		/* one datagram is < 100 bytes; batch room */
+#define CAPTURE_GUARD_PERIOD_MS 1000	/* duty-cycle guard window */
+#define CAPTURE_REC_OVERHEAD 256	/* bytes charged per record besides strings */
+
+/* Applies the configured scheduling to the calling thread; describes the result. */
+static void
+capture_apply_priority(struct capture *cap)
+{
+	const struct capture_config *cfg = &cap->cfg;
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+
+	snprintf(cap->prio_desc, sizeof(cap->prio_desc), "normal");
+	if (cfg->prio == CAPTURE_PRIO_FIFO) {
+		struct sched_param sp = { .sched_priority = cfg->prio_value };
+		if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0) {
+			snprintf(cap->prio_desc, sizeof(cap->prio_desc), "fifo:%d",
+			    cfg->prio_value);
+			return;
+		}
+		log_warnx("capture thread cannot use SCHED_FIFO (%s); "
+		    "falling back to nice -20", strerror(errno));
+		if (setpriority(PRIO_PROCESS, (id_t)tid, -20) == 0) {
+			snprintf(cap->prio_desc, sizeof(cap->prio_desc), "nice:-20");
+			return;
+		}
+	} else if (cfg->prio == CAPTURE_PRIO_NICE) {
+		if (setpriority(PRIO_PROCESS, (id_t)tid, cfg->prio_value) == 0) {
+			snprintf(cap->prio_desc, sizeof(cap->prio_desc), "nice:%d",
+			    cfg->prio_value);
+			return;
+		}
+	} else {
+		return;
+	}
+	log_warnx("capture thread cannot raise its priority (%s); short-lived "
+	    "processes may be missed", strerror(errno));
+}
+
+/* Returns this thread's CPU time in ms. */
+static uint64_t
+thread_cpu_ms(void)
+{
+	return clock_ns(CLOCK_THREAD_CPUTIME_ID) / 1000000ull;
+}
+
+/*
+ * Counts events lost between the last sequence number seen on this CPU and
+ * seq. Numbers that go backwards (another CPU's counter, a reset) are not
+ * counted as loss.
+ */
+uint64_t
+capture_seq_gap(struct capture *cap, uint32_t cpu, uint32_t seq)
+{
+	uint64_t gap = 0;
+
+	if (cpu >= CAPTURE_MAX_CPUS)
+		return 0;
+	if (cap->seq_seen[cpu]) {
+		uint32_t d = seq - (cap->last_seq[cpu] + 1);
+		if (d != 0 && d < 0x80000000u)
+			gap = d;
+		else if (d != 0)
+			return 0;	/* stale or reordered: keep the newer mark */
+	}
+	cap->seq_seen[cpu] = true;
+	cap->last_seq[cpu] = seq;
+	return gap;
+}
+
+/* Says whether an event is wanted; sets *is_thread. */
+bool
+capture_keep(const struct capture_config *cfg, const struct kevent *k, bool *is_thread)
+{
+	*is_thread = k->pid != k->tgid;
+	if (*is_thread && !cfg->threads)
+		return false;
+	if (!(cfg->emit_mask & k->what) &&
+	    !(k->what == KEV_EXIT && (cfg->emit_mask & KEV_NONZERO_EXIT)))
+		return false;
+	if (k->what == KEV_EXIT && cfg->nonzero_exit_only && k->exit_status == 0)
+		return false;
+	return true;
+}
+
+/* Frees a record. */
+void
+capture_rec_free(struct capture_rec *r)
+{
+	process_release(&r->snap);
+	free(r);
+}
+
+/* Queues a record for the main loop, or drops and counts it when full. */
+static void
+capture_push(struct capture *cap, struct capture_rec *r)
+{
+	bool wake;
+
+	r->bytes = CAPTURE_REC_OVERHEAD + r->snap.args_len +
+	    (r->snap.executable ? strlen(r->snap.executable) : 0) +
+	    (r->snap.cwd ? strlen(r->snap.cwd) : 0);
+	pthread_mutex_lock(&cap->mu);
+	if (cap->q_records >= cap->cfg.queue_max_records ||
+	    cap->q_bytes + r->bytes > cap->cfg.queue_max_bytes) {
+		cap->pending_lost++;
+		cap->pending_reason = "queue_full";
+		pthread_mutex_unlock(&cap->mu);
+		atomic_fetch_add(&cap->c.queue_drops, 1);
+		capture_rec_free(r);
+		return;
+	}
+	r->lost_before = cap->pending_lost;
+	r->lost_reason = cap->pending_reason;
+	cap->pending_lost = 0;
+	cap->pending_reason = NULL;
+	wake = cap->head == NULL;
+	if (cap->tail)
+		cap->tail->next = r;
+	else
+		cap->head = r;
+	cap->tail = r;
+	cap->q_bytes += r->bytes;
+	cap->q_records++;
+	pthread_mutex_unlock(&cap->mu);
+	if (wake) {
+		uint64_t one = 1;
+		if (write(cap->notify_fd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+			log_warn("capture: cannot wake the main loop");
+	}
+}
+
+/* Notes loss to be attached to the next record. */
+static void
+capture_note_lost(struct capture *cap, uint64_t n, const char *reason)
+{
+	pthread_mutex_lock(&cap->mu);
+	cap->pending_lost += n;
+	cap->pending_reason = reason;
+	pthread_mutex_unlock(&cap->mu);
+}
+
+/* Handles one decoded event: filter, read /proc if exec or fork, queue. */
+static void
+capture_one(struct capture *cap, const struct kevent *k)
+{
+	struct capture_rec *r;
+	bool is_thread;
+
+	atomic_fetch_add(&cap->c.seen, 1);
+	if (!capture_keep(&cap->cfg, k, &is_thread)) {
+		if (is_thread && !cap->cfg.threads)
+			atomic_fetch_add(&cap->c.threads_skipped, 1);
+		else
+			atomic_fetch_add(&cap->c.filtered, 1);
+		return;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->k = *k;
+	r->is_thread = is_thread;
+	process_init(&r->snap);
+	if (k->action == EV_EXEC)
+		r->snap_got = procfs_snapshot(cap->procfd, k->tgid, SNAP_EXEC,
+		    cap->cfg.max_args, &r->snap);
+	else if (k->action == EV_FORK && !is_thread)
+		/* The start time makes the entity id; the child may exit at once. */
+		r->snap_got = procfs_snapshot(cap->procfd, k->tgid, SNAP_STAT, 0, &r->snap);
+	capture_push(cap, r);
+}
+
+/* Decodes every message of one datagram. */
+static void
+capture_datagram(struct capture *cap, const uint8_t *buf, size_t len)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
+
+	while (len > 0) {
+		struct kevent k;
+		enum decode_result r = decode_next(&buf, &len, &k);
+		switch (r) {
+		case DECODE_OK: {
+			uint64_t gap = cap->gap_detect ? capture_seq_gap(cap, k.cpu, k.seq) : 0;
+			if (gap) {
+				atomic_fetch_add(&cap->c.seq_lost, gap);
+				capture_note_lost(cap, gap, "kernel_overrun");
+			}
+			capture_one(cap, &k);
+			break;
+		}
+		case DECODE_ACK:
+		case DECODE_CONTROL:
+			break;
+		default:
+			atomic_fetch_add(&cap->c.decode_errors, 1);
+			if (log_ratelimit_allow(&rl))
+				log_warnx("skipped a connector message: %s",
+				    decode_result_name(r));
+			break;
+		}
+	}
+}
+
+/* Drops to SCHED_OTHER for a period when the thread used too much CPU. */
+static void
+capture_guard(struct capture *cap, uint64_t *win_start, uint64_t *win_cpu, bool *demoted)
+{
+	uint64_t now = now_mono_ms();
+	uint64_t cpu = thread_cpu_ms();
+
+	if (cap->cfg.prio != CAPTURE_PRIO_FIFO || now - *win_start < CAPTURE_GUARD_PERIOD_MS)
+		return;
+	uint64_t used = cpu - *win_cpu, span = now - *win_start;
+	*win_start = now;
+	*win_cpu = cpu;
+	if (!*demoted && used * 100 > span * cap->cfg.max_rt_cpu_percent &&
+	    strncmp(cap->prio_desc, "fifo", 4) == 0) {
+		struct sched_param sp = { .sched_priority = 0 };
+		if (pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp) == 0) {
+			*demoted = true;
+			atomic_fetch_add(&cap->c.rt_demotions, 1);
+			log_warnx("capture thread used %llu ms of CPU in %llu ms; "
+			    "running at normal priority for a while",
+			    (unsigned long long)used, (unsigned long long)span);
+		}
+	} else if (*demoted) {
+		struct sched_param sp = { .sched_priority = cap->cfg.prio_value };
+		if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0)
+			*demoted = false;
+	}
+}
+
+/* The thread: wait for the socket, drain it until EAGAIN, repeat. */
+static void *
+capture_main(void *arg)
+{
+	struct capture *cap = arg;
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
+	uint8_t *buf = xmalloc(CAPTURE_RECV_BUF);
+	uint64_t win_start = now_mono_ms(), win_cpu = thread_cpu_ms();
+	bool demoted = false;
+
+	capture_apply_priority(cap);
+	log_info("capture thread running at %s priority", cap->prio_desc);
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = cap->src->fd, .events = POLLIN },
+			{ .fd = cap->stop_fd, .events = POLLIN },
+		};
+		if (poll(pfd, 2, CAPTURE_GUARD_PERIOD_MS) == -1 && errno != EINTR)
+			log_warn("capture: poll");
+		bool stopping = (pfd[1].revents & POLLIN) != 0;
+		for (;;) {
+			ssize_t n = nlsource_recv(cap->src, buf, CAPTURE_RECV_BUF);
+			if (n > 0) {
+				capture_datagram(cap, buf, (size_t)n);
+				continue;
+			}
+			if (n == -1 && errno == ENOBUFS) {
+				/* Messages are gone; sequence gaps will say how many. */
+				atomic_fetch_add(&cap->c.overruns, 1);
+				if (!cap->gap_detect)
+					capture_note_lost(cap, 0, "kernel_overrun");
+				continue;
+			}
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && errno != EAGAIN && log_ratelimit_allow(&rl))
+				log_warn("capture: recv");
+			break;
+		}
+		if (stopping)
+			break;	/* after one last drain */
+		capture_guard(cap, &win_start, &win_cpu, &demoted);
+	}
+	free(buf);
+	return NULL;
+}
+
+/* Starts the thread; returns -1 with a logged reason on failure. */
+int
+capture_start(struct capture *cap, const struct capture_config *cfg,
+    struct nlsource *src, int procfd)
+{
+	int err;
+
+	memset(cap, 0, sizeof(*cap));
+	cap->cfg = *cfg;
+	cap->src = src;
+	cap->procfd = procfd;
+	/* Sequence gaps mean loss only when the kernel sends us every event. */
+	cap->gap_detect = !src->kernel_filter;
+	pthread_mutex_init(&cap->mu, NULL);
+	cap->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	cap->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (cap->notify_fd == -1 || cap->stop_fd == -1) {
+		log_warn("capture: eventfd");
+		return -1;
+	}
+	if ((err = pthread_create(&cap->thread, NULL, capture_main, cap)) != 0) {
+		errno = err;
+		log_warn("capture: cannot start the thread");
+		return -1;
+	}
+	cap->running = true;
+	return 0;
+}
+
+/* Stops and joins the thread; queued records stay for capture_take_all. */
+void
+capture_stop(struct capture *cap)
+{
+	uint64_t one = 1;
+
+	if (!cap->running)
+		return;
+	if (write(cap->stop_fd, &one, sizeof(one)) == -1)
+		log_warn("capture: cannot signal the thread");
+	pthread_join(cap->thread, NULL);
+	cap->running = false;
+}
+
+/*
+ * Takes every queued record, oldest first; *depth gets how many, and
+ * *lost and *reason the loss noted after the last of them.
+ */
+struct capture_rec *
+capture_take_all(struct capture *cap, size_t *depth, uint64_t *lost,
+    const char **reason)
+{
+	struct capture_rec *h;
+	uint64_t v;
+
+	if (read(cap->notify_fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
+		log_warn("capture: eventfd read");
+	pthread_mutex_lock(&cap->mu);
+	h = cap->head;
+	*depth = cap->q_records;
+	cap->head = cap->tail = NULL;
+	cap->q_bytes = 0;
+	cap->q_records = 0;
+	*lost = cap->pending_lost;
+	*reason = cap->pending_reason;
+	cap->pending_lost = 0;
+	cap->pending_reason = NULL;
+	pthread_mutex_unlock(&cap->mu);
+	return h;
+}

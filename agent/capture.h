@@ -1,0 +1,91 @@
+/*
+ * capture.h: the capture thread. It drains the connector socket, decodes
+ * each message, and for exec reads /proc at once (cmdline first), because
+ * a short-lived process is gone within a millisecond. It hands records to
+ * the main loop through a bounded queue and an eventfd. It is the agent's
+ * only latency-critical code, and the only part that may run at a raised
+ * scheduling priority.
+ */
+#ifndef HIDS_CAPTURE_H
+#define HIDS_CAPTURE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "netlink.h"
+
+#define CAPTURE_MAX_CPUS 1024	/* per-CPU sequence tracking */
+
+enum capture_prio { CAPTURE_PRIO_NORMAL = 0, CAPTURE_PRIO_NICE, CAPTURE_PRIO_FIFO };
+
+struct capture_config {
+	enum capture_prio prio;
+	int prio_value;			/* FIFO priority or nice value */
+	unsigned max_rt_cpu_percent;	/* FIFO duty-cycle guard */
+	bool threads;			/* keep thread events */
+	uint32_t emit_mask;		/* KEV_* the operator wants */
+	bool nonzero_exit_only;
+	size_t max_args;
+	size_t queue_max_bytes;
+	size_t queue_max_records;
+};
+
+/* One queued record: a kernel event and what /proc showed at once. */
+struct capture_rec {
+	struct capture_rec *next;
+	struct kevent k;
+	struct process snap;
+	unsigned snap_got;	/* SNAP_* bits read */
+	bool is_thread;
+	uint64_t lost_before;	/* events known lost just before this one */
+	const char *lost_reason;
+	size_t bytes;
+};
+
+struct capture_counters {
+	_Atomic uint64_t seen;
+	_Atomic uint64_t overruns;
+	_Atomic uint64_t seq_lost;
+	_Atomic uint64_t queue_drops;
+	_Atomic uint64_t decode_errors;
+	_Atomic uint64_t threads_skipped;
+	_Atomic uint64_t filtered;
+	_Atomic uint64_t rt_demotions;
+};
+
+struct capture {
+	struct capture_config cfg;
+	struct nlsource *src;
+	int procfd;
+	int notify_fd;		/* eventfd: records are waiting */
+	int stop_fd;		/* eventfd: the thread should end */
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t mu;
+	struct capture_rec *head, *tail;
+	size_t q_bytes, q_records;
+	uint64_t pending_lost;	/* known lost, not yet attached to a record */
+	const char *pending_reason;
+	struct capture_counters c;
+	bool gap_detect;
+	uint32_t last_seq[CAPTURE_MAX_CPUS];
+	bool seq_seen[CAPTURE_MAX_CPUS];
+	char prio_desc[64];
+};
+
+/* capture.c */
+int capture_start(struct capture *cap, const struct capture_config *cfg,
+    struct nlsource *src, int procfd);
+void capture_stop(struct capture *cap);
+struct capture_rec *capture_take_all(struct capture *cap, size_t *depth,
+    uint64_t *lost, const char **reason);
+void capture_rec_free(struct capture_rec *r);
+uint64_t capture_seq_gap(struct capture *cap, uint32_t cpu, uint32_t seq);
+bool capture_keep(const struct capture_config *cfg, const struct kevent *k,
+    bool *is_thread);
+
+#endif

@@ -1,0 +1,330 @@
+/*
+ * config.c: parses the INI file with libinih. inih gives the handler no
+ * line number, so the reader below counts lines and the handler reports
+ * file:line: message for each bad key or value, going on to the end, so
+ * the operator sees every mistake at once.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONFIG_MAX_LINE 4096	/* longest line accepted */
+
+struct parse_state {
+	struct config *c;
+	const char *name;
+	FILE *errout;
+	int line;
+	int errors;
+	FILE *fp;		/* file input */
+	const char *text;	/* or string input */
+	char *linebuf;
+	bool too_long;
+};
+
+/* Sets every value to its built-in default. */
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->log_level = LOG_LVL_INFO;
+	c->log_target = LOG_TO_STDERR;
+	c->heartbeat_interval_s = 60;
+	c->emit_mask = KEV_FORK | KEV_EXEC | KEV_UID | KEV_GID | KEV_SID |
+	    KEV_PTRACE | KEV_COMM | KEV_COREDUMP | KEV_EXIT;
+	c->threads = false;
+	c->prio = CAPTURE_PRIO_FIFO;
+	c->prio_value = 1;
+	c->max_rt_cpu_percent = 50;
+	c->rcvbuf = 8u << 20;
+	c->queue_max_bytes = 4u << 20;
+	c->queue_max_records = 65536;
+	c->max_args_bytes = 64u << 10;
+	c->table_max_entries = 32768;
+	c->table_args_bytes = 2048;
+	c->max_line_bytes = 0;
+}
+
+/* Returns the event types to ask of the kernel. */
+uint32_t
+config_kernel_mask(const struct config *c)
+{
+	uint32_t m = c->emit_mask;
+	if ((m & KEV_EXIT) && c->nonzero_exit_only)
+		m = (m & ~KEV_EXIT) | KEV_NONZERO_EXIT;
+	if (m == (KEV_ALL & ~KEV_NONZERO_EXIT))
+		m = KEV_ALL;
+	return m;
+}
+
+static void
+perr(struct parse_state *st, const char *fmt, ...) HIDS_PRINTF(2, 3);
+
+/* Reports one error as file:line: message. */
+static void
+perr(struct parse_state *st, const char *fmt, ...)
+{
+	va_list ap;
+	st->errors++;
+	if (st->errout == NULL)
+		return;
+	fprintf(st->errout, "%s:%d: ", st->name, st->line);
+	va_start(ap, fmt);
+	vfprintf(st->errout, fmt, ap);
+	va_end(ap);
+	fputc('\n', st->errout);
+}
+
+/* Parses "fork,exec,..." into a kernel mask. */
+static int
+parse_events(struct parse_state *st, const char *v, uint32_t *mask)
+{
+	char *copy = xstrdup(v), *save = NULL, *tok;
+	uint32_t m = 0;
+	int rc = 0;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		enum ev_action a;
+		if (strcmp(tok, "all") == 0) {
+			m |= KEV_ALL & ~KEV_NONZERO_EXIT;
+			continue;
+		}
+		if (ev_action_parse(tok, &a) == -1) {
+			perr(st, "unknown event type '%s' (expected fork, exec, exit, uid, "
+			    "gid, sid, ptrace, comm, coredump or all)", tok);
+			rc = -1;
+			continue;
+		}
+		m |= ev_action_kernel_bit(a);
+	}
+	free(copy);
+	if (rc == 0 && m == 0) {
+		perr(st, "no event types given");
+		rc = -1;
+	}
+	if (rc == 0)
+		*mask = m;
+	return rc;
+}
+
+/* Parses "fifo:N", "nice:N" or "normal". */
+static int
+parse_priority(struct parse_state *st, const char *v, struct config *c)
+{
+	int64_t n;
+	if (strcmp(v, "normal") == 0) {
+		c->prio = CAPTURE_PRIO_NORMAL;
+		c->prio_value = 0;
+		return 0;
+	}
+	if (strncmp(v, "fifo:", 5) == 0 && parse_i64(v + 5, 1, 99, &n) == 0) {
+		c->prio = CAPTURE_PRIO_FIFO;
+		c->prio_value = (int)n;
+		return 0;
+	}
+	if (strncmp(v, "nice:", 5) == 0 && parse_i64(v + 5, -20, 19, &n) == 0) {
+		c->prio = CAPTURE_PRIO_NICE;
+		c->prio_value = (int)n;
+		return 0;
+	}
+	perr(st, "bad priority '%s' (expected fifo:1..99, nice:-20..19 or normal)", v);
+	return -1;
+}
+
+/* Parses a size into *out, reporting a range error. */
+static void
+set_size(struct parse_state *st, const char *key, const char *v, uint64_t min,
+    uint64_t max, size_t *out)
+{
+	uint64_t n;
+	if (parse_size(v, min, max, &n) == -1) {
+		perr(st, "bad value '%s' for %s (a size from %llu to %llu bytes; "
+		    "K, M, G suffixes allowed)", v, key, (unsigned long long)min,
+		    (unsigned long long)max);
+		return;
+	}
+	*out = (size_t)n;
+}
+
+/* Parses a count into *out, reporting a range error. */
+static void
+set_uint(struct parse_state *st, const char *key, const char *v, uint64_t min,
+    uint64_t max, unsigned *out)
+{
+	uint64_t n;
+	if (parse_u64(v, min, max, &n) == -1) {
+		perr(st, "bad value '%s' for %s (a number from %llu to %llu)", v, key,
+		    (unsigned long long)min, (unsigned long long)max);
+		return;
+	}
+	*out = (unsigned)n;
+}
+
+/* Parses a boolean into *out, reporting an error. */
+static void
+set_bool(struct parse_state *st, const char *key, const char *v, bool *out)
+{
+	if (parse_bool(v, out) == -1)
+		perr(st, "bad value '%s' for %s (expected yes or no)", v, key);
+}
+
+static bool
+is(const char *section, const char *key, const char *s, const char *k)
+{
+	return strcmp(section, s) == 0 && strcmp(key, k) == 0;
+}
+
+/* inih's callback: one key = value in one section. */
+static int
+config_handler(void *user, const char *section, const char *key, const char *v)
+{
+	struct parse_state *st = user;
+	struct config *c = st->c;
+	unsigned u;
+
+	if (is(section, key, "agent", "log_level")) {
+		if (log_level_parse(v, &c->log_level) == -1)
+			perr(st, "bad log_level '%s' (expected error, warning, info or debug)", v);
+	} else if (is(section, key, "agent", "log_target")) {
+		if (strcmp(v, "stderr") == 0)
+			c->log_target = LOG_TO_STDERR;
+		else if (strcmp(v, "syslog") == 0)
+			c->log_target = LOG_TO_SYSLOG;
+		else
+			perr(st, "bad log_target '%s' (expected stderr or syslog)", v);
+	} else if (is(section, key, "agent", "heartbeat_interval")) {
+		set_uint(st, key, v, 0, 86400, &c->heartbeat_interval_s);
+	} else if (is(section, key, "events", "types")) {
+		parse_events(st, v, &c->emit_mask);
+	} else if (is(section, key, "events", "exit")) {
+		if (strcmp(v, "all") == 0)
+			c->nonzero_exit_only = false;
+		else if (strcmp(v, "nonzero") == 0)
+			c->nonzero_exit_only = true;
+		else
+			perr(st, "bad value '%s' for exit (expected all or nonzero)", v);
+	} else if (is(section, key, "events", "threads")) {
+		set_bool(st, key, v, &c->threads);
+	} else if (is(section, key, "capture", "priority")) {
+		parse_priority(st, v, c);
+	} else if (is(section, key, "capture", "max_rt_cpu_percent")) {
+		set_uint(st, key, v, 1, 100, &c->max_rt_cpu_percent);
+	} else if (is(section, key, "capture", "rcvbuf")) {
+		set_size(st, key, v, 64u << 10, 1u << 30, &c->rcvbuf);
+	} else if (is(section, key, "capture", "queue_max_bytes")) {
+		set_size(st, key, v, 64u << 10, 1u << 30, &c->queue_max_bytes);
+	} else if (is(section, key, "capture", "queue_max_events")) {
+		u = 0;
+		set_uint(st, key, v, 16, 1u << 24, &u);
+		if (u)
+			c->queue_max_records = u;
+	} else if (is(section, key, "process", "max_args_bytes")) {
+		set_size(st, key, v, 256, 4u << 20, &c->max_args_bytes);
+	} else if (is(section, key, "process", "table_max_entries")) {
+		u = 0;
+		set_uint(st, key, v, 64, 1u << 22, &u);
+		if (u)
+			c->table_max_entries = u;
+	} else if (is(section, key, "process", "table_args_bytes")) {
+		set_size(st, key, v, 0, 1u << 20, &c->table_args_bytes);
+	} else if (is(section, key, "output", "max_line_bytes")) {
+		set_size(st, key, v, 0, 64u << 20, &c->max_line_bytes);
+		if (c->max_line_bytes != 0 && c->max_line_bytes < 1024) {
+			perr(st, "max_line_bytes must be 0 (no limit) or at least 1024");
+			c->max_line_bytes = 1024;
+		}
+	} else if (strcmp(section, "agent") && strcmp(section, "events") &&
+	    strcmp(section, "capture") && strcmp(section, "process") &&
+	    strcmp(section, "output")) {
+		perr(st, "unknown section [%s]", section);
+	} else {
+		perr(st, "unknown key '%s' in [%s]", key, section);
+	}
+	return 1;	/* keep going: report every error */
+}
+
+/* inih's line reader: counts lines and refuses over-long ones. */
+static char *
+config_reader(char *str, int num, void *stream)
+{
+	struct parse_state *st = stream;
+	size_t len;
+
+	if (st->fp) {
+		if (fgets(st->linebuf, CONFIG_MAX_LINE, st->fp) == NULL)
+			return NULL;
+	} else {
+		if (*st->text == '\0')
+			return NULL;
+		const char *nl = strchr(st->text, '\n');
+		size_t l = nl ? (size_t)(nl - st->text + 1) : strlen(st->text);
+		if (l >= CONFIG_MAX_LINE)
+			l = CONFIG_MAX_LINE - 1;
+		memcpy(st->linebuf, st->text, l);
+		st->linebuf[l] = '\0';
+		st->text += l;
+	}
+	st->line++;
+	len = strlen(st->linebuf);
+	if (len >= (size_t)num) {
+		perr(st, "line too long (at most %d characters)", num - 2);
+		/* Skip the rest of a physical line longer than our buffer too. */
+		if (st->fp && st->linebuf[len - 1] != '\n') {
+			int ch;
+			while ((ch = fgetc(st->fp)) != EOF && ch != '\n')
+				;
+		}
+		str[0] = '\0';	/* an empty line to inih */
+		return str;
+	}
+	memcpy(str, st->linebuf, len + 1);
+	return str;
+}
+
+/* Runs inih over the state's input; returns 0 or -1 after reporting errors. */
+static int
+config_parse(struct parse_state *st)
+{
+	int r;
+
+	st->linebuf = xmalloc(CONFIG_MAX_LINE);
+	r = ini_parse_stream(config_reader, st, config_handler, st);
+	free(st->linebuf);
+	if (r > 0) {
+		/* inih stops calling the handler for a malformed line only. */
+		int saved = st->line;
+		st->line = r;
+		perr(st, "syntax error (expected [section] or key = value)");
+		st->line = saved;
+	} else if (r < 0) {
+		perr(st, "cannot parse");
+	}
+	return st->errors ? -1 : 0;
+}
+
+/* Loads path over the values already in c; -1 after reporting every error. */
+int
+config_load(struct config *c, const char *path, FILE *errout)
+{
+	struct parse_state st = { .c = c, .name = path, .errout = errout };
+
+	if ((st.fp = fopen(path, "r")) == NULL) {
+		if (errout)
+			fprintf(errout, "%s: cannot open: %s\n", path, strerror(errno));
+		return -1;
+	}
+	int r = config_parse(&st);
+	fclose(st.fp);
+	return r;
+}
+
+/* Loads INI text over the values already in c; name labels error lines. */
+int
+config_load_string(struct config *c, const char *text, const char *name, FILE *errout)
+{
+	struct parse_state st = { .c = c, .name = name, .errout = errout, .text = text };
+	return config_parse(&st);
+}

@@ -1,0 +1,48 @@
+/*
+ * config.h: the agent's settings, their built-in defaults, and the INI
+ * parser (libinih) that reports every error as file:line: message.
+ */
+#ifndef HIDS_CONFIG_H
+#define HIDS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "capture.h"
+#include "common.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/hids-agent/hids-agent.conf"
+
+struct config {
+	/* [agent] */
+	enum log_level log_level;
+	enum log_target log_target;
+	unsigned heartbeat_interval_s;	/* 0 = off */
+	/* [events] */
+	uint32_t emit_mask;
+	bool nonzero_exit_only;
+	bool threads;
+	/* [capture] */
+	enum capture_prio prio;
+	int prio_value;
+	unsigned max_rt_cpu_percent;
+	size_t rcvbuf;
+	size_t queue_max_bytes;
+	size_t queue_max_records;
+	/* [process] */
+	size_t max_args_bytes;
+	size_t table_max_entries;
+	size_t table_args_bytes;
+	/* [output] */
+	size_t max_line_bytes;		/* 0 = no limit */
+};
+
+/* config.c */
+void config_defaults(struct config *c);
+int config_load(struct config *c, const char *path, FILE *errout);
+int config_load_string(struct config *c, const char *text, const char *name, FILE *errout);
+uint32_t config_kernel_mask(const struct config *c);
+
+#endif

@@ -1,0 +1,312 @@
+/*
+ * enrich.c: one small function per event type, all on the main thread.
+ * /proc is read here only for a process the table does not know yet; the
+ * latency-critical reads happened in the capture thread.
+ */
+#include "enrich.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "procfs.h"
+
+/* Returns the table entry of pid, reading /proc for one not seen before. */
+static struct proctab_entry *
+entry_for(struct enricher *en, int32_t pid, bool create)
+{
+	struct proctab_entry *e = proctab_lookup(en->tab, pid);
+	struct process p;
+
+	if (e || !create || pid <= 0)
+		return e;
+	process_init(&p);
+	unsigned got = procfs_snapshot(en->procfd, pid, SNAP_EXEC, en->max_args, &p);
+	if (!(got & SNAP_STAT)) {
+		process_release(&p);
+		return NULL;
+	}
+	proctab_entity_id(en->tab->host_id, pid, p.start_ticks, p.entity_id);
+	e = proctab_upsert(en->tab, pid);
+	proctab_set(en->tab, e, &p);
+	process_release(&p);
+	return e;
+}
+
+/* Fills ev->parent from the table, if the parent is known. */
+static void
+add_parent(struct enricher *en, struct event *ev, int32_t ppid)
+{
+	struct proctab_entry *pe;
+
+	if (ppid <= 0)
+		return;
+	if ((pe = entry_for(en, ppid, true)) == NULL) {
+		ev->parent.pid = ppid;
+		ev->has_parent = true;
+		return;
+	}
+	process_copy(&ev->parent, &pe->p, en->max_args);
+	ev->has_parent = true;
+}
+
+/* Converts a monotonic kernel timestamp to /proc start ticks. */
+static uint64_t
+mono_to_ticks(const struct enricher *en, uint64_t ts)
+{
+	uint64_t boot = ts + (uint64_t)en->mono_to_boot_ns;
+	return en->enc->clk_tck > 0 ? boot / (1000000000ull / (uint64_t)en->enc->clk_tck) : 0;
+}
+
+/* fork: the child is a copy of its parent until it execs. */
+static void
+enrich_fork(struct enricher *en, const struct capture_rec *r, struct event *ev)
+{
+	const struct kevent *k = &r->k;
+	struct proctab_entry *pe = entry_for(en, k->ptgid, true);
+
+	if (r->is_thread) {
+		/* A new thread: describe the process it belongs to. */
+		if (pe)
+			process_copy(&ev->proc, &pe->p, en->max_args);
+		ev->proc.pid = k->tgid;
+		ev->is_thread = true;
+		return;
+	}
+	if (pe)
+		process_copy(&ev->proc, &pe->p, en->max_args);
+	ev->proc.pid = k->tgid;
+	ev->proc.ppid = k->ptgid;
+	ev->proc.known |= PF_PPID;
+	ev->proc.start_ns = k->ts_ns + (uint64_t)en->enc->mono_to_real_ns;
+	if (r->snap_got & SNAP_STAT) {
+		ev->proc.start_ticks = r->snap.start_ticks;
+		ev->proc.pgid = r->snap.pgid;
+		ev->proc.sid = r->snap.sid;
+		ev->proc.tty_nr = r->snap.tty_nr;
+		ev->proc.known |= PF_STAT;
+	} else {
+		ev->proc.start_ticks = mono_to_ticks(en, k->ts_ns);
+	}
+	proctab_entity_id(en->tab->host_id, k->tgid, ev->proc.start_ticks, ev->proc.entity_id);
+	if (pe) {
+		process_copy(&ev->parent, &pe->p, en->max_args);
+		ev->has_parent = true;
+	} else {
+		ev->parent.pid = k->ptgid;
+		ev->has_parent = true;
+	}
+	struct proctab_entry *ce = proctab_upsert(en->tab, k->tgid);
+	proctab_set(en->tab, ce, &ev->proc);
+	ce->fork_ts_ns = k->ts_ns;
+}
+
+/* Overlays what the exec snapshot read onto the inherited image. */
+static void
+merge_snapshot(struct process *p, const struct process *s, unsigned got)
+{
+	/* The old image's args and executable are never the new one's. */
+	free(p->args);
+	p->args = NULL;
+	p->args_len = 0;
+	p->args_count = 0;
+	p->args_truncated = false;
+	free(p->executable);
+	p->executable = NULL;
+	p->exe_deleted = false;
+	p->known &= ~(PF_ARGS | PF_EXE | PF_NAME);
+	if (got & SNAP_CMDLINE) {
+		p->args = xmemdup(s->args, s->args_len + 1);
+		p->args_len = s->args_len;
+		p->args_count = s->args_count;
+		p->args_truncated = s->args_truncated;
+		p->known |= PF_ARGS;
+	}
+	if (got & SNAP_EXE) {
+		p->executable = xstrdup(s->executable);
+		p->exe_deleted = s->exe_deleted;
+		p->known |= PF_EXE;
+	}
+	if (got & SNAP_CWD) {
+		free(p->cwd);
+		p->cwd = xstrdup(s->cwd);
+		p->known |= PF_CWD;
+	}
+	if (got & SNAP_STATUS) {
+		p->ids = s->ids;
+		p->ns_pid = s->ns_pid;
+		p->cap_eff = s->cap_eff;
+		p->known |= s->known & (PF_IDS | PF_NSPID | PF_CAPS);
+	}
+	if (got & SNAP_STAT) {
+		memcpy(p->name, s->name, sizeof(p->name));
+		p->ppid = s->ppid;
+		p->pgid = s->pgid;
+		p->sid = s->sid;
+		p->tty_nr = s->tty_nr;
+		p->start_ticks = s->start_ticks;
+		p->known |= PF_STAT | PF_NAME | PF_PPID | PF_START;
+	}
+	if (got & SNAP_CGROUP) {
+		memcpy(p->container_id, s->container_id, sizeof(p->container_id));
+		p->known |= PF_CONTAINER;
+	}
+}
+
+/* exec: the new image, read by the capture thread the moment it was reported. */
+static void
+enrich_exec(struct enricher *en, const struct capture_rec *r, struct event *ev)
+{
+	const struct kevent *k = &r->k;
+	struct proctab_entry *e = proctab_lookup(en->tab, k->tgid);
+	bool known = e != NULL;
+
+	if (!e)
+		e = proctab_upsert(en->tab, k->tgid);
+	if (known && (e->p.known & (PF_EXE | PF_ARGS))) {
+		process_copy(&ev->previous, &e->p, en->max_args);
+		ev->has_previous = true;
+	}
+	process_copy(&ev->proc, &e->p, en->max_args);
+	ev->proc.pid = k->tgid;
+	merge_snapshot(&ev->proc, &r->snap, r->snap_got);
+	if (!(r->snap_got & SNAP_CMDLINE)) {
+		ev->proc_gone = true;
+		en->stats->proc_gone++;
+	} else {
+		en->stats->argv_captured++;
+	}
+	if (ev->proc.entity_id[0] == '\0' || (!known && (r->snap_got & SNAP_STAT)))
+		proctab_entity_id(en->tab->host_id, k->tgid,
+		    (r->snap_got & SNAP_STAT) ? ev->proc.start_ticks : mono_to_ticks(en, k->ts_ns),
+		    ev->proc.entity_id);
+	proctab_set(en->tab, e, &ev->proc);
+	add_parent(en, ev, ev->proc.ppid);
+}
+
+/* exit: report what was known, then forget the process. */
+static void
+enrich_exit(struct enricher *en, const struct capture_rec *r, struct event *ev)
+{
+	const struct kevent *k = &r->k;
+	struct proctab_entry *e = proctab_lookup(en->tab, k->tgid);
+
+	if (e) {
+		process_copy(&ev->proc, &e->p, en->max_args);
+		if (e->fork_ts_ns && k->ts_ns > e->fork_ts_ns)
+			ev->duration_ns = k->ts_ns - e->fork_ts_ns;
+		else if (ev->proc.start_ticks && en->enc->clk_tck > 0) {
+			uint64_t start_boot = ev->proc.start_ticks *
+			    (1000000000ull / (uint64_t)en->enc->clk_tck);
+			uint64_t now_boot = k->ts_ns + (uint64_t)en->mono_to_boot_ns;
+			if (now_boot > start_boot)
+				ev->duration_ns = now_boot - start_boot;
+		}
+	} else {
+		ev->proc_gone = true;
+		ev->proc.start_ticks = 0;
+	}
+	ev->proc.pid = k->tgid;
+	if (k->has_parent && k->ptgid > 0) {
+		ev->proc.ppid = k->ptgid;
+		ev->proc.known |= PF_PPID;
+	}
+	if (r->is_thread) {
+		ev->is_thread = true;
+		ev->duration_ns = 0;
+	} else if (e) {
+		proctab_remove(en->tab, k->tgid);
+	}
+	add_parent(en, ev, ev->proc.ppid);
+}
+
+/* uid, gid, sid, comm, ptrace, coredump: a change to a known process. */
+static void
+enrich_change(struct enricher *en, const struct capture_rec *r, struct event *ev)
+{
+	const struct kevent *k = &r->k;
+	struct proctab_entry *e = entry_for(en, k->tgid, true);
+	struct process *p;
+
+	if (e == NULL) {
+		ev->proc.pid = k->tgid;
+		ev->proc_gone = true;
+		p = &ev->proc;
+	} else {
+		p = &e->p;
+	}
+	switch (k->action) {
+	case EV_UID: {
+		char buf[4096];
+		int n = e ? procfs_read_file(en->procfd, k->tgid, "status", buf, sizeof(buf)) : -1;
+		if (n <= 0 || procfs_parse_status(buf, (size_t)n, p) == -1) {
+			p->ids.ruid = k->rid;
+			p->ids.euid = p->ids.fsuid = k->eid;
+		}
+		p->known |= PF_IDS;
+		break;
+	}
+	case EV_GID: {
+		char buf[4096];
+		int n = e ? procfs_read_file(en->procfd, k->tgid, "status", buf, sizeof(buf)) : -1;
+		if (n <= 0 || procfs_parse_status(buf, (size_t)n, p) == -1) {
+			p->ids.rgid = k->rid;
+			p->ids.egid = p->ids.fsgid = k->eid;
+		}
+		p->known |= PF_IDS;
+		break;
+	}
+	case EV_SID:
+		p->sid = k->tgid;
+		p->pgid = k->tgid;
+		break;
+	case EV_COMM:
+		memcpy(p->name, k->comm, sizeof(p->name));
+		p->known |= PF_NAME;
+		break;
+	case EV_PTRACE:
+		if (k->tracer_tgid > 0) {
+			struct proctab_entry *te = entry_for(en, k->tracer_tgid, true);
+			if (te)
+				process_copy(&ev->tracer, &te->p, en->max_args);
+			ev->tracer.pid = k->tracer_tgid;
+			ev->has_tracer = true;
+		}
+		break;
+	default:
+		break;
+	}
+	if (e)
+		process_copy(&ev->proc, &e->p, en->max_args);
+	ev->proc.pid = k->tgid;
+	ev->is_thread = r->is_thread;
+	if (k->action == EV_COREDUMP && k->has_parent)
+		ev->proc.ppid = k->ptgid;
+	add_parent(en, ev, ev->proc.ppid);
+}
+
+/* Builds the event for one capture record; the caller releases ev. */
+void
+enrich_record(struct enricher *en, const struct capture_rec *r, struct event *ev)
+{
+	event_init(ev);
+	ev->k = r->k;
+	switch (r->k.action) {
+	case EV_FORK:
+		enrich_fork(en, r, ev);
+		break;
+	case EV_EXEC:
+		enrich_exec(en, r, ev);
+		break;
+	case EV_EXIT:
+		enrich_exit(en, r, ev);
+		break;
+	default:
+		enrich_change(en, r, ev);
+		break;
+	}
+	if (ev->proc.known & PF_IDS) {
+		ev->user_name = names_user(en->names, ev->proc.ids.euid, 0);
+		ev->group_name = names_group(en->names, ev->proc.ids.egid, 1);
+	}
+}

@@ -1,0 +1,416 @@
+/*
+ * main.c: wires the stages together and owns the libevent loop. It parses
+ * the command line and config, subscribes to the kernel, seeds the process
+ * table, starts the capture thread, and then, on each wake-up, turns
+ * queued records into JSON lines. It holds no stage's logic itself.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <openssl/sha.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "common.h"
+#include "config.h"
+#include "encode.h"
+#include "enrich.h"
+#include "names.h"
+#include "netlink.h"
+#include "output.h"
+#include "procfs.h"
+#include "proctab.h"
+
+#ifndef HIDS_VERSION
+#define HIDS_VERSION "0.0.0"
+#endif
+
+struct agent {
+	struct config cfg;
+	struct event_base *base;
+	struct nlsource src;
+	struct capture cap;
+	struct proctab tab;
+	struct names names;
+	struct enricher en;
+	struct encode_ctx enc;
+	struct output out;
+	struct agent_stats stats;
+	int procfd;
+	char hostname[256];
+	char host_id[65];
+	char agent_id[33];
+	char ephemeral_id[17];
+	struct event *ev_notify, *ev_int, *ev_term, *ev_usr1, *ev_heartbeat;
+	int exit_code;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: hids-agent [-c FILE] [--stdout] [--check-config] [-v] [--version] [--help]\n"
+	    "  -c, --config FILE   read FILE (default " CONFIG_DEFAULT_PATH " if present,\n"
+	    "                      else built-in defaults)\n"
+	    "      --stdout        write events as JSON lines to standard output\n"
+	    "      --check-config  validate the configuration and exit (0 valid, 1 not)\n"
+	    "  -v, --verbose       log debug messages\n"
+	    "      --version       print the version and exit\n"
+	    "  -h, --help          print this help and exit\n");
+}
+
+/* Reads host name, machine id, and derives the agent ids. */
+static void
+agent_identity(struct agent *a)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH], rnd[8];
+	char seed[300];
+	int fd, n;
+
+	if (gethostname(a->hostname, sizeof(a->hostname) - 1) == -1)
+		strlcpy_trunc(a->hostname, "unknown", sizeof(a->hostname));
+	if ((fd = open("/etc/machine-id", O_RDONLY | O_CLOEXEC)) != -1) {
+		n = (int)read(fd, a->host_id, 64);
+		close(fd);
+		while (n > 0 && (a->host_id[n - 1] == '\n' || a->host_id[n - 1] == ' '))
+			n--;
+		a->host_id[n > 0 ? n : 0] = '\0';
+	}
+	if (a->host_id[0] == '\0')
+		log_warnx("no /etc/machine-id; host.id is left out and entity ids "
+		    "use the host name");
+	snprintf(seed, sizeof(seed), "hids-agent:%s",
+	    a->host_id[0] ? a->host_id : a->hostname);
+	SHA256((const unsigned char *)seed, strlen(seed), md);
+	for (int i = 0; i < 16; i++)
+		snprintf(a->agent_id + 2 * i, 3, "%02x", md[i]);
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		fatal("getrandom");
+	for (int i = 0; i < 8; i++)
+		snprintf(a->ephemeral_id + 2 * i, 3, "%02x", rnd[i]);
+}
+
+/* Measures the offsets from the kernel's clocks to wall time. */
+static void
+agent_sync_clocks(struct agent *a)
+{
+	uint64_t real = clock_ns(CLOCK_REALTIME);
+	uint64_t mono = clock_ns(CLOCK_MONOTONIC);
+	uint64_t boot = clock_ns(CLOCK_BOOTTIME);
+
+	a->enc.mono_to_real_ns = (int64_t)(real - mono);
+	a->enc.boot_to_real_ns = (int64_t)(real - boot);
+	a->en.mono_to_boot_ns = (int64_t)(boot - mono);
+}
+
+/* Reads this process's resident set size. */
+static uint64_t
+agent_rss(void)
+{
+	char buf[128];
+	unsigned long long size, res;
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &size, &res) != 2)
+		return 0;
+	return res * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Gathers the counters of every stage. */
+static void
+agent_collect_stats(struct agent *a)
+{
+	struct agent_stats *s = &a->stats;
+	struct capture_counters *c = &a->cap.c;
+
+	s->events_seen = atomic_load(&c->seen);
+	s->overruns = atomic_load(&c->overruns);
+	s->decode_errors = atomic_load(&c->decode_errors);
+	s->threads_skipped = atomic_load(&c->threads_skipped);
+	s->queue_drops = atomic_load(&c->queue_drops);
+	s->events_lost = atomic_load(&c->seq_lost) + s->queue_drops;
+	s->proctab_size = a->tab.count;
+	s->proctab_evictions = a->tab.evictions;
+	s->rss_bytes = agent_rss();
+}
+
+/* Encodes and writes one event. */
+static void
+agent_emit(struct agent *a, struct event *ev)
+{
+	size_t len;
+	char *line = encode_event(&a->enc, ev, &len);
+	output_line(&a->out, line, len);
+	free(line);
+	a->stats.events_emitted++;
+}
+
+/* Emits a record of the agent's own: lost or heartbeat. */
+static void
+agent_emit_meta(struct agent *a, enum ev_action action, uint64_t lost, const char *reason)
+{
+	struct event ev;
+
+	event_init(&ev);
+	ev.k.action = action;
+	ev.lost = lost;
+	ev.reason = reason;
+	agent_collect_stats(a);
+	ev.stats = &a->stats;
+	agent_emit(a, &ev);
+	event_release(&ev);
+}
+
+/* Turns every queued record into output lines. */
+static void
+agent_drain_queue(struct agent *a)
+{
+	size_t depth;
+	uint64_t lost_after;
+	const char *reason_after;
+	struct capture_rec *r = capture_take_all(&a->cap, &depth, &lost_after, &reason_after), *n;
+
+	a->stats.queue_depth = depth;
+	for (; r; r = n) {
+		struct event ev;
+		n = r->next;
+		if (r->lost_before || r->lost_reason)
+			agent_emit_meta(a, EV_LOST, r->lost_before, r->lost_reason);
+		enrich_record(&a->en, r, &ev);
+		agent_emit(a, &ev);
+		event_release(&ev);
+		capture_rec_free(r);
+	}
+	if (lost_after || reason_after)
+		agent_emit_meta(a, EV_LOST, lost_after, reason_after);
+	if (output_flush(&a->out) == -1) {
+		log_warnx("the event reader went away; stopping");
+		event_base_loopbreak(a->base);
+	}
+}
+
+static void
+notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	agent_drain_queue(arg);
+}
+
+static void
+stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+	(void)what;
+	log_info("received signal %d; stopping", (int)sig);
+	event_base_loopbreak(a->base);
+}
+
+static void
+usr1_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+	struct agent_stats *s = &a->stats;
+	(void)sig;
+	(void)what;
+	agent_collect_stats(a);
+	log_info("counters: seen %llu emitted %llu lost %llu overruns %llu "
+	    "decode_errors %llu proc_gone %llu argv_captured %llu queue_drops %llu "
+	    "proctab %llu rss %llu",
+	    (unsigned long long)s->events_seen, (unsigned long long)s->events_emitted,
+	    (unsigned long long)s->events_lost, (unsigned long long)s->overruns,
+	    (unsigned long long)s->decode_errors, (unsigned long long)s->proc_gone,
+	    (unsigned long long)s->argv_captured, (unsigned long long)s->queue_drops,
+	    (unsigned long long)s->proctab_size, (unsigned long long)s->rss_bytes);
+}
+
+static void
+heartbeat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	(void)fd;
+	(void)what;
+	agent_sync_clocks(a);
+	gethostname(a->hostname, sizeof(a->hostname) - 1);
+	agent_drain_queue(a);
+	agent_emit_meta(a, EV_HEARTBEAT, 0, "interval");
+	output_flush(&a->out);
+}
+
+/* Sets up the loop's events; fatal on failure (before the loop runs). */
+static void
+agent_setup_loop(struct agent *a)
+{
+	if ((a->base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	a->ev_notify = event_new(a->base, a->cap.notify_fd, EV_READ | EV_PERSIST, notify_cb, a);
+	a->ev_int = evsignal_new(a->base, SIGINT, stop_cb, a);
+	a->ev_term = evsignal_new(a->base, SIGTERM, stop_cb, a);
+	a->ev_usr1 = evsignal_new(a->base, SIGUSR1, usr1_cb, a);
+	if (!a->ev_notify || !a->ev_int || !a->ev_term || !a->ev_usr1)
+		fatalx("cannot create loop events");
+	event_add(a->ev_notify, NULL);
+	event_add(a->ev_int, NULL);
+	event_add(a->ev_term, NULL);
+	event_add(a->ev_usr1, NULL);
+	if (a->cfg.heartbeat_interval_s > 0) {
+		struct timeval tv = { (time_t)a->cfg.heartbeat_interval_s, 0 };
+		a->ev_heartbeat = event_new(a->base, -1, EV_PERSIST, heartbeat_cb, a);
+		event_add(a->ev_heartbeat, &tv);
+	}
+}
+
+/* Frees the loop's events. */
+static void
+agent_free_loop(struct agent *a)
+{
+	struct event *evs[] = { a->ev_notify, a->ev_int, a->ev_term, a->ev_usr1, a->ev_heartbeat };
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (evs[i])
+			event_free(evs[i]);
+	event_base_free(a->base);
+}
+
+/* Starts capture: socket, subscription, table seed, thread. Exits on failure. */
+static void
+agent_start_capture(struct agent *a)
+{
+	struct capture_config cc;
+	char err[256];
+	uint32_t mask = config_kernel_mask(&a->cfg);
+
+	if ((a->procfd = procfs_open_root()) == -1)
+		fatal("cannot open /proc");
+	if (nlsource_open(&a->src, a->cfg.rcvbuf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (nlsource_subscribe(&a->src, mask, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	log_info("subscribed to the process-events connector (%s, receive buffer %zu bytes)",
+	    a->src.kernel_filter ? "kernel-side event filter" : "all events",
+	    a->src.rcvbuf);
+	memset(&cc, 0, sizeof(cc));
+	cc.prio = a->cfg.prio;
+	cc.prio_value = a->cfg.prio_value;
+	cc.max_rt_cpu_percent = a->cfg.max_rt_cpu_percent;
+	cc.threads = a->cfg.threads;
+	cc.emit_mask = mask;
+	cc.nonzero_exit_only = a->cfg.nonzero_exit_only;
+	cc.max_args = a->cfg.max_args_bytes;
+	cc.queue_max_bytes = a->cfg.queue_max_bytes;
+	cc.queue_max_records = a->cfg.queue_max_records;
+	/* Start capturing before the scan, so nothing started during it is missed. */
+	if (capture_start(&a->cap, &cc, &a->src, a->procfd) == -1)
+		fatalx("cannot start the capture thread");
+	size_t n = proctab_seed(&a->tab, a->procfd);
+	log_info("process table seeded with %zu processes", n);
+}
+
+/* Parses the command line into a and the flags; exits on usage errors. */
+static void
+agent_parse_args(int argc, char **argv, const char **config_path, bool *check_only,
+    bool *verbose)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "stdout", no_argument, NULL, 'S' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': *config_path = optarg; break;
+		case 'S': break;	/* the only output today */
+		case 'C': *check_only = true; break;
+		case 'v': *verbose = true; break;
+		case 'V': printf("hids-agent %s\n", HIDS_VERSION); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hids-agent: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		exit(2);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct agent agent;
+	struct agent *a = &agent;
+	const char *config_path = NULL;
+	bool check_only = false, verbose = false;
+
+	agent_parse_args(argc, argv, &config_path, &check_only, &verbose);
+	config_defaults(&a->cfg);
+	if (config_path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+		config_path = CONFIG_DEFAULT_PATH;
+	if (config_path && config_load(&a->cfg, config_path, stderr) == -1)
+		return 1;
+	if (check_only) {
+		printf("%s: configuration is valid\n", config_path ? config_path : "built-in defaults");
+		return 0;
+	}
+	log_init("hids-agent", verbose ? LOG_LVL_DEBUG : a->cfg.log_level, a->cfg.log_target);
+	signal(SIGPIPE, SIG_IGN);
+
+	agent_identity(a);
+	proctab_init(&a->tab, a->cfg.table_max_entries, a->cfg.table_args_bytes,
+	    a->host_id[0] ? a->host_id : a->hostname);
+	if (names_start(&a->names) == -1)
+		fatalx("cannot start the name resolver thread");
+	a->enc.hostname = a->hostname;
+	a->enc.host_id = a->host_id[0] ? a->host_id : NULL;
+	a->enc.agent_id = a->agent_id;
+	a->enc.agent_version = HIDS_VERSION;
+	a->enc.ephemeral_id = a->ephemeral_id;
+	a->enc.clk_tck = sysconf(_SC_CLK_TCK);
+	a->enc.max_line_bytes = a->cfg.max_line_bytes;
+	agent_sync_clocks(a);
+	output_init(&a->out, STDOUT_FILENO);
+
+	agent_start_capture(a);
+	a->en = (struct enricher){ .tab = &a->tab, .names = &a->names, .procfd = a->procfd,
+	    .enc = &a->enc, .stats = &a->stats, .max_args = a->cfg.max_args_bytes,
+	    .mono_to_boot_ns = a->en.mono_to_boot_ns };
+	agent_setup_loop(a);
+	log_info("ready");
+	agent_emit_meta(a, EV_HEARTBEAT, 0, "start");
+	agent_drain_queue(a);
+
+	event_base_dispatch(a->base);
+
+	nlsource_unsubscribe(&a->src);
+	capture_stop(&a->cap);
+	agent_drain_queue(a);
+	agent_emit_meta(a, EV_HEARTBEAT, 0, "stop");
+	output_release(&a->out);
+	agent_free_loop(a);
+	names_stop(&a->names);
+	proctab_release(&a->tab);
+	nlsource_close(&a->src);
+	close(a->procfd);
+	log_info("stopped");
+	return a->exit_code;
+}

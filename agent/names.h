@@ -1,0 +1,43 @@
+/*
+ * names.h: uid and gid to name, from a cache that never blocks the main
+ * loop. A miss returns NULL at once and queues a lookup for a resolver
+ * thread, since getpwuid_r can wait on LDAP or SSSD for seconds.
+ */
+#ifndef HIDS_NAMES_H
+#define HIDS_NAMES_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define NAMES_MAX 4096		/* cached uids and gids, each */
+#define NAMES_QUEUE 256		/* pending lookups */
+#define NAMES_TTL_S 600		/* a name is looked up again after this */
+
+struct names_entry {
+	uint32_t id;
+	bool used;
+	bool pending;
+	bool found;
+	char name[64];
+	uint64_t fetched_ms;
+};
+
+struct names {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool running, stopping;
+	struct names_entry users[NAMES_MAX], groups[NAMES_MAX];
+	struct { uint32_t id; bool group; } queue[NAMES_QUEUE];
+	unsigned qhead, qlen;
+	char scratch[2][64];	/* names handed to the main thread */
+};
+
+/* names.c */
+int names_start(struct names *n);
+void names_stop(struct names *n);
+const char *names_user(struct names *n, uint32_t uid, int slot);
+const char *names_group(struct names *n, uint32_t gid, int slot);
+
+#endif

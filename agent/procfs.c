@@ -1,0 +1,428 @@
+/*
+ * procfs.c: what the agent reads from /proc about one process. Short-lived
+ * processes vanish in a fixed order: the memory image (cmdline, exe) goes
+ * at exit_mm, then cwd, then status, stat and cgroup when the zombie is
+ * reaped. procfs_snapshot therefore reads cmdline first and the rest in
+ * that order, and says exactly which parts it got.
+ */
+#include "procfs.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+
+#define PROCFS_SMALL_FILE 4096	/* stat, status and cgroup reads */
+#define PROCFS_CGROUP_FILE 8192	/* cgroup v1 can list many hierarchies */
+
+/* Opens /proc once; every other read is relative to it. */
+int
+procfs_open_root(void)
+{
+	return open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* Reads up to bufsize-1 bytes of /proc/PID/NAME into buf; returns the length or -1. */
+int
+procfs_read_file(int procfd, int pid, const char *name, char *buf, size_t bufsize)
+{
+	char path[64];
+	ssize_t n, total = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%d/%s", pid, name);
+	if ((fd = openat(procfd, path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while ((size_t)total < bufsize - 1) {
+		n = read(fd, buf + total, bufsize - 1 - (size_t)total);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		total += n;
+	}
+	close(fd);
+	buf[total] = '\0';
+	return (int)total;
+}
+
+/* Counts NUL-terminated arguments in a cmdline buffer (a last one may lack its NUL). */
+uint32_t
+procfs_count_args(const char *buf, size_t len)
+{
+	uint32_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] == '\0')
+			n++;
+	if (len > 0 && buf[len - 1] != '\0')
+		n++;
+	return n;
+}
+
+/*
+ * Reads /proc/PID/cmdline, keeping at most max_bytes; the true argument
+ * count is kept even when the bytes are cut. Returns 0, or -1 when the
+ * process (or its memory image) is gone.
+ */
+int
+procfs_read_cmdline(int procfd, int pid, size_t max_bytes, struct process *p)
+{
+	char path[64], chunk[4096];
+	char *buf = xmalloc(max_bytes + 1);
+	size_t len = 0;
+	uint32_t extra = 0;
+	bool more = false;
+	char last = '\0';
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%d/cmdline", pid);
+	if ((fd = openat(procfd, path, O_RDONLY | O_CLOEXEC)) == -1) {
+		free(buf);
+		return -1;
+	}
+	while (len < max_bytes) {
+		n = read(fd, buf + len, max_bytes - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len == max_bytes) {
+		/* Past the cap: count the remaining arguments, keep no bytes. */
+		while ((n = read(fd, chunk, sizeof(chunk))) > 0 || (n == -1 && errno == EINTR)) {
+			for (ssize_t i = 0; i < n; i++)
+				if (chunk[i] == '\0')
+					extra++;
+			if (n > 0) {
+				more = true;
+				last = chunk[n - 1];
+			}
+		}
+	}
+	close(fd);
+	if (len == 0) {
+		free(buf);
+		return -1;
+	}
+	buf[len] = '\0';
+	{
+		char final = more ? last : buf[len - 1];
+		uint32_t nuls = extra;
+		for (size_t i = 0; i < len; i++)
+			if (buf[i] == '\0')
+				nuls++;
+		p->args_count = nuls + (final != '\0' ? 1 : 0);
+		p->args_truncated = more;
+	}
+	/* Drop the final NUL so args_len covers the arguments only. */
+	p->args_len = buf[len - 1] == '\0' ? len - 1 : len;
+	free(p->args);
+	p->args = buf;
+	p->known |= PF_ARGS;
+	return 0;
+}
+
+/* Reads a /proc/PID symlink (exe, cwd) into a new string; -1 when gone. */
+int
+procfs_read_link(int procfd, int pid, const char *name, char **out)
+{
+	char path[64], target[4096];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%d/%s", pid, name);
+	n = readlinkat(procfd, path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return -1;
+	target[n] = '\0';
+	*out = xstrndup(target, (size_t)n);
+	return 0;
+}
+
+/*
+ * Parses /proc/PID/stat: comm, ppid, pgrp, session, tty_nr and starttime.
+ * comm may hold spaces and ')', so fields are counted from the last ')'.
+ */
+int
+procfs_parse_stat(const char *buf, size_t len, struct process *p)
+{
+	const char *open_paren = memchr(buf, '(', len);
+	const char *close_paren = NULL;
+	long long f[20];
+	int nf = 0;
+
+	for (size_t i = len; i > 0; i--) {
+		if (buf[i - 1] == ')') {
+			close_paren = buf + i - 1;
+			break;
+		}
+	}
+	if (open_paren == NULL || close_paren == NULL || close_paren < open_paren)
+		return -1;
+	/* Fields after comm: state(3) ppid(4) pgrp(5) session(6) tty_nr(7) ... starttime(22). */
+	const char *s = close_paren + 1, *end = buf + len;
+	int field = 2;
+	while (s < end && field < 22) {
+		while (s < end && *s == ' ')
+			s++;
+		if (s >= end)
+			break;
+		field++;
+		const char *tok = s;
+		while (s < end && *s != ' ' && *s != '\n')
+			s++;
+		if (field == 3)
+			continue;	/* state letter */
+		char num[24];
+		size_t tl = (size_t)(s - tok);
+		if (tl == 0 || tl >= sizeof(num))
+			return -1;
+		memcpy(num, tok, tl);
+		num[tl] = '\0';
+		char *e;
+		errno = 0;
+		long long v = strtoll(num, &e, 10);
+		if (*e != '\0' || errno)
+			return -1;
+		if (nf < 20)
+			f[nf++] = v;
+	}
+	if (field < 22 || nf < 19)
+		return -1;
+	/* f[0] = field 4 (ppid) ... f[18] = field 22 (starttime). */
+	size_t clen = (size_t)(close_paren - open_paren - 1);
+	if (clen > 16)
+		clen = 16;
+	memcpy(p->name, open_paren + 1, clen);
+	p->name[clen] = '\0';
+	p->ppid = (int32_t)f[0];
+	p->pgid = (int32_t)f[1];
+	p->sid = (int32_t)f[2];
+	p->tty_nr = (int32_t)f[3];
+	p->start_ticks = f[18] < 0 ? 0 : (uint64_t)f[18];
+	p->known |= PF_STAT | PF_NAME | PF_PPID | PF_START;
+	return 0;
+}
+
+/* Parses up to four unsigned numbers separated by whitespace. */
+static int
+parse_u32_list(const char *s, const char *end, uint32_t *out, int want)
+{
+	int n = 0;
+	while (n < want) {
+		while (s < end && (*s == ' ' || *s == '\t'))
+			s++;
+		if (s >= end || !isdigit((unsigned char)*s))
+			break;
+		unsigned long long v = 0;
+		while (s < end && isdigit((unsigned char)*s)) {
+			v = v * 10 + (unsigned)(*s - '0');
+			if (v > UINT32_MAX)
+				return -1;
+			s++;
+		}
+		out[n++] = (uint32_t)v;
+	}
+	return n;
+}
+
+/* Parses Uid, Gid, NSpid and CapEff from /proc/PID/status. */
+int
+procfs_parse_status(const char *buf, size_t len, struct process *p)
+{
+	const char *s = buf, *end = buf + len;
+	uint32_t v[4];
+	bool uid = false, gid = false;
+
+	while (s < end) {
+		const char *eol = memchr(s, '\n', (size_t)(end - s));
+		if (eol == NULL)
+			eol = end;
+		if (eol - s > 4 && memcmp(s, "Uid:", 4) == 0 &&
+		    parse_u32_list(s + 4, eol, v, 4) == 4) {
+			p->ids.ruid = v[0]; p->ids.euid = v[1];
+			p->ids.suid = v[2]; p->ids.fsuid = v[3];
+			uid = true;
+		} else if (eol - s > 4 && memcmp(s, "Gid:", 4) == 0 &&
+		    parse_u32_list(s + 4, eol, v, 4) == 4) {
+			p->ids.rgid = v[0]; p->ids.egid = v[1];
+			p->ids.sgid = v[2]; p->ids.fsgid = v[3];
+			gid = true;
+		} else if (eol - s > 6 && memcmp(s, "NSpid:", 6) == 0) {
+			/* The last number is the pid in the innermost namespace. */
+			const char *q = s + 6;
+			uint32_t last = 0;
+			int got = 0;
+			while (q < eol) {
+				int k = parse_u32_list(q, eol, v, 1);
+				if (k != 1)
+					break;
+				last = v[0];
+				got++;
+				while (q < eol && (*q == ' ' || *q == '\t'))
+					q++;
+				while (q < eol && isdigit((unsigned char)*q))
+					q++;
+			}
+			if (got > 0 && last <= INT32_MAX) {
+				p->ns_pid = (int32_t)last;
+				p->known |= PF_NSPID;
+			}
+		} else if (eol - s > 7 && memcmp(s, "CapEff:", 7) == 0) {
+			char *e;
+			char hex[24];
+			const char *q = s + 7;
+			while (q < eol && (*q == ' ' || *q == '\t'))
+				q++;
+			size_t hl = (size_t)(eol - q);
+			if (hl > 0 && hl < sizeof(hex)) {
+				memcpy(hex, q, hl);
+				hex[hl] = '\0';
+				unsigned long long c = strtoull(hex, &e, 16);
+				if (*e == '\0') {
+					p->cap_eff = c;
+					p->known |= PF_CAPS;
+				}
+			}
+		}
+		s = eol + 1;
+	}
+	if (!uid || !gid)
+		return -1;
+	p->known |= PF_IDS;
+	return 0;
+}
+
+/* Says whether s[0..n) is exactly 64 lowercase hex digits. */
+static bool
+is_hex64(const char *s, size_t n)
+{
+	if (n != 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* Finds a container id in one path component; returns true and fills out. */
+static bool
+container_from_component(const char *c, size_t n, char out[65])
+{
+	static const char *prefixes[] = {
+		"docker-", "cri-containerd-", "crio-", "libpod-", "containerd-", "",
+	};
+	static const char *skip[] = { "crio-conmon-", "libpod-conmon-" };
+
+	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+		if (n >= strlen(skip[i]) && memcmp(c, skip[i], strlen(skip[i])) == 0)
+			return false;
+	if (n > 6 && memcmp(c + n - 6, ".scope", 6) == 0)
+		n -= 6;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		size_t pl = strlen(prefixes[i]);
+		if (n >= pl && memcmp(c, prefixes[i], pl) == 0 && is_hex64(c + pl, n - pl)) {
+			memcpy(out, c + pl, 64);
+			out[64] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Finds a container id in /proc/PID/cgroup (v1 or v2): the deepest path
+ * component that is a 64-hex id, bare or as docker-, cri-containerd-,
+ * crio- or libpod-<id>.scope. Returns 0 and fills out, or -1 when none.
+ */
+int
+procfs_parse_cgroup(const char *buf, size_t len, char out[65])
+{
+	const char *s = buf, *end = buf + len;
+	bool found = false;
+
+	while (s < end && !found) {
+		const char *eol = memchr(s, '\n', (size_t)(end - s));
+		if (eol == NULL)
+			eol = end;
+		/* hierarchy-id:controllers:path; the path may itself hold ':'. */
+		const char *c1 = memchr(s, ':', (size_t)(eol - s));
+		const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(eol - c1 - 1)) : NULL;
+		if (c2 != NULL) {
+			const char *path = c2 + 1;
+			const char *comp_end = eol;
+			/* Walk components from the deepest. */
+			while (comp_end > path && !found) {
+				const char *comp = comp_end;
+				while (comp > path && comp[-1] != '/')
+					comp--;
+				found = container_from_component(comp, (size_t)(comp_end - comp), out);
+				comp_end = comp > path ? comp - 1 : path;
+			}
+		}
+		s = eol + 1;
+	}
+	return found ? 0 : -1;
+}
+
+/*
+ * Reads what is asked of /proc/PID into p, cmdline first; returns the
+ * SNAP_* bits actually read. Cheap parts first after cmdline, in the order
+ * the kernel tears them down.
+ */
+unsigned
+procfs_snapshot(int procfd, int pid, unsigned what, size_t max_args, struct process *p)
+{
+	char buf[PROCFS_CGROUP_FILE];
+	unsigned got = 0;
+	int n;
+
+	p->pid = pid;
+	if ((what & SNAP_CMDLINE) && procfs_read_cmdline(procfd, pid, max_args, p) == 0)
+		got |= SNAP_CMDLINE;
+	if (what & SNAP_EXE) {
+		char *exe = NULL;
+		if (procfs_read_link(procfd, pid, "exe", &exe) == 0) {
+			size_t l = strlen(exe);
+			if (l > 10 && strcmp(exe + l - 10, " (deleted)") == 0) {
+				exe[l - 10] = '\0';
+				p->exe_deleted = true;
+			}
+			free(p->executable);
+			p->executable = exe;
+			p->known |= PF_EXE;
+			got |= SNAP_EXE;
+		}
+	}
+	if (what & SNAP_CWD) {
+		char *cwd = NULL;
+		if (procfs_read_link(procfd, pid, "cwd", &cwd) == 0) {
+			free(p->cwd);
+			p->cwd = cwd;
+			p->known |= PF_CWD;
+			got |= SNAP_CWD;
+		}
+	}
+	if ((what & SNAP_STATUS) &&
+	    (n = procfs_read_file(procfd, pid, "status", buf, PROCFS_SMALL_FILE)) > 0 &&
+	    procfs_parse_status(buf, (size_t)n, p) == 0)
+		got |= SNAP_STATUS;
+	if ((what & SNAP_STAT) &&
+	    (n = procfs_read_file(procfd, pid, "stat", buf, PROCFS_SMALL_FILE)) > 0 &&
+	    procfs_parse_stat(buf, (size_t)n, p) == 0)
+		got |= SNAP_STAT;
+	if ((what & SNAP_CGROUP) &&
+	    (n = procfs_read_file(procfd, pid, "cgroup", buf, sizeof(buf))) > 0) {
+		got |= SNAP_CGROUP;
+		p->known |= PF_CONTAINER;
+		if (procfs_parse_cgroup(buf, (size_t)n, p->container_id) == -1)
+			p->container_id[0] = '\0';
+	}
+	return got;
+}

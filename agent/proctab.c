@@ -1,0 +1,208 @@
+/*
+ * proctab.c: a chained hash of struct proctab_entry with a recency list
+ * for bounded eviction. Entity ids are a hash of host id, pid and start
+ * time, so a reused pid gets a new id and a restart of the agent finds the
+ * same ids again.
+ */
+#include "proctab.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "procfs.h"
+
+/* Sets up an empty table. */
+void
+proctab_init(struct proctab *t, size_t max_entries, size_t max_args, const char *host_id)
+{
+	memset(t, 0, sizeof(*t));
+	t->nbuckets = 1;
+	while (t->nbuckets < max_entries / 2 && t->nbuckets < (1u << 20))
+		t->nbuckets <<= 1;
+	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
+	t->max_entries = max_entries;
+	t->max_args = max_args;
+	strlcpy_trunc(t->host_id, host_id ? host_id : "", sizeof(t->host_id));
+}
+
+static size_t
+bucket_of(const struct proctab *t, int32_t pid)
+{
+	return ((uint32_t)pid * 2654435761u) & (t->nbuckets - 1);
+}
+
+static void
+lru_unlink(struct proctab *t, struct proctab_entry *e)
+{
+	if (e->lprev)
+		e->lprev->lnext = e->lnext;
+	else
+		t->lru_head = e->lnext;
+	if (e->lnext)
+		e->lnext->lprev = e->lprev;
+	else
+		t->lru_tail = e->lprev;
+	e->lprev = e->lnext = NULL;
+}
+
+static void
+lru_append(struct proctab *t, struct proctab_entry *e)
+{
+	e->lprev = t->lru_tail;
+	e->lnext = NULL;
+	if (t->lru_tail)
+		t->lru_tail->lnext = e;
+	else
+		t->lru_head = e;
+	t->lru_tail = e;
+}
+
+/* Frees every entry. */
+void
+proctab_release(struct proctab *t)
+{
+	struct proctab_entry *e = t->lru_head, *n;
+	while (e) {
+		n = e->lnext;
+		process_release(&e->p);
+		free(e);
+		e = n;
+	}
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Finds the entry of pid and marks it recently used; NULL if unknown. */
+struct proctab_entry *
+proctab_lookup(struct proctab *t, int32_t pid)
+{
+	struct proctab_entry *e;
+	for (e = t->buckets[bucket_of(t, pid)]; e; e = e->hnext) {
+		if (e->p.pid == pid) {
+			lru_unlink(t, e);
+			lru_append(t, e);
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/* Removes the entry of pid, if any. */
+void
+proctab_remove(struct proctab *t, int32_t pid)
+{
+	struct proctab_entry **pp = &t->buckets[bucket_of(t, pid)], *e;
+	while ((e = *pp) != NULL) {
+		if (e->p.pid == pid) {
+			*pp = e->hnext;
+			lru_unlink(t, e);
+			process_release(&e->p);
+			free(e);
+			t->count--;
+			return;
+		}
+		pp = &e->hnext;
+	}
+}
+
+/* Returns the entry of pid, creating an empty one (evicting the oldest if full). */
+struct proctab_entry *
+proctab_upsert(struct proctab *t, int32_t pid)
+{
+	struct proctab_entry *e = proctab_lookup(t, pid);
+	size_t b;
+
+	if (e)
+		return e;
+	if (t->count >= t->max_entries && t->lru_head) {
+		proctab_remove(t, t->lru_head->p.pid);
+		t->evictions++;
+	}
+	e = xcalloc(1, sizeof(*e));
+	process_init(&e->p);
+	e->p.pid = pid;
+	b = bucket_of(t, pid);
+	e->hnext = t->buckets[b];
+	t->buckets[b] = e;
+	lru_append(t, e);
+	t->count++;
+	return e;
+}
+
+/* Replaces an entry's process with a copy of p (args capped), keeping its pid. */
+void
+proctab_set(struct proctab *t, struct proctab_entry *e, const struct process *p)
+{
+	int32_t pid = e->p.pid;
+	if (&e->p == p)
+		return;
+	process_copy(&e->p, p, t->max_args);
+	e->p.pid = pid;
+}
+
+/* Computes the entity id: base64url of SHA-256(host_id:pid:start_ticks), 24 chars. */
+void
+proctab_entity_id(const char *host_id, int32_t pid, uint64_t start_ticks,
+    char out[ENTITY_ID_LEN + 1])
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char in[128];
+	int n = snprintf(in, sizeof(in), "%s:%d:%llu", host_id, pid,
+	    (unsigned long long)start_ticks);
+
+	SHA256((const unsigned char *)in, (size_t)n, md);
+	for (int i = 0, o = 0; i < 18; i += 3) {
+		uint32_t v = (uint32_t)md[i] << 16 | (uint32_t)md[i + 1] << 8 | md[i + 2];
+		out[o++] = b64[(v >> 18) & 63];
+		out[o++] = b64[(v >> 12) & 63];
+		out[o++] = b64[(v >> 6) & 63];
+		out[o++] = b64[v & 63];
+	}
+	out[ENTITY_ID_LEN] = '\0';
+}
+
+/* Fills the table from a scan of /proc; returns how many processes it found. */
+size_t
+proctab_seed(struct proctab *t, int procfd)
+{
+	int dfd = dup(procfd);
+	DIR *d;
+	struct dirent *de;
+	size_t n = 0;
+
+	if (dfd == -1 || (d = fdopendir(dfd)) == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		log_warn("cannot scan /proc");
+		return 0;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		struct process p;
+		int64_t pid;
+		if (!isdigit((unsigned char)de->d_name[0]) ||
+		    parse_i64(de->d_name, 1, INT32_MAX, &pid) == -1)
+			continue;
+		process_init(&p);
+		unsigned got = procfs_snapshot(procfd, (int)pid, SNAP_EXEC,
+		    t->max_args, &p);
+		if (got & SNAP_STAT) {
+			proctab_entity_id(t->host_id, (int32_t)pid, p.start_ticks, p.entity_id);
+			proctab_set(t, proctab_upsert(t, (int32_t)pid), &p);
+			n++;
+		}
+		process_release(&p);
+	}
+	closedir(d);
+	return n;
+}

@@ -1,0 +1,44 @@
+/*
+ * proctab.h: the process table. What the agent knows of each live process,
+ * keyed by pid, seeded from /proc at start and kept by fork, exec and exit.
+ * Bounded: past max_entries the least recently touched entry is evicted.
+ */
+#ifndef HIDS_PROCTAB_H
+#define HIDS_PROCTAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+
+struct proctab_entry {
+	struct process p;
+	uint64_t fork_ts_ns;		/* monotonic, from the fork event */
+	struct proctab_entry *hnext;	/* hash chain */
+	struct proctab_entry *lprev, *lnext;	/* recency list */
+};
+
+struct proctab {
+	struct proctab_entry **buckets;
+	size_t nbuckets;
+	size_t count;
+	size_t max_entries;
+	size_t max_args;		/* bytes of args kept per entry */
+	uint64_t evictions;
+	struct proctab_entry *lru_head, *lru_tail;	/* head = oldest */
+	char host_id[65];
+};
+
+/* proctab.c */
+void proctab_init(struct proctab *t, size_t max_entries, size_t max_args,
+    const char *host_id);
+void proctab_release(struct proctab *t);
+struct proctab_entry *proctab_lookup(struct proctab *t, int32_t pid);
+struct proctab_entry *proctab_upsert(struct proctab *t, int32_t pid);
+void proctab_remove(struct proctab *t, int32_t pid);
+void proctab_set(struct proctab *t, struct proctab_entry *e, const struct process *p);
+void proctab_entity_id(const char *host_id, int32_t pid, uint64_t start_ticks,
+    char out[ENTITY_ID_LEN + 1]);
+size_t proctab_seed(struct proctab *t, int procfd);
+
+#endif

@@ -1,0 +1,443 @@
+/*
+ * encode.c: builds the ECS document of one event with json-c and returns it
+ * as a single line ending in '\n'. Strings from processes go through
+ * escape.c first, so the line is valid UTF-8 whatever argv held. When
+ * max_line_bytes is set and the line is longer, args are cut (marked in
+ * hids.args_truncated) until it fits; a line is never split.
+ */
+#include "encode.h"
+
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+#include "escape.h"
+
+#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* Formats wall-clock ns as RFC 3339 UTC with nanoseconds. */
+void
+encode_format_time(uint64_t real_ns, char *buf, size_t buflen)
+{
+	time_t secs = (time_t)(real_ns / 1000000000ull);
+	struct tm tm;
+	char date[32];
+
+	gmtime_r(&secs, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, buflen, "%s.%09lluZ", date,
+	    (unsigned long long)(real_ns % 1000000000ull));
+}
+
+static json_object *
+jtime(uint64_t real_ns)
+{
+	char buf[48];
+	encode_format_time(real_ns, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
+/* Returns a process's start as wall-clock ns, or 0 when unknown. */
+uint64_t
+encode_start_ns(const struct encode_ctx *ctx, const struct process *p)
+{
+	if (p->start_ns)
+		return p->start_ns;
+	if ((p->known & PF_STAT) && p->start_ticks && ctx->clk_tck > 0)
+		return p->start_ticks * (1000000000ull / (uint64_t)ctx->clk_tck) +
+		    (uint64_t)ctx->boot_to_real_ns;
+	return 0;
+}
+
+/* Gets or creates the object at key inside o. */
+static json_object *
+jobj(json_object *o, const char *key)
+{
+	json_object *c;
+	if (json_object_object_get_ex(o, key, &c))
+		return c;
+	c = json_object_new_object();
+	json_object_object_add(o, key, c);
+	return c;
+}
+
+/* Adds attacker-controlled bytes as a string, escaping reversibly if needed. */
+static void
+add_bytes(json_object *o, const char *key, const char *s, size_t n,
+    json_object *escaped, const char *field)
+{
+	if (utf8_valid(s, n)) {
+		json_object_object_add(o, key, json_object_new_string_len(s, (int)n));
+		return;
+	}
+	size_t elen;
+	char *e = bytes_escape(s, n, &elen);
+	json_object_object_add(o, key, json_object_new_string_len(e, (int)elen));
+	free(e);
+	json_object_array_add(escaped, json_object_new_string(field));
+}
+
+static void
+add_id(json_object *o, const char *key, uint32_t id, const char *name)
+{
+	char buf[16];
+	json_object *u = jobj(o, key);
+	snprintf(buf, sizeof(buf), "%u", id);
+	json_object_object_add(u, "id", json_object_new_string(buf));
+	if (name)
+		json_object_object_add(u, "name", json_object_new_string(name));
+}
+
+/*
+ * Adds args, args_count and command_line from the NUL-separated buffer.
+ * If any argument is not valid UTF-8, every argument is escaped, so that
+ * "process.args" in hids.escaped applies to the whole array.
+ */
+static void
+add_args(json_object *po, const struct process *p, size_t keep,
+    json_object *escaped, const char *prefix, bool with_cmdline)
+{
+	json_object *arr = json_object_new_array();
+	bool esc = !utf8_valid_args(p->args, keep);
+	char *cl = xmalloc(keep * 4 + 1);
+	size_t off = 0, cl_len = 0;
+	char field[64];
+
+	while (off < keep) {
+		const char *a = p->args + off;
+		size_t alen = strnlen(a, keep - off);
+		if (esc) {
+			size_t elen;
+			char *e = bytes_escape(a, alen, &elen);
+			json_object_array_add(arr, json_object_new_string_len(e, (int)elen));
+			memcpy(cl + cl_len, e, elen);
+			cl_len += elen;
+			free(e);
+		} else {
+			json_object_array_add(arr, json_object_new_string_len(a, (int)alen));
+			memcpy(cl + cl_len, a, alen);
+			cl_len += alen;
+		}
+		off += alen + 1;
+		if (off < keep)
+			cl[cl_len++] = ' ';
+	}
+	json_object_object_add(po, "args", arr);
+	json_object_object_add(po, "args_count", json_object_new_int64(p->args_count));
+	if (with_cmdline)
+		json_object_object_add(po, "command_line",
+		    json_object_new_string_len(cl, (int)cl_len));
+	if (esc) {
+		snprintf(field, sizeof(field), "%s.args", prefix);
+		json_object_array_add(escaped, json_object_new_string(field));
+		if (with_cmdline) {
+			snprintf(field, sizeof(field), "%s.command_line", prefix);
+			json_object_array_add(escaped, json_object_new_string(field));
+		}
+	}
+	free(cl);
+}
+
+/* Adds the ECS fields of one process under o; prefix names it for hids.escaped. */
+static void
+add_process(struct encode_ctx *ctx, json_object *po, const struct process *p,
+    json_object *escaped, const char *prefix, size_t args_keep, bool full)
+{
+	char field[64];
+
+	if (p->pid > 0)
+		json_object_object_add(po, "pid", json_object_new_int(p->pid));
+	if (p->entity_id[0])
+		json_object_object_add(po, "entity_id",
+		    json_object_new_string(p->entity_id));
+	if ((p->known & PF_NAME) && p->name[0]) {
+		snprintf(field, sizeof(field), "%s.name", prefix);
+		add_bytes(po, "name", p->name, strlen(p->name), escaped, field);
+	}
+	if ((p->known & PF_EXE) && p->executable) {
+		snprintf(field, sizeof(field), "%s.executable", prefix);
+		add_bytes(po, "executable", p->executable, strlen(p->executable),
+		    escaped, field);
+	}
+	if ((p->known & PF_ARGS) && p->args)
+		add_args(po, p, args_keep < p->args_len ? args_keep : p->args_len,
+		    escaped, prefix, full);
+	if (!full)
+		return;
+	if ((p->known & PF_CWD) && p->cwd) {
+		snprintf(field, sizeof(field), "%s.working_directory", prefix);
+		add_bytes(po, "working_directory", p->cwd, strlen(p->cwd), escaped,
+		    field);
+	}
+	uint64_t start = encode_start_ns(ctx, p);
+	if (start)
+		json_object_object_add(po, "start", jtime(start));
+	if (p->known & (PF_STAT | PF_PPID)) {
+		if (p->ppid >= 0)
+			jobj(po, "parent");	/* pid added by the caller */
+	}
+	if (p->known & PF_STAT) {
+		if (p->sid > 0)
+			json_object_object_add(jobj(po, "session_leader"), "pid",
+			    json_object_new_int(p->sid));
+		if (p->pgid > 0)
+			json_object_object_add(jobj(po, "group_leader"), "pid",
+			    json_object_new_int(p->pgid));
+		if (p->tty_nr != 0) {
+			json_object *cd = jobj(jobj(po, "tty"), "char_device");
+			unsigned maj = ((unsigned)p->tty_nr >> 8) & 0xfff;
+			unsigned min = ((unsigned)p->tty_nr & 0xff) |
+			    (((unsigned)p->tty_nr >> 12) & 0xfff00);
+			json_object_object_add(cd, "major", json_object_new_int((int)maj));
+			json_object_object_add(cd, "minor", json_object_new_int((int)min));
+		}
+	}
+}
+
+/* Adds the credentials of a process the ECS way. */
+static void
+add_ids(json_object *root, json_object *po, const struct event *ev)
+{
+	const struct proc_ids *id = &ev->proc.ids;
+
+	add_id(po, "user", id->euid, ev->user_name);
+	add_id(po, "real_user", id->ruid, NULL);
+	add_id(po, "saved_user", id->suid, NULL);
+	add_id(po, "group", id->egid, ev->group_name);
+	add_id(po, "real_group", id->rgid, NULL);
+	add_id(po, "saved_group", id->sgid, NULL);
+	add_id(root, "user", id->euid, ev->user_name);
+	add_id(root, "group", id->egid, ev->group_name);
+}
+
+/* Adds the kernel-specific details that ECS has no field for. */
+static void
+add_action_details(json_object *hids, json_object *po, const struct event *ev)
+{
+	const struct kevent *k = &ev->k;
+
+	switch (k->action) {
+	case EV_EXIT: {
+		uint32_t st = k->exit_status;
+		if ((st & 0x7f) == 0) {
+			json_object_object_add(po, "exit_code",
+			    json_object_new_int((int)((st >> 8) & 0xff)));
+		} else if ((st & 0x7f) != 0x7f) {
+			int sig = (int)(st & 0x7f);
+			json_object *so = jobj(hids, "signal");
+			json_object_object_add(so, "number", json_object_new_int(sig));
+			const char *name = sigabbrev_np(sig);
+			if (name) {
+				char buf[24];
+				snprintf(buf, sizeof(buf), "SIG%s", name);
+				json_object_object_add(so, "name", json_object_new_string(buf));
+			}
+			json_object_object_add(hids, "core_dumped",
+			    json_object_new_boolean((st & 0x80) != 0));
+		}
+		json_object_object_add(hids, "exit_status", json_object_new_int64(st));
+		break;
+	}
+	case EV_UID:
+	case EV_GID: {
+		json_object *c = jobj(hids, k->action == EV_UID ? "uid" : "gid");
+		json_object_object_add(c, "real", json_object_new_int64(k->rid));
+		json_object_object_add(c, "effective", json_object_new_int64(k->eid));
+		break;
+	}
+	case EV_PTRACE: {
+		json_object *t = jobj(hids, "ptrace");
+		json_object_object_add(t, "op", json_object_new_string(
+		    k->tracer_pid ? "attach" : "detach"));
+		break;
+	}
+	case EV_COMM:
+		break;
+	default:
+		break;
+	}
+}
+
+/* Adds @timestamp, event.*, host.*, agent.*, ecs.*. */
+static void
+add_envelope(struct encode_ctx *ctx, json_object *root, const struct event *ev)
+{
+	json_object *eo, *cat, *type;
+	char idbuf[64];
+	uint64_t ts = ev->k.ts_ns ? ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns
+				  : clock_ns(CLOCK_REALTIME);
+
+	json_object_object_add(root, "@timestamp", jtime(ts));
+	eo = jobj(root, "event");
+	cat = json_object_new_array();
+	type = json_object_new_array();
+	ctx->sequence++;
+	snprintf(idbuf, sizeof(idbuf), "%s-%llu", ctx->ephemeral_id,
+	    (unsigned long long)ctx->sequence);
+	json_object_object_add(eo, "kind", json_object_new_string(
+	    ev->k.action == EV_LOST || ev->k.action == EV_HEARTBEAT ? "metric" : "event"));
+	json_object_array_add(cat, json_object_new_string("process"));
+	json_object_object_add(eo, "category", cat);
+	json_object_array_add(type, json_object_new_string(ev_action_type(ev->k.action)));
+	json_object_object_add(eo, "type", type);
+	json_object_object_add(eo, "action", json_object_new_string(ev_action_name(ev->k.action)));
+	json_object_object_add(eo, "id", json_object_new_string(idbuf));
+	json_object_object_add(eo, "sequence", json_object_new_int64((int64_t)ctx->sequence));
+	json_object_object_add(eo, "module", json_object_new_string("hids"));
+	if (ev->duration_ns)
+		json_object_object_add(eo, "duration",
+		    json_object_new_int64((int64_t)ev->duration_ns));
+
+	json_object *ho = jobj(root, "host");
+	json_object_object_add(ho, "hostname", json_object_new_string(ctx->hostname));
+	json_object_object_add(ho, "name", json_object_new_string(ctx->hostname));
+	if (ctx->host_id)
+		json_object_object_add(ho, "id", json_object_new_string(ctx->host_id));
+	json_object *ao = jobj(root, "agent");
+	json_object_object_add(ao, "type", json_object_new_string("hids-agent"));
+	json_object_object_add(ao, "version", json_object_new_string(ctx->agent_version));
+	json_object_object_add(ao, "id", json_object_new_string(ctx->agent_id));
+	json_object_object_add(ao, "ephemeral_id", json_object_new_string(ctx->ephemeral_id));
+	json_object_object_add(jobj(root, "ecs"), "version",
+	    json_object_new_string(ECS_VERSION));
+}
+
+/* Adds the agent's counters to a heartbeat or lost record. */
+static void
+add_stats(json_object *hids, const struct agent_stats *s)
+{
+	json_object *so = jobj(hids, "stats");
+#define STAT(f) json_object_object_add(so, #f, json_object_new_int64((int64_t)s->f))
+	STAT(events_seen);
+	STAT(events_emitted);
+	STAT(events_lost);
+	STAT(overruns);
+	STAT(decode_errors);
+	STAT(threads_skipped);
+	STAT(proc_gone);
+	STAT(argv_captured);
+	STAT(queue_drops);
+	STAT(queue_depth);
+	STAT(proctab_size);
+	STAT(proctab_evictions);
+	STAT(rss_bytes);
+#undef STAT
+}
+
+/* Builds the document with at most args_keep bytes of args per process. */
+static json_object *
+build_doc(struct encode_ctx *ctx, const struct event *ev, size_t args_keep)
+{
+	json_object *root = json_object_new_object();
+	json_object *hids = json_object_new_object();
+	json_object *escaped = json_object_new_array();
+	const struct process *p = &ev->proc;
+
+	add_envelope(ctx, root, ev);
+	if (ev->k.action == EV_LOST) {
+		json_object_object_add(hids, "lost", json_object_new_int64((int64_t)ev->lost));
+	}
+	if (ev->reason)
+		json_object_object_add(hids, "reason", json_object_new_string(ev->reason));
+	if (ev->stats)
+		add_stats(hids, ev->stats);
+	if (ev->k.action != EV_LOST && ev->k.action != EV_HEARTBEAT) {
+		json_object *po = jobj(root, "process");
+		add_process(ctx, po, p, escaped, "process", args_keep, true);
+		if (ev->has_parent || p->ppid > 0) {
+			json_object *pp = jobj(po, "parent");
+			if (ev->has_parent)
+				add_process(ctx, pp, &ev->parent, escaped,
+				    "process.parent", args_keep, false);
+			if (!json_object_object_get_ex(pp, "pid", NULL) && p->ppid > 0)
+				json_object_object_add(pp, "pid", json_object_new_int(p->ppid));
+		}
+		if (ev->has_previous) {
+			json_object *pv = jobj(po, "previous");
+			add_process(ctx, pv, &ev->previous, escaped, "process.previous",
+			    args_keep, false);
+			json_object_object_del(pv, "pid");
+			json_object_object_del(pv, "entity_id");
+			json_object_object_del(pv, "args_count");
+		}
+		if (p->known & PF_IDS)
+			add_ids(root, po, ev);
+		if (ev->k.action == EV_EXIT && ev->k.ts_ns)
+			json_object_object_add(po, "end",
+			    jtime(ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns));
+		if (ev->is_thread)
+			json_object_object_add(jobj(po, "thread"), "id",
+			    json_object_new_int(ev->k.pid));
+		if ((p->known & PF_CONTAINER) && p->container_id[0])
+			json_object_object_add(jobj(root, "container"), "id",
+			    json_object_new_string(p->container_id));
+		if ((p->known & PF_NSPID) && p->ns_pid > 0 && p->ns_pid != p->pid)
+			json_object_object_add(hids, "ns_pid", json_object_new_int(p->ns_pid));
+		if (p->exe_deleted)
+			json_object_object_add(hids, "exe_deleted", json_object_new_boolean(1));
+		if (ev->has_tracer) {
+			json_object *t = jobj(hids, "tracer");
+			add_process(ctx, t, &ev->tracer, escaped, "hids.tracer", args_keep, false);
+			if (!json_object_object_get_ex(t, "pid", NULL))
+				json_object_object_add(t, "pid", json_object_new_int(ev->k.tracer_tgid));
+		}
+		add_action_details(hids, po, ev);
+		if (ev->proc_gone)
+			json_object_object_add(hids, "proc_gone", json_object_new_boolean(1));
+		bool cut = (p->known & PF_ARGS) && (p->args_truncated || args_keep < p->args_len);
+		if (cut)
+			json_object_object_add(hids, "args_truncated", json_object_new_boolean(1));
+		json_object *kern = jobj(hids, "kernel");
+		json_object_object_add(kern, "cpu", json_object_new_int64(ev->k.cpu));
+		json_object_object_add(kern, "seq", json_object_new_int64(ev->k.seq));
+	}
+	if (json_object_array_length(escaped) > 0)
+		json_object_object_add(hids, "escaped", escaped);
+	else
+		json_object_put(escaped);
+	if (json_object_object_length(hids) > 0)
+		json_object_object_add(root, "hids", hids);
+	else
+		json_object_put(hids);
+	return root;
+}
+
+/*
+ * Encodes an event as one JSON line with a trailing newline; the caller
+ * frees it. Consumes one event.sequence number (two or more only if the
+ * line had to be shrunk, which keeps ids unique either way).
+ */
+char *
+encode_event(struct encode_ctx *ctx, const struct event *ev, size_t *len)
+{
+	size_t keep = SIZE_MAX;
+	uint64_t seq0 = ctx->sequence;
+
+	for (;;) {
+		json_object *doc;
+		const char *s;
+		size_t slen;
+
+		ctx->sequence = seq0;
+		doc = build_doc(ctx, ev, keep);
+		s = json_object_to_json_string_length(doc, JSON_FLAGS, &slen);
+		if (ctx->max_line_bytes == 0 || slen + 1 <= ctx->max_line_bytes ||
+		    keep == 0 || !(ev->proc.known & PF_ARGS) || ev->proc.args_len == 0) {
+			char *out = xmalloc(slen + 2);
+			memcpy(out, s, slen);
+			out[slen] = '\n';
+			out[slen + 1] = '\0';
+			*len = slen + 1;
+			json_object_put(doc);
+			return out;
+		}
+		/* Shrink args by what the line is over, plus escaping slack. */
+		size_t over = slen + 1 - ctx->max_line_bytes;
+		size_t cur = keep < ev->proc.args_len ? keep : ev->proc.args_len;
+		keep = over + 64 >= cur ? 0 : cur - over - 64;
+		json_object_put(doc);
+	}
+}

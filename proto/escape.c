@@ -1,0 +1,181 @@
+/*
+ * escape.c: strict UTF-8 validation (no overlongs, no surrogates, nothing
+ * above U+10FFFF) and the reversible \xHH escaping described in escape.h.
+ */
+#include "escape.h"
+
+#include <string.h>
+
+#include "common.h"
+
+/* Returns the length of the valid UTF-8 sequence at s, or 0 if invalid. */
+static size_t
+utf8_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		if (n >= 2 && (s[1] & 0xc0) == 0x80)
+			return 2;
+		return 0;
+	}
+	if (c >= 0xe0 && c <= 0xef) {
+		unsigned char lo = 0x80, hi = 0xbf;
+		if (c == 0xe0)
+			lo = 0xa0;	/* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;	/* surrogates */
+		if (n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80)
+			return 3;
+		return 0;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		unsigned char lo = 0x80, hi = 0xbf;
+		if (c == 0xf0)
+			lo = 0x90;	/* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;	/* above U+10FFFF */
+		if (n >= 4 && s[1] >= lo && s[1] <= hi &&
+		    (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80)
+			return 4;
+		return 0;
+	}
+	return 0;
+}
+
+/* Returns how many leading bytes of s form valid UTF-8 without NULs. */
+size_t
+utf8_valid_prefix(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t l;
+		if (s[i] == 0)
+			break;
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((l = utf8_seq_len(s + i, n - i)) == 0)
+			break;
+		i += l;
+	}
+	return i;
+}
+
+/* Says whether s is entirely valid UTF-8 with no NUL byte. */
+bool
+utf8_valid(const char *s, size_t n)
+{
+	return utf8_valid_prefix((const unsigned char *)s, n) == n;
+}
+
+/* Escapes s as described in escape.h; returns a new NUL-terminated string. */
+char *
+bytes_escape(const char *s, size_t n, size_t *outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	char *out = xmalloc(n * 4 + 1);
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		size_t l = u[i] == 0 ? 0 : utf8_seq_len(u + i, n - i);
+		if (l == 0) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[u[i] >> 4];
+			out[o++] = hex[u[i] & 0xf];
+			i++;
+		} else if (u[i] == '\\') {
+			out[o++] = '\\';
+			out[o++] = '\\';
+			i++;
+		} else {
+			memcpy(out + o, u + i, l);
+			o += l;
+			i += l;
+		}
+	}
+	out[o] = '\0';
+	if (outlen)
+		*outlen = o;
+	return out;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Reverses bytes_escape into out (at least n bytes); returns -1 on a
+ * sequence bytes_escape never produces.
+ */
+int
+bytes_unescape(const char *s, size_t n, char *out, size_t *outlen)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		if (s[i] != '\\') {
+			out[o++] = s[i++];
+			continue;
+		}
+		if (i + 1 < n && s[i + 1] == '\\') {
+			out[o++] = '\\';
+			i += 2;
+			continue;
+		}
+		if (i + 3 < n && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 &&
+		    hexval(s[i + 3]) >= 0) {
+			out[o++] = (char)(hexval(s[i + 2]) << 4 | hexval(s[i + 3]));
+			i += 4;
+			continue;
+		}
+		return -1;
+	}
+	*outlen = o;
+	return 0;
+}
+
+/* Returns the largest length <= max that does not cut a UTF-8 sequence of s. */
+size_t
+utf8_truncate(const char *s, size_t n, size_t max)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t cut;
+
+	if (n <= max)
+		return n;
+	cut = max;
+	/* Step back over continuation bytes, at most three. */
+	for (int k = 0; k < 3 && cut > 0 && (u[cut] & 0xc0) == 0x80; k++)
+		cut--;
+	return cut;
+}
+
+/* Says whether every NUL-separated argument in buf[0..n) is valid UTF-8. */
+bool
+utf8_valid_args(const char *buf, size_t n)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		size_t alen = strnlen(buf + off, n - off);
+		if (!utf8_valid(buf + off, alen))
+			return false;
+		off += alen + 1;
+	}
+	return true;
+}

@@ -1,0 +1,132 @@
+/*
+ * event.c: life cycle of struct process and struct event, and the table of
+ * event actions with their ECS event.type. No I/O.
+ */
+#include "event.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+static const struct {
+	const char *name;
+	const char *ecs_type;
+	uint32_t kernel_bit;
+} actions[EV_ACTION_MAX] = {
+	[EV_NONE] = { "none", "info", 0 },
+	[EV_FORK] = { "fork", "start", KEV_FORK },
+	[EV_EXEC] = { "exec", "start", KEV_EXEC },
+	[EV_UID] = { "uid", "change", KEV_UID },
+	[EV_GID] = { "gid", "change", KEV_GID },
+	[EV_SID] = { "sid", "change", KEV_SID },
+	[EV_PTRACE] = { "ptrace", "access", KEV_PTRACE },
+	[EV_COMM] = { "comm", "change", KEV_COMM },
+	[EV_COREDUMP] = { "coredump", "info", KEV_COREDUMP },
+	[EV_EXIT] = { "exit", "end", KEV_EXIT },
+	[EV_LOST] = { "lost", "info", 0 },
+	[EV_HEARTBEAT] = { "heartbeat", "info", 0 },
+};
+
+/* Zeroes a process and marks its numeric fields unknown. */
+void
+process_init(struct process *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->pid = -1;
+	p->ppid = -1;
+	p->pgid = p->sid = p->ns_pid = -1;
+	p->tty_nr = 0;
+}
+
+/* Frees what a process owns and resets it. */
+void
+process_release(struct process *p)
+{
+	free(p->executable);
+	free(p->cwd);
+	free(p->args);
+	process_init(p);
+}
+
+/* Deep-copies src into an initialised dst, keeping at most max_args bytes of args. */
+void
+process_copy(struct process *dst, const struct process *src, size_t max_args)
+{
+	process_release(dst);
+	*dst = *src;
+	dst->executable = src->executable ? xstrdup(src->executable) : NULL;
+	dst->cwd = src->cwd ? xstrdup(src->cwd) : NULL;
+	dst->args = NULL;
+	if (src->args != NULL) {
+		size_t n = src->args_len;
+		if (n > max_args) {
+			/* Cut at an argument boundary when one fits. */
+			n = max_args;
+			while (n > 0 && src->args[n - 1] != '\0')
+				n--;
+			if (n == 0)
+				n = max_args;
+			dst->args_truncated = true;
+		}
+		dst->args = xmalloc(n + 1);
+		memcpy(dst->args, src->args, n);
+		dst->args[n] = '\0';
+		dst->args_len = n;
+	}
+}
+
+/* Prepares an empty event. */
+void
+event_init(struct event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	process_init(&ev->proc);
+	process_init(&ev->parent);
+	process_init(&ev->previous);
+	process_init(&ev->tracer);
+}
+
+/* Frees what an event owns. */
+void
+event_release(struct event *ev)
+{
+	process_release(&ev->proc);
+	process_release(&ev->parent);
+	process_release(&ev->previous);
+	process_release(&ev->tracer);
+}
+
+/* Returns the event.action name of an action. */
+const char *
+ev_action_name(enum ev_action a)
+{
+	return a < EV_ACTION_MAX ? actions[a].name : "none";
+}
+
+/* Returns the ECS event.type of an action. */
+const char *
+ev_action_type(enum ev_action a)
+{
+	return a < EV_ACTION_MAX ? actions[a].ecs_type : "info";
+}
+
+/* Maps an action name to its value; -1 when unknown. */
+int
+ev_action_parse(const char *name, enum ev_action *out)
+{
+	for (int a = EV_FORK; a <= EV_EXIT; a++) {
+		if (strcmp(name, actions[a].name) == 0) {
+			*out = (enum ev_action)a;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Returns the kernel's filter bit for an action, 0 for the agent's own. */
+uint32_t
+ev_action_kernel_bit(enum ev_action a)
+{
+	return a < EV_ACTION_MAX ? actions[a].kernel_bit : 0;
+}

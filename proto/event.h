@@ -1,0 +1,156 @@
+/*
+ * event.h: the one type that flows through the pipeline. The decoder fills
+ * struct kevent from a kernel message; the agent adds what /proc and the
+ * process table know in struct process; the encoder turns a struct event
+ * into one JSON line. Nothing here does I/O.
+ */
+#ifndef HIDS_EVENT_H
+#define HIDS_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Kernel event bits, as in <linux/cn_proc.h>; NONZERO_EXIT is Linux 6.6+. */
+#define KEV_NONE 0x00000000u
+#define KEV_FORK 0x00000001u
+#define KEV_EXEC 0x00000002u
+#define KEV_UID 0x00000004u
+#define KEV_GID 0x00000040u
+#define KEV_SID 0x00000080u
+#define KEV_PTRACE 0x00000100u
+#define KEV_COMM 0x00000200u
+#define KEV_NONZERO_EXIT 0x20000000u
+#define KEV_COREDUMP 0x40000000u
+#define KEV_EXIT 0x80000000u
+#define KEV_ALL (KEV_FORK | KEV_EXEC | KEV_UID | KEV_GID | KEV_SID | \
+    KEV_PTRACE | KEV_COMM | KEV_NONZERO_EXIT | KEV_COREDUMP | KEV_EXIT)
+
+enum ev_action {
+	EV_NONE = 0,
+	EV_FORK,
+	EV_EXEC,
+	EV_UID,
+	EV_GID,
+	EV_SID,
+	EV_PTRACE,
+	EV_COMM,
+	EV_COREDUMP,
+	EV_EXIT,
+	EV_LOST,
+	EV_HEARTBEAT,
+	EV_ACTION_MAX
+};
+
+/* One decoded kernel message: ids only, as the connector sends them. */
+struct kevent {
+	enum ev_action action;
+	uint32_t what;		/* raw kernel type */
+	uint32_t cpu;
+	uint32_t seq;		/* connector's per-CPU sequence number */
+	uint64_t ts_ns;		/* CLOCK_MONOTONIC, from the kernel */
+	int32_t pid, tgid;	/* the process the event is about */
+	int32_t ppid, ptgid;	/* fork parent; exit and coredump parent */
+	bool has_parent;
+	int32_t tracer_pid, tracer_tgid;
+	uint32_t rid, eid;	/* uid or gid event: real and effective */
+	uint32_t exit_status;	/* wait(2) status */
+	uint32_t exit_signal;	/* signal sent to the parent */
+	char comm[17];
+	uint32_t ack_err;	/* PROC_EVENT_NONE: subscription reply */
+	uint32_t ack_seq, ack_ack;
+};
+
+/* Credentials of a process as /proc/PID/status shows them. */
+struct proc_ids {
+	uint32_t ruid, euid, suid, fsuid;
+	uint32_t rgid, egid, sgid, fsgid;
+};
+
+/* Which parts of struct process are known. */
+#define PF_ARGS (1u << 0)
+#define PF_EXE (1u << 1)
+#define PF_CWD (1u << 2)
+#define PF_STAT (1u << 3)	/* ppid, pgid, sid, tty, start */
+#define PF_IDS (1u << 4)
+#define PF_NAME (1u << 5)
+#define PF_CONTAINER (1u << 6)
+#define PF_NSPID (1u << 7)
+#define PF_CAPS (1u << 8)
+#define PF_PPID (1u << 9)
+#define PF_START (1u << 10)
+
+#define ENTITY_ID_LEN 24
+
+/* What is known of one process; strings are owned by the struct. */
+struct process {
+	uint32_t known;		/* PF_* */
+	int32_t pid;
+	int32_t ppid;
+	int32_t pgid, sid, tty_nr;
+	int32_t ns_pid;
+	uint64_t start_ticks;	/* clock ticks since boot, from stat */
+	uint64_t start_ns;	/* wall clock */
+	char name[17];
+	char *executable;
+	bool exe_deleted;
+	char *cwd;
+	char *args;		/* NUL-separated, args_len bytes */
+	size_t args_len;
+	uint32_t args_count;	/* true count, even when truncated */
+	bool args_truncated;
+	struct proc_ids ids;
+	uint64_t cap_eff;
+	char container_id[65];
+	char entity_id[ENTITY_ID_LEN + 1];
+};
+
+/* Counters the agent reports in heartbeat and lost records. */
+struct agent_stats {
+	uint64_t events_seen;
+	uint64_t events_emitted;
+	uint64_t events_lost;	/* known lost: sequence gaps, queue drops */
+	uint64_t overruns;	/* ENOBUFS from the kernel socket */
+	uint64_t decode_errors;
+	uint64_t threads_skipped;
+	uint64_t proc_gone;
+	uint64_t argv_captured;
+	uint64_t queue_drops;
+	uint64_t queue_depth;
+	uint64_t proctab_size;
+	uint64_t proctab_evictions;
+	uint64_t rss_bytes;
+};
+
+/* A record ready for the encoder. */
+struct event {
+	struct kevent k;
+	struct process proc;		/* the subject (for fork: the child) */
+	struct process parent;		/* what is known of its parent */
+	struct process previous;	/* exec: the image it replaced */
+	struct process tracer;		/* ptrace: the tracer */
+	bool has_parent, has_previous, has_tracer;
+	bool proc_gone;			/* /proc had nothing by the time we looked */
+	bool is_thread;
+	uint64_t duration_ns;		/* exit: since start, when known */
+	const char *user_name;		/* borrowed from the name cache */
+	const char *group_name;
+	/* For lost and heartbeat records. */
+	uint64_t lost;
+	const char *reason;
+	/* For heartbeat records. */
+	const struct agent_stats *stats;
+};
+
+/* event.c */
+void process_init(struct process *p);
+void process_release(struct process *p);
+void process_copy(struct process *dst, const struct process *src, size_t max_args);
+void event_init(struct event *ev);
+void event_release(struct event *ev);
+const char *ev_action_name(enum ev_action a);
+const char *ev_action_type(enum ev_action a);
+int ev_action_parse(const char *name, enum ev_action *out);
+uint32_t ev_action_kernel_bit(enum ev_action a);
+
+#endif
