@@ -50,6 +50,7 @@ struct agent {
 	char ephemeral_id[17];
 	struct event *ev_notify, *ev_int, *ev_term, *ev_usr1, *ev_heartbeat;
 	int exit_code;
+	bool stopping;
 };
 
 static void
@@ -198,8 +199,9 @@ agent_drain_queue(struct agent *a)
 	}
 	if (lost_after || reason_after)
 		agent_emit_meta(a, EV_LOST, lost_after, reason_after);
-	if (output_flush(&a->out) == -1) {
+	if (output_flush(&a->out) == -1 && !a->stopping) {
 		log_warnx("the event reader went away; stopping");
+		a->stopping = true;
 		event_base_loopbreak(a->base);
 	}
 }

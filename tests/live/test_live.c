@@ -1,0 +1,496 @@
+/* Proves, against the real kernel connector, that every event type arrives end to end with the right fields. */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <linux/prctl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "escape.h"
+
+#define WAIT_MS 8000		/* how long an event may take to show up */
+
+static const char *agent_bin, *schema_path, *schema_check;
+static char out_path[256], err_path[256], dir_path[64];
+static pid_t agent_pid = -1;
+static FILE *out_fp;
+static json_object **lines;
+static size_t nlines, caplines;
+static char nonce[32];
+
+/* Returns milliseconds on the monotonic clock. */
+static uint64_t
+ms_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Reads any new complete output lines into the parsed cache. */
+static void
+slurp(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	long pos;
+
+	for (;;) {
+		pos = ftell(out_fp);
+		n = getline(&line, &cap, out_fp);
+		if (n <= 0 || line[n - 1] != '\n') {
+			/* Incomplete: come back for it later. */
+			clearerr(out_fp);
+			fseek(out_fp, pos, SEEK_SET);
+			break;
+		}
+		json_object *o = json_tokener_parse(line);
+		assert_non_null(o);	/* every line is one JSON object */
+		if (nlines == caplines) {
+			caplines = caplines ? caplines * 2 : 256;
+			lines = realloc(lines, caplines * sizeof(*lines));
+		}
+		lines[nlines++] = o;
+	}
+	free(line);
+}
+
+/* Returns the JSON value at a dotted path, or NULL. */
+static json_object *
+jget(json_object *o, const char *path)
+{
+	char buf[256], *save = NULL, *tok;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok && o; tok = strtok_r(NULL, ".", &save)) {
+		if (!json_object_object_get_ex(o, tok, &o))
+			return NULL;
+	}
+	return o;
+}
+
+static int64_t
+jint(json_object *o, const char *path)
+{
+	json_object *v = jget(o, path);
+	return v ? json_object_get_int64(v) : -1;
+}
+
+static const char *
+jstr(json_object *o, const char *path)
+{
+	json_object *v = jget(o, path);
+	return v ? json_object_get_string(v) : NULL;
+}
+
+/* Waits for an event with this action about this pid; NULL on timeout. */
+static json_object *
+wait_event(const char *action, pid_t pid)
+{
+	uint64_t deadline = ms_now() + WAIT_MS;
+	size_t from = 0;
+
+	while (ms_now() < deadline) {
+		slurp();
+		for (size_t i = from; i < nlines; i++) {
+			const char *a = jstr(lines[i], "event.action");
+			if (a && strcmp(a, action) == 0 && jint(lines[i], "process.pid") == pid)
+				return lines[i];
+		}
+		from = nlines;
+		usleep(20000);
+	}
+	return NULL;
+}
+
+/* Starts the agent with --stdout and waits for its "ready" log line. */
+static int
+start_agent(void **state)
+{
+	(void)state;
+	snprintf(dir_path, sizeof(dir_path), "/tmp/hids-live.XXXXXX");
+	if (mkdtemp(dir_path) == NULL)
+		return -1;
+	snprintf(out_path, sizeof(out_path), "%s/out.json", dir_path);
+	snprintf(err_path, sizeof(err_path), "%s/err.txt", dir_path);
+	snprintf(nonce, sizeof(nonce), "%d%ld", getpid(), (long)time(NULL));
+	agent_pid = fork();
+	if (agent_pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(o, 1);
+		dup2(e, 2);
+		execl(agent_bin, agent_bin, "--stdout", (char *)NULL);
+		_exit(127);
+	}
+	uint64_t deadline = ms_now() + 10000;
+	while (ms_now() < deadline) {
+		char buf[8192] = "";
+		FILE *f = fopen(err_path, "r");
+		if (f) {
+			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+			buf[n] = '\0';
+			fclose(f);
+		}
+		if (strstr(buf, "ready"))
+			break;
+		if (waitpid(agent_pid, NULL, WNOHANG) == agent_pid) {
+			fprintf(stderr, "agent exited early:\n%s\n", buf);
+			agent_pid = -1;
+			return -1;
+		}
+		usleep(20000);
+	}
+	out_fp = fopen(out_path, "r");
+	return out_fp ? 0 : -1;
+}
+
+/* Stops the agent with SIGTERM; checks it exits 0 with a final heartbeat. */
+static int
+stop_agent(void **state)
+{
+	int status = 0;
+	(void)state;
+	if (agent_pid > 0) {
+		kill(agent_pid, SIGTERM);
+		waitpid(agent_pid, &status, 0);
+		agent_pid = -1;
+	}
+	if (out_fp) {
+		slurp();
+		fclose(out_fp);
+	}
+	for (size_t i = 0; i < nlines; i++)
+		json_object_put(lines[i]);
+	free(lines);
+	if (getenv("HIDS_KEEP_OUTPUT") == NULL) {
+		unlink(out_path);
+		unlink(err_path);
+		rmdir(dir_path);
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* Asserts that process.args of ev is exactly argv (after hids.escaped). */
+static void
+assert_args(json_object *ev, char *const argv[])
+{
+	json_object *args = jget(ev, "process.args");
+	json_object *esc = jget(ev, "hids.escaped");
+	bool escaped = false;
+	size_t n = 0;
+
+	for (size_t i = 0; esc && i < json_object_array_length(esc); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(esc, i)),
+		    "process.args") == 0)
+			escaped = true;
+	while (argv[n])
+		n++;
+	assert_non_null(args);
+	assert_int_equal(json_object_array_length(args), n);
+	assert_int_equal(jint(ev, "process.args_count"), n);
+	for (size_t i = 0; i < n; i++) {
+		json_object *a = json_object_array_get_idx(args, i);
+		const char *s = json_object_get_string(a);
+		size_t slen = (size_t)json_object_get_string_len(a);
+		char *raw = malloc(slen + 1);
+		size_t rlen = slen;
+		if (escaped)
+			assert_int_equal(bytes_unescape(s, slen, raw, &rlen), 0);
+		else
+			memcpy(raw, s, slen);
+		assert_int_equal(rlen, strlen(argv[i]));
+		assert_memory_equal(raw, argv[i], rlen);
+		free(raw);
+	}
+}
+
+/* fork, exec with exact args, and exit with code 3. */
+static void
+test_fork_exec_exit(void **state)
+{
+	char tag[64];
+	(void)state;
+	snprintf(tag, sizeof(tag), "hids-live-%s", nonce);
+	char *argv[] = { "/bin/sh", "-c", "exit 3", tag, NULL };
+	pid_t pid = fork();
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	assert_int_equal(WEXITSTATUS(status), 3);
+
+	json_object *f = wait_event("fork", pid);
+	assert_non_null(f);
+	assert_int_equal(jint(f, "process.parent.pid"), getpid());
+	assert_string_equal(jstr(f, "event.type.0") ? jstr(f, "event.type.0") : "start", "start");
+	assert_non_null(jstr(f, "process.entity_id"));
+
+	json_object *e = wait_event("exec", pid);
+	assert_non_null(e);
+	assert_args(e, argv);
+	assert_string_equal(jstr(e, "process.executable"), "/usr/bin/dash");
+	assert_int_equal(jint(e, "process.parent.pid"), getpid());
+	assert_non_null(jstr(e, "host.hostname"));
+	assert_string_equal(jstr(e, "process.entity_id"), jstr(f, "process.entity_id"));
+
+	json_object *x = wait_event("exit", pid);
+	assert_non_null(x);
+	assert_int_equal(jint(x, "process.exit_code"), 3);
+	assert_string_equal(jstr(x, "process.executable"), "/usr/bin/dash");
+	assert_string_equal(jstr(x, "process.entity_id"), jstr(f, "process.entity_id"));
+	assert_true(jint(x, "event.duration") > 0);
+}
+
+/* Runs fn in a child that then exits; returns the child's pid. */
+static pid_t
+run_child(void (*fn)(void))
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		fn();
+		_exit(0);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	return pid;
+}
+
+static void
+child_setgid_setuid(void)
+{
+	if (setgid(65534) != 0 || setuid(65534) != 0)
+		_exit(1);
+}
+
+/* setgid and setuid each produce their event with the new ids. */
+static void
+test_uid_gid(void **state)
+{
+	(void)state;
+	pid_t pid = run_child(child_setgid_setuid);
+	json_object *g = wait_event("gid", pid);
+	assert_non_null(g);
+	assert_int_equal(jint(g, "hids.gid.effective"), 65534);
+	assert_string_equal(jstr(g, "process.group.id"), "65534");
+	json_object *u = wait_event("uid", pid);
+	assert_non_null(u);
+	assert_int_equal(jint(u, "hids.uid.effective"), 65534);
+	assert_int_equal(jint(u, "hids.uid.real"), 65534);
+	assert_string_equal(jstr(u, "process.user.id"), "65534");
+	assert_string_equal(jstr(u, "event.type.0") ? jstr(u, "event.type.0") : "change", "change");
+}
+
+static void
+child_setsid(void)
+{
+	if (setsid() == -1)
+		_exit(1);
+}
+
+/* setsid produces a sid event naming the new session leader. */
+static void
+test_sid(void **state)
+{
+	(void)state;
+	pid_t pid = run_child(child_setsid);
+	json_object *s = wait_event("sid", pid);
+	assert_non_null(s);
+	assert_int_equal(jint(s, "process.session_leader.pid"), pid);
+}
+
+static char comm_name[16];
+
+static void
+child_comm(void)
+{
+	prctl(PR_SET_NAME, comm_name, 0, 0, 0);
+}
+
+/* prctl(PR_SET_NAME) produces a comm event with the new name. */
+static void
+test_comm(void **state)
+{
+	(void)state;
+	snprintf(comm_name, sizeof(comm_name), "hc%.10s", nonce);
+	pid_t pid = run_child(child_comm);
+	json_object *c = wait_event("comm", pid);
+	assert_non_null(c);
+	assert_string_equal(jstr(c, "process.name"), comm_name);
+}
+
+/* ptrace attach produces a ptrace event naming the tracer. */
+static void
+test_ptrace(void **state)
+{
+	(void)state;
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	assert_int_equal(ptrace(PTRACE_SEIZE, pid, NULL, NULL), 0);
+	json_object *p = wait_event("ptrace", pid);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_non_null(p);
+	assert_int_equal(jint(p, "hids.tracer.pid"), getpid());
+	assert_string_equal(jstr(p, "hids.ptrace.op"), "attach");
+	assert_string_equal(jstr(p, "event.type.0") ? jstr(p, "event.type.0") : "access", "access");
+}
+
+static void
+child_abort(void)
+{
+	struct rlimit rl = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &rl);	/* the event fires; no core file is written */
+	signal(SIGABRT, SIG_DFL);
+	abort();
+}
+
+/* A core-dumping signal produces a coredump event and a signalled exit. */
+static void
+test_coredump(void **state)
+{
+	(void)state;
+	pid_t pid = run_child(child_abort);
+	json_object *c = wait_event("coredump", pid);
+	assert_non_null(c);
+	json_object *x = wait_event("exit", pid);
+	assert_non_null(x);
+	assert_string_equal(jstr(x, "hids.signal.name"), "SIGABRT");
+	assert_int_equal(jint(x, "hids.signal.number"), SIGABRT);
+	assert_null(jget(x, "process.exit_code"));
+}
+
+/* Hostile argv bytes come back exactly, through the documented escaping. */
+static void
+test_hostile_args(void **state)
+{
+	(void)state;
+	char *argv[] = { "/bin/true", "new\nline", "quote\"and\\back", "\x01\x1f\x7f",
+		"bad\xff\xfeutf8", "caf\xc3\xa9", "back\\x41slash", nonce, NULL };
+	pid_t pid = fork();
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	waitpid(pid, NULL, 0);
+	json_object *e = wait_event("exec", pid);
+	assert_non_null(e);
+	assert_args(e, argv);
+}
+
+/* An argument longer than max_args_bytes is cut and marked; args_count stays true. */
+static void
+test_long_args(void **state)
+{
+	(void)state;
+	size_t big = 100 * 1024;	/* under MAX_ARG_STRLEN (128 KiB), over the 64 KiB default cap */
+	char *huge = malloc(big + 1);
+	memset(huge, 'A', big);
+	huge[big] = '\0';
+	char *argv[] = { "/bin/true", "first", huge, "last", NULL };
+	pid_t pid = fork();
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	waitpid(pid, NULL, 0);
+	free(huge);
+	json_object *e = wait_event("exec", pid);
+	assert_non_null(e);
+	assert_int_equal(jint(e, "process.args_count"), 4);
+	assert_true(json_object_get_boolean(jget(e, "hids.args_truncated")));
+}
+
+static void *
+thread_fn(void *arg)
+{
+	return arg;
+}
+
+/* A new thread is not reported as a process by default. */
+static void
+test_threads_skipped(void **state)
+{
+	(void)state;
+	pthread_t t;
+	pid_t child = fork();
+	if (child == 0) {
+		pthread_create(&t, NULL, thread_fn, NULL);
+		pthread_join(t, NULL);
+		_exit(0);
+	}
+	waitpid(child, NULL, 0);
+	assert_non_null(wait_event("exit", child));
+	/* Every fork about the child is the process fork, never its thread. */
+	int forks = 0;
+	for (size_t i = 0; i < nlines; i++) {
+		const char *a = jstr(lines[i], "event.action");
+		if (a && strcmp(a, "fork") == 0 && jint(lines[i], "process.pid") == child)
+			forks++;
+		assert_true(jget(lines[i], "process.thread") == NULL);
+	}
+	assert_int_equal(forks, 1);
+}
+
+/* Every line written so far validates against proto/event.schema.json, and every action appeared. */
+static void
+test_output_matches_schema(void **state)
+{
+	char cmd[1024];
+	(void)state;
+	fflush(NULL);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s --require-actions "
+	    "fork,exec,exit,uid,gid,sid,ptrace,comm,coredump,heartbeat %s %s",
+	    schema_check, schema_path, out_path);
+	assert_int_equal(system(cmd), 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fork_exec_exit),
+		cmocka_unit_test(test_uid_gid),
+		cmocka_unit_test(test_sid),
+		cmocka_unit_test(test_comm),
+		cmocka_unit_test(test_ptrace),
+		cmocka_unit_test(test_coredump),
+		cmocka_unit_test(test_hostile_args),
+		cmocka_unit_test(test_long_args),
+		cmocka_unit_test(test_threads_skipped),
+		cmocka_unit_test(test_output_matches_schema),
+	};
+	if (argc < 4) {
+		fprintf(stderr, "usage: test_live AGENT_BINARY SCHEMA SCHEMA_CHECK\n");
+		return 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_live needs root and the kernel connector\n");
+		return 1;
+	}
+	agent_bin = argv[1];
+	schema_path = argv[2];
+	schema_check = argv[3];
+	return cmocka_run_group_tests_name("live", tests, start_agent, stop_agent);
+}
