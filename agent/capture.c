@@ -201,16 +201,18 @@ capture_datagram(struct capture *cap, const uint8_t *buf, size_t len)
 	while (len > 0) {
 		struct kevent k;
 		enum decode_result r = decode_next(&buf, &len, &k);
-		switch (r) {
-		case DECODE_OK: {
+		if (r == DECODE_OK || r == DECODE_ACK) {
+			/* Replies to any listener's (un)subscribe share the per-CPU counter. */
 			uint64_t gap = cap->gap_detect ? capture_seq_gap(cap, k.cpu, k.seq) : 0;
 			if (gap) {
 				atomic_fetch_add(&cap->c.seq_lost, gap);
 				capture_note_lost(cap, gap, "kernel_overrun");
 			}
+		}
+		switch (r) {
+		case DECODE_OK:
 			capture_one(cap, &k);
 			break;
-		}
 		case DECODE_ACK:
 		case DECODE_CONTROL:
 			break;

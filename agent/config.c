@@ -10,6 +10,7 @@
 #include <ini.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CONFIG_MAX_LINE 4096	/* longest line accepted */
 
@@ -46,6 +47,23 @@ config_defaults(struct config *c)
 	c->table_max_entries = 32768;
 	c->table_args_bytes = 2048;
 	c->max_line_bytes = 0;
+	c->col.batch_events = 256;
+	c->col.batch_bytes = 256u << 10;
+	c->col.flush_interval_ms = 50;
+	c->col.queue_max_bytes = 8u << 20;
+	c->col.backoff_initial_ms = 250;
+	c->col.backoff_max_ms = 30000;
+	c->col.healthy_after_s = 30;
+	c->col.connect_timeout_s = 10;
+	c->col.stop_timeout_s = 5;
+	c->col.start_jitter_ms = 1000;
+}
+
+/* Frees the strings a config owns. */
+void
+config_release(struct config *c)
+{
+	collector_config_release(&c->col);
 }
 
 /* Returns the event types to ask of the kernel. */
@@ -71,7 +89,10 @@ perr(struct parse_state *st, const char *fmt, ...)
 	st->errors++;
 	if (st->errout == NULL)
 		return;
-	fprintf(st->errout, "%s:%d: ", st->name, st->line);
+	if (st->line > 0)
+		fprintf(st->errout, "%s:%d: ", st->name, st->line);
+	else
+		fprintf(st->errout, "%s: ", st->name);
 	va_start(ap, fmt);
 	vfprintf(st->errout, fmt, ap);
 	va_end(ap);
@@ -177,6 +198,90 @@ is(const char *section, const char *key, const char *s, const char *k)
 	return strcmp(section, s) == 0 && strcmp(key, k) == 0;
 }
 
+/* Replaces *dst with a copy of a readable file's path, or reports why not. */
+static void
+set_file(struct parse_state *st, const char *key, const char *v, char **dst)
+{
+	if (access(v, R_OK) == -1) {
+		perr(st, "cannot read %s '%s': %s", key, v, strerror(errno));
+		return;
+	}
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+/* Parses comma-separated base64 SHA-256 SPKI pins. */
+static void
+set_pins(struct parse_state *st, const char *v, struct tls_config *tls)
+{
+	char *copy = xstrdup(v), *save = NULL, *tok;
+	tls->npins = 0;
+	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (tls->npins == TLS_MAX_PINS) {
+			perr(st, "more than %d pins", TLS_MAX_PINS);
+			break;
+		}
+		if (tls_pin_parse(tok, tls->pins[tls->npins]) == -1) {
+			perr(st, "bad pin_sha256 '%s' (expected the base64 of a 32-byte SHA-256)", tok);
+			continue;
+		}
+		tls->npins++;
+	}
+	free(copy);
+}
+
+/* Handles one key of [collector]; false if the key is unknown. */
+static bool
+collector_key(struct parse_state *st, const char *key, const char *v)
+{
+	struct collector_config *col = &st->c->col;
+	char err[256];
+
+	if (strcmp(key, "address") == 0) {
+		if (collector_parse_addresses(v, col, err, sizeof(err)) == -1)
+			perr(st, "%s", err);
+		else
+			st->c->forward = true;
+	} else if (strcmp(key, "protocol") == 0) {
+		if (strcmp(v, "ndjson") != 0)
+			perr(st, "bad protocol '%s' (expected ndjson)", v);
+	} else if (strcmp(key, "ca_file") == 0) {
+		set_file(st, key, v, &col->ca_file);
+	} else if (strcmp(key, "cert_file") == 0) {
+		set_file(st, key, v, &col->cert_file);
+	} else if (strcmp(key, "key_file") == 0) {
+		set_file(st, key, v, &col->key_file);
+	} else if (strcmp(key, "server_name") == 0) {
+		free(col->server_name);
+		col->server_name = xstrdup(v);
+	} else if (strcmp(key, "pin_sha256") == 0) {
+		set_pins(st, v, &col->tls);
+	} else if (strcmp(key, "batch_events") == 0) {
+		set_uint(st, key, v, 1, 65536, &col->batch_events);
+	} else if (strcmp(key, "batch_bytes") == 0) {
+		set_size(st, key, v, 1024, 16u << 20, &col->batch_bytes);
+	} else if (strcmp(key, "flush_interval_ms") == 0) {
+		set_uint(st, key, v, 1, 10000, &col->flush_interval_ms);
+	} else if (strcmp(key, "queue_max_bytes") == 0) {
+		set_size(st, key, v, 64u << 10, 4u << 30, &col->queue_max_bytes);
+	} else if (strcmp(key, "backoff_initial_ms") == 0) {
+		set_uint(st, key, v, 10, 600000, &col->backoff_initial_ms);
+	} else if (strcmp(key, "backoff_max_ms") == 0) {
+		set_uint(st, key, v, 10, 3600000, &col->backoff_max_ms);
+	} else if (strcmp(key, "healthy_after_s") == 0) {
+		set_uint(st, key, v, 1, 86400, &col->healthy_after_s);
+	} else if (strcmp(key, "connect_timeout_s") == 0) {
+		set_uint(st, key, v, 1, 600, &col->connect_timeout_s);
+	} else if (strcmp(key, "stop_timeout_s") == 0) {
+		set_uint(st, key, v, 0, 600, &col->stop_timeout_s);
+	} else if (strcmp(key, "start_jitter_ms") == 0) {
+		set_uint(st, key, v, 0, 600000, &col->start_jitter_ms);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /* inih's callback: one key = value in one section. */
 static int
 config_handler(void *user, const char *section, const char *key, const char *v)
@@ -230,15 +335,18 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 			c->table_max_entries = u;
 	} else if (is(section, key, "process", "table_args_bytes")) {
 		set_size(st, key, v, 0, 1u << 20, &c->table_args_bytes);
+	} else if (strcmp(section, "collector") == 0 && collector_key(st, key, v)) {
+		/* handled */
 	} else if (is(section, key, "output", "max_line_bytes")) {
 		set_size(st, key, v, 0, 64u << 20, &c->max_line_bytes);
+		c->max_line_set = true;
 		if (c->max_line_bytes != 0 && c->max_line_bytes < 1024) {
 			perr(st, "max_line_bytes must be 0 (no limit) or at least 1024");
 			c->max_line_bytes = 1024;
 		}
 	} else if (strcmp(section, "agent") && strcmp(section, "events") &&
 	    strcmp(section, "capture") && strcmp(section, "process") &&
-	    strcmp(section, "output")) {
+	    strcmp(section, "output") && strcmp(section, "collector")) {
 		perr(st, "unknown section [%s]", section);
 	} else {
 		perr(st, "unknown key '%s' in [%s]", key, section);
@@ -284,6 +392,26 @@ config_reader(char *str, int num, void *stream)
 	return str;
 }
 
+/* Checks what only the whole file can tell, and fills derived defaults. */
+static void
+config_finish(struct parse_state *st)
+{
+	struct config *c = st->c;
+	struct collector_config *col = &c->col;
+
+	st->line = 0;
+	if ((col->cert_file == NULL) != (col->key_file == NULL))
+		perr(st, "[collector] cert_file and key_file go together");
+	if (col->backoff_max_ms < col->backoff_initial_ms)
+		perr(st, "[collector] backoff_max_ms is below backoff_initial_ms");
+	col->tls.ca_file = col->ca_file;
+	col->tls.cert_file = col->cert_file;
+	col->tls.key_file = col->key_file;
+	/* Collectors cut or refuse long lines; 8 KiB is the smallest default among them. */
+	if (c->forward && !c->max_line_set)
+		c->max_line_bytes = 8192;
+}
+
 /* Runs inih over the state's input; returns 0 or -1 after reporting errors. */
 static int
 config_parse(struct parse_state *st)
@@ -302,6 +430,7 @@ config_parse(struct parse_state *st)
 	} else if (r < 0) {
 		perr(st, "cannot parse");
 	}
+	config_finish(st);
 	return st->errors ? -1 : 0;
 }
 

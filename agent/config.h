@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "capture.h"
+#include "collector.h"
 #include "common.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/hids-agent/hids-agent.conf"
@@ -37,6 +38,10 @@ struct config {
 	size_t table_args_bytes;
 	/* [output] */
 	size_t max_line_bytes;		/* 0 = no limit */
+	bool max_line_set;
+	/* [collector] */
+	bool forward;			/* an address is configured */
+	struct collector_config col;
 };
 
 /* config.c */
@@ -44,5 +49,6 @@ void config_defaults(struct config *c);
 int config_load(struct config *c, const char *path, FILE *errout);
 int config_load_string(struct config *c, const char *text, const char *name, FILE *errout);
 uint32_t config_kernel_mask(const struct config *c);
+void config_release(struct config *c);
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "collector.h"
 #include "common.h"
 #include "config.h"
 #include "encode.h"
@@ -42,6 +43,10 @@ struct agent {
 	struct enricher en;
 	struct encode_ctx enc;
 	struct output out;
+	struct collector col;
+	bool forwarding;
+	struct event *ev_stopcheck;
+	uint64_t stop_deadline_ms;
 	struct agent_stats stats;
 	int procfd;
 	char hostname[256];
@@ -148,6 +153,15 @@ agent_collect_stats(struct agent *a)
 	s->proctab_size = a->tab.count;
 	s->proctab_evictions = a->tab.evictions;
 	s->rss_bytes = agent_rss();
+	s->forwarding = a->forwarding;
+	if (a->forwarding) {
+		s->connected = collector_connected(&a->col);
+		s->collector = collector_current(&a->col);
+		s->events_sent = a->col.q.written;
+		s->events_dropped = a->col.q.dropped;
+		s->queue_bytes = a->col.q.bytes;
+		s->reconnects = a->col.disconnects + a->col.connect_failures;
+	}
 }
 
 /* Encodes and writes one event. */
@@ -156,7 +170,10 @@ agent_emit(struct agent *a, struct event *ev)
 {
 	size_t len;
 	char *line = encode_event(&a->enc, ev, &len);
-	output_line(&a->out, line, len);
+	if (a->forwarding)
+		collector_enqueue(&a->col, line, len);
+	else
+		output_line(&a->out, line, len);
 	free(line);
 	a->stats.events_emitted++;
 }
@@ -175,6 +192,24 @@ agent_emit_meta(struct agent *a, enum ev_action action, uint64_t lost, const cha
 	ev.stats = &a->stats;
 	agent_emit(a, &ev);
 	event_release(&ev);
+}
+
+/*
+ * Reports lines the collector queue dropped, once it has room again, so the
+ * lost record itself is not the next thing dropped.
+ */
+static void
+agent_report_queue_drops(struct agent *a)
+{
+	struct linequeue *q = &a->col.q;
+	uint64_t n;
+
+	if (!a->forwarding || q->dropped_pending == 0 || q->bytes > q->max_bytes / 2)
+		return;
+	n = q->dropped_pending;
+	q->dropped_pending = 0;
+	log_warnx("collector queue was full: %llu events dropped", (unsigned long long)n);
+	agent_emit_meta(a, EV_LOST, n, "queue_full");
 }
 
 /* Turns every queued record into output lines. */
@@ -199,7 +234,8 @@ agent_drain_queue(struct agent *a)
 	}
 	if (lost_after || reason_after)
 		agent_emit_meta(a, EV_LOST, lost_after, reason_after);
-	if (output_flush(&a->out) == -1 && !a->stopping) {
+	agent_report_queue_drops(a);
+	if (!a->forwarding && output_flush(&a->out) == -1 && !a->stopping) {
 		log_warnx("the event reader went away; stopping");
 		a->stopping = true;
 		event_base_loopbreak(a->base);
@@ -251,7 +287,39 @@ heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 	gethostname(a->hostname, sizeof(a->hostname) - 1);
 	agent_drain_queue(a);
 	agent_emit_meta(a, EV_HEARTBEAT, 0, "interval");
-	output_flush(&a->out);
+	agent_report_queue_drops(a);
+	if (!a->forwarding)
+		output_flush(&a->out);
+}
+
+/* While stopping: ends the loop once the collector has everything, or at the deadline. */
+static void
+stopcheck_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	(void)fd;
+	(void)what;
+	if (a->col.q.count == 0 || now_mono_ms() >= a->stop_deadline_ms) {
+		if (a->col.q.count)
+			log_warnx("stopping with %zu events not delivered to the collector",
+			    a->col.q.count);
+		event_base_loopexit(a->base, NULL);
+	}
+}
+
+/* Gives the collector stop_timeout_s to take what is queued. */
+static void
+agent_flush_collector(struct agent *a)
+{
+	struct timeval tv = { 0, 50000 };
+
+	if (!a->forwarding || a->col.q.count == 0)
+		return;
+	a->stop_deadline_ms = now_mono_ms() + a->cfg.col.stop_timeout_s * 1000ull;
+	a->ev_stopcheck = event_new(a->base, -1, EV_PERSIST, stopcheck_cb, a);
+	event_add(a->ev_stopcheck, &tv);
+	collector_flush(&a->col);
+	event_base_dispatch(a->base);
 }
 
 /* Sets up the loop's events; fatal on failure (before the loop runs). */
@@ -281,10 +349,13 @@ agent_setup_loop(struct agent *a)
 static void
 agent_free_loop(struct agent *a)
 {
-	struct event *evs[] = { a->ev_notify, a->ev_int, a->ev_term, a->ev_usr1, a->ev_heartbeat };
+	struct event *evs[] = { a->ev_notify, a->ev_int, a->ev_term, a->ev_usr1,
+		a->ev_heartbeat, a->ev_stopcheck };
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);
+	if (a->forwarding)
+		collector_release(&a->col);
 	event_base_free(a->base);
 }
 
@@ -325,7 +396,7 @@ agent_start_capture(struct agent *a)
 /* Parses the command line into a and the flags; exits on usage errors. */
 static void
 agent_parse_args(int argc, char **argv, const char **config_path, bool *check_only,
-    bool *verbose)
+    bool *verbose, bool *to_stdout)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -341,7 +412,7 @@ agent_parse_args(int argc, char **argv, const char **config_path, bool *check_on
 	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': *config_path = optarg; break;
-		case 'S': break;	/* the only output today */
+		case 'S': *to_stdout = true; break;
 		case 'C': *check_only = true; break;
 		case 'v': *verbose = true; break;
 		case 'V': printf("hids-agent %s\n", HIDS_VERSION); exit(0);
@@ -362,9 +433,9 @@ main(int argc, char **argv)
 	static struct agent agent;
 	struct agent *a = &agent;
 	const char *config_path = NULL;
-	bool check_only = false, verbose = false;
+	bool check_only = false, verbose = false, to_stdout = false;
 
-	agent_parse_args(argc, argv, &config_path, &check_only, &verbose);
+	agent_parse_args(argc, argv, &config_path, &check_only, &verbose, &to_stdout);
 	config_defaults(&a->cfg);
 	if (config_path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
 		config_path = CONFIG_DEFAULT_PATH;
@@ -375,6 +446,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_init("hids-agent", verbose ? LOG_LVL_DEBUG : a->cfg.log_level, a->cfg.log_target);
+	a->forwarding = a->cfg.forward && !to_stdout;
+	if (to_stdout && !a->cfg.max_line_set)
+		a->cfg.max_line_bytes = 0;
 	signal(SIGPIPE, SIG_IGN);
 
 	agent_identity(a);
@@ -397,6 +471,16 @@ main(int argc, char **argv)
 	    .enc = &a->enc, .stats = &a->stats, .max_args = a->cfg.max_args_bytes,
 	    .mono_to_boot_ns = a->en.mono_to_boot_ns };
 	agent_setup_loop(a);
+	if (a->forwarding) {
+		char err[512];
+		uint64_t seed;
+		if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+			seed = (uint64_t)time(NULL);
+		if (collector_init(&a->col, a->base, &a->cfg.col, a->hostname, seed, err,
+		    sizeof(err)) == -1)
+			fatalx("collector: %s", err);
+		collector_start(&a->col);
+	}
 	log_info("ready");
 	agent_emit_meta(a, EV_HEARTBEAT, 0, "start");
 	agent_drain_queue(a);
@@ -407,12 +491,14 @@ main(int argc, char **argv)
 	capture_stop(&a->cap);
 	agent_drain_queue(a);
 	agent_emit_meta(a, EV_HEARTBEAT, 0, "stop");
+	agent_flush_collector(a);
 	output_release(&a->out);
 	agent_free_loop(a);
 	names_stop(&a->names);
 	proctab_release(&a->tab);
 	nlsource_close(&a->src);
 	close(a->procfd);
+	config_release(&a->cfg);
 	log_info("stopped");
 	return a->exit_code;
 }

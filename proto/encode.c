@@ -324,6 +324,15 @@ add_stats(json_object *hids, const struct agent_stats *s)
 	STAT(proctab_size);
 	STAT(proctab_evictions);
 	STAT(rss_bytes);
+	if (s->forwarding) {
+		STAT(events_sent);
+		STAT(events_dropped);
+		STAT(queue_bytes);
+		STAT(reconnects);
+		json_object_object_add(so, "connected", json_object_new_boolean(s->connected));
+		json_object_object_add(so, "collector",
+		    json_object_new_string(s->collector ? s->collector : ""));
+	}
 #undef STAT
 }
 

@@ -120,6 +120,14 @@ struct agent_stats {
 	uint64_t proctab_size;
 	uint64_t proctab_evictions;
 	uint64_t rss_bytes;
+	/* Forwarding only. */
+	bool forwarding;
+	bool connected;
+	const char *collector;
+	uint64_t events_sent;
+	uint64_t events_dropped;
+	uint64_t queue_bytes;
+	uint64_t reconnects;
 };
 
 /* A record ready for the encoder. */

@@ -1,0 +1,89 @@
+/*
+ * collector.h: forwarding encoded lines to a central collector over TLS,
+ * inside the agent's libevent loop: non-blocking name resolution (evdns)
+ * on every connect, failover across the listed addresses, jittered
+ * exponential backoff, batching by count, bytes and time, and a bounded
+ * memory queue that drops its oldest lines (counted) when the collector
+ * cannot keep up.
+ */
+#ifndef HIDS_COLLECTOR_H
+#define HIDS_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backoff.h"
+#include "linequeue.h"
+#include "tls.h"
+
+#define COLLECTOR_MAX_ADDRS 16
+#define COLLECTOR_WINDOW_BYTES (256u << 10)	/* bytes handed to TLS at once */
+#define COLLECTOR_MAX_UNEXPECTED (64u << 10)	/* bytes a collector may send us */
+
+struct event_base;
+struct evdns_base;
+struct bufferevent;
+struct event;
+struct evbuffer_cb_entry;
+
+struct collector_addr {
+	char host[256];
+	char port[8];
+	char label[272];	/* host:port as configured */
+};
+
+struct collector_config {
+	struct collector_addr addrs[COLLECTOR_MAX_ADDRS];
+	size_t naddrs;
+	char *server_name;		/* NULL: each address's host */
+	char *ca_file, *cert_file, *key_file;
+	struct tls_config tls;
+	unsigned batch_events;
+	size_t batch_bytes;
+	unsigned flush_interval_ms;
+	size_t queue_max_bytes;
+	unsigned backoff_initial_ms;
+	unsigned backoff_max_ms;
+	unsigned healthy_after_s;
+	unsigned connect_timeout_s;
+	unsigned stop_timeout_s;
+	unsigned start_jitter_ms;
+};
+
+enum collector_state { COL_IDLE, COL_WAITING, COL_CONNECTING, COL_CONNECTED };
+
+struct collector {
+	struct event_base *base;
+	struct evdns_base *dns;
+	SSL_CTX *ctx;
+	const struct collector_config *cfg;
+	enum collector_state st;
+	size_t cur;			/* index of the address in use */
+	struct bufferevent *bev;
+	SSL *ssl;
+	struct evbuffer_cb_entry *out_cb;
+	struct event *retry_ev, *flush_ev, *timeout_ev;
+	struct backoff bo;
+	uint64_t connected_at_ms;
+	size_t rx_unexpected;		/* this connection */
+	struct linequeue q;
+	uint64_t connects, disconnects, connect_failures;
+	bool ever_connected;
+};
+
+/* collector.c */
+int collector_parse_addresses(const char *list, struct collector_config *cfg,
+    char *err, size_t errlen);
+void collector_config_release(struct collector_config *cfg);
+int collector_init(struct collector *c, struct event_base *base,
+    const struct collector_config *cfg, const char *hostname, uint64_t seed,
+    char *err, size_t errlen);
+void collector_start(struct collector *c);
+void collector_enqueue(struct collector *c, const char *line, size_t len);
+void collector_flush(struct collector *c);
+bool collector_connected(const struct collector *c);
+const char *collector_current(const struct collector *c);
+void collector_release(struct collector *c);
+
+#endif

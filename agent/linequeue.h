@@ -1,0 +1,41 @@
+/*
+ * linequeue.h: the bounded memory queue of encoded lines waiting for the
+ * collector. Lines handed to the transport stay queued ("in flight") until
+ * the transport reports their bytes written to the socket; after a broken
+ * connection they are rewound and sent again. When the queue is full, the
+ * oldest lines not in flight are dropped and counted.
+ */
+#ifndef HIDS_LINEQUEUE_H
+#define HIDS_LINEQUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct lq_line {
+	struct lq_line *next;
+	size_t len;
+	char data[];
+};
+
+struct linequeue {
+	struct lq_line *head, *tail;	/* oldest first */
+	struct lq_line *unsent;		/* first line not handed out; NULL if none */
+	size_t head_done;		/* bytes of head already written */
+	size_t bytes, count;		/* all queued */
+	size_t unsent_bytes, unsent_count;
+	size_t max_bytes;
+	uint64_t dropped;		/* lines dropped since start */
+	uint64_t dropped_pending;	/* dropped, not yet reported */
+	uint64_t written;		/* lines fully written */
+};
+
+/* linequeue.c */
+void lq_init(struct linequeue *q, size_t max_bytes);
+void lq_release(struct linequeue *q);
+bool lq_push(struct linequeue *q, const char *line, size_t len);
+struct lq_line *lq_take_unsent(struct linequeue *q);
+size_t lq_written(struct linequeue *q, size_t nbytes);
+void lq_rewind(struct linequeue *q);
+
+#endif

@@ -1,0 +1,189 @@
+/*
+ * tls.c: everything the agent asks of OpenSSL. Verification is never
+ * optional: a chain that does not verify, a name that does not match or a
+ * key that matches no configured pin ends the connection before a byte of
+ * event data is written.
+ */
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+
+/* Appends OpenSSL's queued errors to a message. */
+static void
+ossl_errors(char *buf, size_t buflen)
+{
+	unsigned long e;
+	size_t used = strlen(buf);
+
+	while ((e = ERR_get_error()) != 0 && used + 4 < buflen) {
+		char one[256];
+		ERR_error_string_n(e, one, sizeof(one));
+		snprintf(buf + used, buflen - used, ": %s", one);
+		used = strlen(buf);
+	}
+}
+
+/* Builds the client context; NULL with a reason in err. */
+SSL_CTX *
+tls_ctx_new(const struct tls_config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (ctx == NULL) {
+		snprintf(err, errlen, "cannot create a TLS context");
+		ossl_errors(err, errlen);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (cfg->ca_file) {
+		if (SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL) != 1) {
+			snprintf(err, errlen, "cannot load ca_file %s", cfg->ca_file);
+			goto fail;
+		}
+	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		snprintf(err, errlen, "cannot load the system CA store");
+		goto fail;
+	}
+	if (cfg->cert_file) {
+		if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1) {
+			snprintf(err, errlen, "cannot load cert_file %s", cfg->cert_file);
+			goto fail;
+		}
+		if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM) != 1) {
+			snprintf(err, errlen, "cannot load key_file %s", cfg->key_file);
+			goto fail;
+		}
+		if (SSL_CTX_check_private_key(ctx) != 1) {
+			snprintf(err, errlen, "key_file %s does not match cert_file %s",
+			    cfg->key_file, cfg->cert_file);
+			goto fail;
+		}
+	}
+	return ctx;
+fail:
+	ossl_errors(err, errlen);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* Says whether host is an IPv4 or IPv6 literal. */
+bool
+tls_is_ip_literal(const char *host)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/*
+ * Creates the SSL object of one connection, verifying verify_name: as an
+ * IP address if it is one (and then without SNI, which forbids literals),
+ * else as a DNS name without partial wildcards, sent as SNI.
+ */
+SSL *
+tls_conn_new(SSL_CTX *ctx, const char *verify_name, char *err, size_t errlen)
+{
+	SSL *ssl = SSL_new(ctx);
+
+	if (ssl == NULL) {
+		snprintf(err, errlen, "cannot create a TLS connection");
+		ossl_errors(err, errlen);
+		return NULL;
+	}
+	if (tls_is_ip_literal(verify_name)) {
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), verify_name) != 1)
+			goto fail;
+	} else {
+		SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (SSL_set1_host(ssl, verify_name) != 1 ||
+		    SSL_set_tlsext_host_name(ssl, verify_name) != 1)
+			goto fail;
+	}
+	return ssl;
+fail:
+	snprintf(err, errlen, "cannot set the name to verify (%s)", verify_name);
+	ossl_errors(err, errlen);
+	SSL_free(ssl);
+	return NULL;
+}
+
+/* Computes SHA-256 of a certificate's DER SubjectPublicKeyInfo. */
+int
+tls_spki_sha256(X509 *cert, unsigned char out[32])
+{
+	unsigned char *der = NULL;
+	int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+
+	if (len <= 0)
+		return -1;
+	SHA256(der, (size_t)len, out);
+	OPENSSL_free(der);
+	return 0;
+}
+
+/* Says whether the peer's key matches a pin; true when no pins are set. */
+bool
+tls_pin_matches(SSL *ssl, const struct tls_config *cfg)
+{
+	unsigned char md[32];
+	X509 *cert;
+	bool ok = false;
+
+	if (cfg->npins == 0)
+		return true;
+	if ((cert = SSL_get1_peer_certificate(ssl)) == NULL)
+		return false;
+	if (tls_spki_sha256(cert, md) == 0)
+		for (size_t i = 0; i < cfg->npins && !ok; i++)
+			ok = CRYPTO_memcmp(md, cfg->pins[i], 32) == 0;
+	X509_free(cert);
+	return ok;
+}
+
+/* Decodes one base64 SHA-256 pin; -1 unless it is exactly 32 bytes. */
+int
+tls_pin_parse(const char *b64, unsigned char out[32])
+{
+	unsigned char buf[64];
+	size_t len = strlen(b64);
+	int n;
+
+	if (len != 44 || b64[43] != '=')
+		return -1;
+	n = EVP_DecodeBlock(buf, (const unsigned char *)b64, (int)len);
+	if (n != 33)	/* 44 base64 chars decode to 33 bytes, one of them padding */
+		return -1;
+	memcpy(out, buf, 32);
+	return 0;
+}
+
+/* Describes why a handshake or connection failed, in one line. */
+void
+tls_describe_failure(SSL *ssl, unsigned long ossl_err, char *buf, size_t buflen)
+{
+	long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+
+	if (vr != X509_V_OK) {
+		snprintf(buf, buflen, "TLS verification failed: %s",
+		    X509_verify_cert_error_string(vr));
+		return;
+	}
+	if (ossl_err != 0) {
+		char one[256];
+		const char *reason = ERR_reason_error_string(ossl_err);
+		ERR_error_string_n(ossl_err, one, sizeof(one));
+		snprintf(buf, buflen, "TLS handshake failed: %s (%s)",
+		    reason ? reason : "unknown", one);
+		return;
+	}
+	snprintf(buf, buflen, "connection failed");
+}

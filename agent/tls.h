@@ -1,0 +1,33 @@
+/*
+ * tls.h: the OpenSSL side of the collector connection: the client context
+ * (TLS 1.2 minimum, CA store or ca_file, client certificate), per-connection
+ * name or IP verification and SNI, SPKI pins, and one-line failure reasons.
+ */
+#ifndef HIDS_TLS_H
+#define HIDS_TLS_H
+
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TLS_MAX_PINS 8
+
+struct tls_config {
+	const char *ca_file;		/* NULL: the system store */
+	const char *cert_file;
+	const char *key_file;
+	unsigned char pins[TLS_MAX_PINS][32];
+	size_t npins;
+};
+
+/* tls.c */
+SSL_CTX *tls_ctx_new(const struct tls_config *cfg, char *err, size_t errlen);
+SSL *tls_conn_new(SSL_CTX *ctx, const char *verify_name, char *err, size_t errlen);
+bool tls_pin_matches(SSL *ssl, const struct tls_config *cfg);
+void tls_describe_failure(SSL *ssl, unsigned long ossl_err, char *buf, size_t buflen);
+int tls_pin_parse(const char *b64, unsigned char out[32]);
+int tls_spki_sha256(X509 *cert, unsigned char out[32]);
+bool tls_is_ip_literal(const char *host);
+
+#endif
