@@ -299,6 +299,7 @@ capture_main(void *arg)
 		capture_guard(cap, &win_start, &win_cpu, &demoted);
 	}
 	free(buf);
+	procfs_release_scratch();
 	return NULL;
 }
 

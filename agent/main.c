@@ -499,6 +499,7 @@ main(int argc, char **argv)
 	nlsource_close(&a->src);
 	close(a->procfd);
 	config_release(&a->cfg);
+	procfs_release_scratch();
 	log_info("stopped");
 	return a->exit_code;
 }

@@ -64,6 +64,19 @@ procfs_count_args(const char *buf, size_t len)
 	return n;
 }
 
+/* One scratch buffer per thread: the hot path does no large allocation. */
+static _Thread_local char *scratch;
+static _Thread_local size_t scratch_cap;
+
+/* Frees the calling thread's cmdline scratch buffer. */
+void
+procfs_release_scratch(void)
+{
+	free(scratch);
+	scratch = NULL;
+	scratch_cap = 0;
+}
+
 /*
  * Reads /proc/PID/cmdline, keeping at most max_bytes; the true argument
  * count is kept even when the bytes are cut. Returns 0, or -1 when the
@@ -73,7 +86,6 @@ int
 procfs_read_cmdline(int procfd, int pid, size_t max_bytes, struct process *p)
 {
 	char path[64], chunk[4096];
-	char *buf = xmalloc(max_bytes + 1);
 	size_t len = 0;
 	uint32_t extra = 0;
 	bool more = false;
@@ -81,13 +93,16 @@ procfs_read_cmdline(int procfd, int pid, size_t max_bytes, struct process *p)
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%d/cmdline", pid);
-	if ((fd = openat(procfd, path, O_RDONLY | O_CLOEXEC)) == -1) {
-		free(buf);
-		return -1;
+	if (scratch_cap < max_bytes + 1) {
+		free(scratch);
+		scratch_cap = max_bytes + 1;
+		scratch = xmalloc(scratch_cap);
 	}
+	snprintf(path, sizeof(path), "%d/cmdline", pid);
+	if ((fd = openat(procfd, path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
 	while (len < max_bytes) {
-		n = read(fd, buf + len, max_bytes - len);
+		n = read(fd, scratch + len, max_bytes - len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -107,24 +122,23 @@ procfs_read_cmdline(int procfd, int pid, size_t max_bytes, struct process *p)
 		}
 	}
 	close(fd);
-	if (len == 0) {
-		free(buf);
+	if (len == 0)
 		return -1;
-	}
-	buf[len] = '\0';
 	{
-		char final = more ? last : buf[len - 1];
+		char final = more ? last : scratch[len - 1];
 		uint32_t nuls = extra;
 		for (size_t i = 0; i < len; i++)
-			if (buf[i] == '\0')
+			if (scratch[i] == '\0')
 				nuls++;
 		p->args_count = nuls + (final != '\0' ? 1 : 0);
 		p->args_truncated = more;
 	}
 	/* Drop the final NUL so args_len covers the arguments only. */
-	p->args_len = buf[len - 1] == '\0' ? len - 1 : len;
+	p->args_len = scratch[len - 1] == '\0' ? len - 1 : len;
 	free(p->args);
-	p->args = buf;
+	p->args = xmalloc(p->args_len + 1);
+	memcpy(p->args, scratch, p->args_len);
+	p->args[p->args_len] = '\0';
 	p->known |= PF_ARGS;
 	return 0;
 }

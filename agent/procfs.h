@@ -27,6 +27,7 @@ int procfs_parse_cgroup(const char *buf, size_t len, char out[65]);
 uint32_t procfs_count_args(const char *buf, size_t len);
 int procfs_open_root(void);
 int procfs_read_file(int procfd, int pid, const char *name, char *buf, size_t bufsize);
+void procfs_release_scratch(void);
 int procfs_read_cmdline(int procfd, int pid, size_t max_bytes, struct process *p);
 int procfs_read_link(int procfd, int pid, const char *name, char **out);
 unsigned procfs_snapshot(int procfd, int pid, unsigned what, size_t max_args,
