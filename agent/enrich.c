@@ -63,21 +63,28 @@ static void
 enrich_fork(struct enricher *en, const struct capture_rec *r, struct event *ev)
 {
 	const struct kevent *k = &r->k;
-	struct proctab_entry *pe = entry_for(en, k->ptgid, true);
+	struct proctab_entry *pe;
 
 	if (r->is_thread) {
-		/* A new thread: describe the process it belongs to. */
-		if (pe)
-			process_copy(&ev->proc, &pe->p, en->max_args);
+		/* A new thread: describe the process it belongs to (the kernel
+		 * names the process's own parent as the thread's). */
+		struct proctab_entry *te = entry_for(en, k->tgid, true);
+		if (te)
+			process_copy(&ev->proc, &te->p, en->max_args);
 		ev->proc.pid = k->tgid;
 		ev->is_thread = true;
+		add_parent(en, ev, ev->proc.ppid);
 		return;
 	}
+	pe = entry_for(en, k->ptgid, true);
 	if (pe)
 		process_copy(&ev->proc, &pe->p, en->max_args);
 	ev->proc.pid = k->tgid;
 	ev->proc.ppid = k->ptgid;
 	ev->proc.known |= PF_PPID;
+	/* The child's pid in its namespace is not the parent's; unknown until exec. */
+	ev->proc.ns_pid = -1;
+	ev->proc.known &= ~PF_NSPID;
 	ev->proc.start_ns = k->ts_ns + (uint64_t)en->enc->mono_to_real_ns;
 	if (r->snap_got & SNAP_STAT) {
 		ev->proc.start_ticks = r->snap.start_ticks;

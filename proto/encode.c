@@ -17,6 +17,15 @@
 #include "escape.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define COMPACT_STR_BYTES 256	/* strings kept when a line must shrink past its args */
+
+/* How much a line must give up to fit max_line_bytes. */
+struct shrink {
+	size_t args_keep;	/* bytes of args per process */
+	size_t str_cap;		/* 0 = none; else bytes per path or name */
+	bool drop_previous;
+	bool cut;		/* a string was cut */
+};
 
 /* Formats wall-clock ns as RFC 3339 UTC with nanoseconds. */
 void
@@ -67,8 +76,14 @@ jobj(json_object *o, const char *key)
 /* Adds attacker-controlled bytes as a string, escaping reversibly if needed. */
 static void
 add_bytes(json_object *o, const char *key, const char *s, size_t n,
-    json_object *escaped, const char *field)
+    json_object *escaped, const char *field, struct shrink *sh)
 {
+	if (sh->str_cap && n > sh->str_cap) {
+		sh->cut = true;
+		if (sh->str_cap == 1)
+			return;	/* the last resort leaves strings out */
+		n = utf8_truncate(s, n, sh->str_cap);
+	}
 	if (utf8_valid(s, n)) {
 		json_object_object_add(o, key, json_object_new_string_len(s, (int)n));
 		return;
@@ -144,8 +159,9 @@ add_args(json_object *po, const struct process *p, size_t keep,
 /* Adds the ECS fields of one process under o; prefix names it for hids.escaped. */
 static void
 add_process(struct encode_ctx *ctx, json_object *po, const struct process *p,
-    json_object *escaped, const char *prefix, size_t args_keep, bool full)
+    json_object *escaped, const char *prefix, struct shrink *sh, bool full)
 {
+	size_t args_keep = sh->args_keep;
 	char field[64];
 
 	if (p->pid > 0)
@@ -155,12 +171,12 @@ add_process(struct encode_ctx *ctx, json_object *po, const struct process *p,
 		    json_object_new_string(p->entity_id));
 	if ((p->known & PF_NAME) && p->name[0]) {
 		snprintf(field, sizeof(field), "%s.name", prefix);
-		add_bytes(po, "name", p->name, strlen(p->name), escaped, field);
+		add_bytes(po, "name", p->name, strlen(p->name), escaped, field, sh);
 	}
 	if ((p->known & PF_EXE) && p->executable) {
 		snprintf(field, sizeof(field), "%s.executable", prefix);
 		add_bytes(po, "executable", p->executable, strlen(p->executable),
-		    escaped, field);
+		    escaped, field, sh);
 	}
 	if ((p->known & PF_ARGS) && p->args)
 		add_args(po, p, args_keep < p->args_len ? args_keep : p->args_len,
@@ -170,15 +186,11 @@ add_process(struct encode_ctx *ctx, json_object *po, const struct process *p,
 	if ((p->known & PF_CWD) && p->cwd) {
 		snprintf(field, sizeof(field), "%s.working_directory", prefix);
 		add_bytes(po, "working_directory", p->cwd, strlen(p->cwd), escaped,
-		    field);
+		    field, sh);
 	}
 	uint64_t start = encode_start_ns(ctx, p);
 	if (start)
 		json_object_object_add(po, "start", jtime(start));
-	if (p->known & (PF_STAT | PF_PPID)) {
-		if (p->ppid >= 0)
-			jobj(po, "parent");	/* pid added by the caller */
-	}
 	if (p->known & PF_STAT) {
 		if (p->sid > 0)
 			json_object_object_add(jobj(po, "session_leader"), "pid",
@@ -230,11 +242,14 @@ add_action_details(json_object *hids, json_object *po, const struct event *ev)
 			json_object *so = jobj(hids, "signal");
 			json_object_object_add(so, "number", json_object_new_int(sig));
 			const char *name = sigabbrev_np(sig);
-			if (name) {
-				char buf[24];
+			char buf[24];
+			if (name)
 				snprintf(buf, sizeof(buf), "SIG%s", name);
-				json_object_object_add(so, "name", json_object_new_string(buf));
-			}
+			else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+				snprintf(buf, sizeof(buf), "SIGRTMIN+%d", sig - SIGRTMIN);
+			else
+				snprintf(buf, sizeof(buf), "SIG%d", sig);
+			json_object_object_add(so, "name", json_object_new_string(buf));
 			json_object_object_add(hids, "core_dumped",
 			    json_object_new_boolean((st & 0x80) != 0));
 		}
@@ -336,10 +351,11 @@ add_stats(json_object *hids, const struct agent_stats *s)
 #undef STAT
 }
 
-/* Builds the document with at most args_keep bytes of args per process. */
+/* Builds the document within the limits of sh. */
 static json_object *
-build_doc(struct encode_ctx *ctx, const struct event *ev, size_t args_keep)
+build_doc(struct encode_ctx *ctx, const struct event *ev, struct shrink *sh)
 {
+	size_t args_keep = sh->args_keep;
 	json_object *root = json_object_new_object();
 	json_object *hids = json_object_new_object();
 	json_object *escaped = json_object_new_array();
@@ -355,19 +371,19 @@ build_doc(struct encode_ctx *ctx, const struct event *ev, size_t args_keep)
 		add_stats(hids, ev->stats);
 	if (ev->k.action != EV_LOST && ev->k.action != EV_HEARTBEAT) {
 		json_object *po = jobj(root, "process");
-		add_process(ctx, po, p, escaped, "process", args_keep, true);
+		add_process(ctx, po, p, escaped, "process", sh, true);
 		if (ev->has_parent || p->ppid > 0) {
 			json_object *pp = jobj(po, "parent");
 			if (ev->has_parent)
 				add_process(ctx, pp, &ev->parent, escaped,
-				    "process.parent", args_keep, false);
+				    "process.parent", sh, false);
 			if (!json_object_object_get_ex(pp, "pid", NULL) && p->ppid > 0)
 				json_object_object_add(pp, "pid", json_object_new_int(p->ppid));
 		}
-		if (ev->has_previous) {
+		if (ev->has_previous && !sh->drop_previous) {
 			json_object *pv = jobj(po, "previous");
 			add_process(ctx, pv, &ev->previous, escaped, "process.previous",
-			    args_keep, false);
+			    sh, false);
 			json_object_object_del(pv, "pid");
 			json_object_object_del(pv, "entity_id");
 			json_object_object_del(pv, "args_count");
@@ -389,7 +405,7 @@ build_doc(struct encode_ctx *ctx, const struct event *ev, size_t args_keep)
 			json_object_object_add(hids, "exe_deleted", json_object_new_boolean(1));
 		if (ev->has_tracer) {
 			json_object *t = jobj(hids, "tracer");
-			add_process(ctx, t, &ev->tracer, escaped, "hids.tracer", args_keep, false);
+			add_process(ctx, t, &ev->tracer, escaped, "hids.tracer", sh, false);
 			if (!json_object_object_get_ex(t, "pid", NULL))
 				json_object_object_add(t, "pid", json_object_new_int(ev->k.tracer_tgid));
 		}
@@ -399,6 +415,8 @@ build_doc(struct encode_ctx *ctx, const struct event *ev, size_t args_keep)
 		bool cut = (p->known & PF_ARGS) && (p->args_truncated || args_keep < p->args_len);
 		if (cut)
 			json_object_object_add(hids, "args_truncated", json_object_new_boolean(1));
+		if (sh->cut || sh->drop_previous)
+			json_object_object_add(hids, "truncated", json_object_new_boolean(1));
 		json_object *kern = jobj(hids, "kernel");
 		json_object_object_add(kern, "cpu", json_object_new_int64(ev->k.cpu));
 		json_object_object_add(kern, "seq", json_object_new_int64(ev->k.seq));
@@ -416,13 +434,16 @@ build_doc(struct encode_ctx *ctx, const struct event *ev, size_t args_keep)
 
 /*
  * Encodes an event as one JSON line with a trailing newline; the caller
- * frees it. Consumes one event.sequence number (two or more only if the
- * line had to be shrunk, which keeps ids unique either way).
+ * frees it. Consumes one event.sequence number, however often the line is
+ * rebuilt. A line over max_line_bytes gives up, in this order, bytes of
+ * args (hids.args_truncated), then process.previous and all but
+ * COMPACT_STR_BYTES of every path and name, then every such string
+ * (both marked hids.truncated); it is never split.
  */
 char *
 encode_event(struct encode_ctx *ctx, const struct event *ev, size_t *len)
 {
-	size_t keep = SIZE_MAX;
+	struct shrink sh = { .args_keep = SIZE_MAX };
 	uint64_t seq0 = ctx->sequence;
 
 	for (;;) {
@@ -431,10 +452,11 @@ encode_event(struct encode_ctx *ctx, const struct event *ev, size_t *len)
 		size_t slen;
 
 		ctx->sequence = seq0;
-		doc = build_doc(ctx, ev, keep);
+		sh.cut = false;
+		doc = build_doc(ctx, ev, &sh);
 		s = json_object_to_json_string_length(doc, JSON_FLAGS, &slen);
 		if (ctx->max_line_bytes == 0 || slen + 1 <= ctx->max_line_bytes ||
-		    keep == 0 || !(ev->proc.known & PF_ARGS) || ev->proc.args_len == 0) {
+		    sh.str_cap == 1) {
 			char *out = xmalloc(slen + 2);
 			memcpy(out, s, slen);
 			out[slen] = '\n';
@@ -443,10 +465,18 @@ encode_event(struct encode_ctx *ctx, const struct event *ev, size_t *len)
 			json_object_put(doc);
 			return out;
 		}
-		/* Shrink args by what the line is over, plus escaping slack. */
-		size_t over = slen + 1 - ctx->max_line_bytes;
-		size_t cur = keep < ev->proc.args_len ? keep : ev->proc.args_len;
-		keep = over + 64 >= cur ? 0 : cur - over - 64;
 		json_object_put(doc);
+		size_t over = slen + 1 - ctx->max_line_bytes;
+		size_t cur = sh.args_keep < ev->proc.args_len ? sh.args_keep : ev->proc.args_len;
+		if ((ev->proc.known & PF_ARGS) && cur > 0) {
+			/* Shrink args by what the line is over, plus escaping slack. */
+			sh.args_keep = over + 64 >= cur ? 0 : cur - over - 64;
+		} else if (sh.str_cap == 0) {
+			sh.args_keep = 0;
+			sh.drop_previous = true;
+			sh.str_cap = COMPACT_STR_BYTES;
+		} else {
+			sh.str_cap = 1;	/* last resort: keep ids and numbers only */
+		}
 	}
 }
