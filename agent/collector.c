@@ -171,16 +171,10 @@ read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-/* Tears down the connection, rewinds the queue, and schedules the next try. */
+/* Closes the connection, if any, and rewinds what was in flight. */
 static void
-collector_fail(struct collector *c, const char *why)
+collector_teardown(struct collector *c)
 {
-	uint64_t now = now_mono_ms();
-	bool was_connected = c->st == COL_CONNECTED;
-	struct timeval tv;
-	uint32_t delay;
-
-	collector_log(c, why);
 	if (c->bev) {
 		if (c->out_cb)
 			evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
@@ -191,6 +185,19 @@ collector_fail(struct collector *c, const char *why)
 	c->out_cb = NULL;
 	evtimer_del(c->timeout_ev);
 	lq_rewind(&c->q);
+}
+
+/* Tears down the connection, rewinds the queue, and schedules the next try. */
+static void
+collector_fail(struct collector *c, const char *why)
+{
+	uint64_t now = now_mono_ms();
+	bool was_connected = c->st == COL_CONNECTED;
+	struct timeval tv;
+	uint32_t delay;
+
+	collector_log(c, why);
+	collector_teardown(c);
 	if (was_connected) {
 		c->disconnects++;
 		if (now - c->connected_at_ms >= c->cfg->healthy_after_s * 1000ull)
@@ -330,14 +337,22 @@ collector_connect(struct collector *c)
 	}
 }
 
+/* Returns a host-hashed start address, spreading a fleet over the list. */
+static size_t
+collector_start_index(const struct collector_config *cfg, const char *hostname)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = hostname; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h % cfg->naddrs;
+}
+
 /* Sets up the TLS context, resolver and timers; -1 with a reason. */
 int
 collector_init(struct collector *c, struct event_base *base,
     const struct collector_config *cfg, const char *hostname, uint64_t seed, char *err,
     size_t errlen)
 {
-	uint32_t h = 2166136261u;
-
 	memset(c, 0, sizeof(*c));
 	c->base = base;
 	c->cfg = cfg;
@@ -360,11 +375,32 @@ collector_init(struct collector *c, struct event_base *base,
 	}
 	backoff_init(&c->bo, cfg->backoff_initial_ms, cfg->backoff_max_ms, seed);
 	lq_init(&c->q, cfg->queue_max_bytes);
-	/* Spread a fleet over the addresses: start at a host-hashed one. */
-	for (const char *p = hostname; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	c->cur = h % cfg->naddrs;
+	c->cur = collector_start_index(cfg, hostname);
 	return 0;
+}
+
+/*
+ * Takes a reloaded configuration (already in *c->cfg) and its new TLS
+ * context: keeps every queued line, closes the current connection and
+ * connects at once with the new addresses, certificates and limits.
+ */
+void
+collector_reconfigure(struct collector *c, SSL_CTX *ctx, const char *hostname)
+{
+	struct timeval now = { 0, 0 };
+
+	collector_teardown(c);
+	SSL_CTX_free(c->ctx);	/* an SSL still alive holds its own reference */
+	c->ctx = ctx;
+	c->q.max_bytes = c->cfg->queue_max_bytes;
+	c->bo.initial_ms = c->cfg->backoff_initial_ms;
+	c->bo.max_ms = c->cfg->backoff_max_ms;
+	backoff_reset(&c->bo);
+	c->cur = collector_start_index(c->cfg, hostname);
+	c->st = COL_WAITING;
+	evtimer_del(c->retry_ev);
+	evtimer_add(c->retry_ev, &now);
+	log_info("collector: configuration reloaded; connecting to %s", collector_current(c));
 }
 
 /* Schedules the first connect after a random delay within start_jitter_ms. */

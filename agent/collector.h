@@ -80,6 +80,7 @@ int collector_init(struct collector *c, struct event_base *base,
     const struct collector_config *cfg, const char *hostname, uint64_t seed,
     char *err, size_t errlen);
 void collector_start(struct collector *c);
+void collector_reconfigure(struct collector *c, SSL_CTX *ctx, const char *hostname);
 void collector_enqueue(struct collector *c, const char *line, size_t len);
 void collector_flush(struct collector *c);
 bool collector_connected(const struct collector *c);

@@ -26,6 +26,7 @@
 #include "names.h"
 #include "netlink.h"
 #include "output.h"
+#include "privdrop.h"
 #include "procfs.h"
 #include "proctab.h"
 
@@ -53,7 +54,9 @@ struct agent {
 	char host_id[65];
 	char agent_id[33];
 	char ephemeral_id[17];
-	struct event *ev_notify, *ev_int, *ev_term, *ev_usr1, *ev_heartbeat;
+	struct event *ev_notify, *ev_int, *ev_term, *ev_usr1, *ev_hup, *ev_heartbeat;
+	const char *config_path;
+	bool to_stdout;
 	int exit_code;
 	bool stopping;
 };
@@ -277,6 +280,120 @@ usr1_cb(evutil_socket_t sig, short what, void *arg)
 	    (unsigned long long)s->proctab_size, (unsigned long long)s->rss_bytes);
 }
 
+/* Logs each line of a config error report. */
+static void
+log_config_errors(char *report)
+{
+	char *save = NULL;
+	for (char *l = strtok_r(report, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		log_error("%s", l);
+}
+
+/* Keeps the settings that only a restart can change; says if any differ. */
+static bool
+keep_restart_only(struct config *nc, const struct config *old)
+{
+	bool differ = nc->emit_mask != old->emit_mask || nc->threads != old->threads ||
+	    nc->nonzero_exit_only != old->nonzero_exit_only || nc->prio != old->prio ||
+	    nc->prio_value != old->prio_value || nc->rcvbuf != old->rcvbuf ||
+	    nc->queue_max_bytes != old->queue_max_bytes ||
+	    nc->queue_max_records != old->queue_max_records ||
+	    nc->max_args_bytes != old->max_args_bytes ||
+	    nc->table_max_entries != old->table_max_entries ||
+	    nc->table_args_bytes != old->table_args_bytes ||
+	    nc->max_rt_cpu_percent != old->max_rt_cpu_percent ||
+	    nc->log_target != old->log_target;
+	nc->emit_mask = old->emit_mask;
+	nc->threads = old->threads;
+	nc->nonzero_exit_only = old->nonzero_exit_only;
+	nc->prio = old->prio;
+	nc->prio_value = old->prio_value;
+	nc->rcvbuf = old->rcvbuf;
+	nc->queue_max_bytes = old->queue_max_bytes;
+	nc->queue_max_records = old->queue_max_records;
+	nc->max_args_bytes = old->max_args_bytes;
+	nc->table_max_entries = old->table_max_entries;
+	nc->table_args_bytes = old->table_args_bytes;
+	nc->max_rt_cpu_percent = old->max_rt_cpu_percent;
+	nc->log_target = old->log_target;
+	return differ;
+}
+
+/* Re-arms the heartbeat timer with the configured interval. */
+static void
+agent_arm_heartbeat(struct agent *a)
+{
+	struct timeval tv = { (time_t)a->cfg.heartbeat_interval_s, 0 };
+	event_del(a->ev_heartbeat);
+	if (a->cfg.heartbeat_interval_s > 0)
+		event_add(a->ev_heartbeat, &tv);
+}
+
+/*
+ * SIGHUP: reads the config again. A config with any error is refused and
+ * the running one kept; collector, certificate, batch, heartbeat and log
+ * level changes apply at once, without losing a queued line.
+ */
+static void
+agent_reload(struct agent *a)
+{
+	struct config nc, old;
+	char *report = NULL, err[512];
+	size_t rlen = 0;
+	SSL_CTX *ctx = NULL;
+	FILE *mem;
+	int r = 0;
+
+	sdnotify_send("RELOADING=1");
+	config_defaults(&nc);
+	if ((mem = open_memstream(&report, &rlen)) == NULL)
+		fatal("open_memstream");
+	if (a->config_path)
+		r = config_load(&nc, a->config_path, mem);
+	fclose(mem);
+	if (r == -1) {
+		log_config_errors(report);
+		log_error("configuration reload refused; the running configuration stays");
+		goto out;
+	}
+	if (a->forwarding != (nc.forward && !a->to_stdout)) {
+		log_error("configuration reload refused: switching between standard output "
+		    "and a collector needs a restart");
+		goto out;
+	}
+	if (a->forwarding && (ctx = tls_ctx_new(&nc.col.tls, err, sizeof(err))) == NULL) {
+		log_error("configuration reload refused: %s", err);
+		goto out;
+	}
+	if (keep_restart_only(&nc, &a->cfg))
+		log_warnx("[events], [capture], [process] and log_target changes take effect "
+		    "after a restart");
+	if (a->to_stdout && !nc.max_line_set)
+		nc.max_line_bytes = 0;
+	old = a->cfg;
+	a->cfg = nc;
+	config_defaults(&nc);	/* its strings now belong to a->cfg */
+	config_release(&old);
+	log_set_level(a->cfg.log_level);
+	a->enc.max_line_bytes = a->cfg.max_line_bytes;
+	agent_arm_heartbeat(a);
+	if (a->forwarding)
+		collector_reconfigure(&a->col, ctx, a->hostname);
+	log_info("configuration reloaded from %s", a->config_path ? a->config_path : "built-in defaults");
+out:
+	config_release(&nc);
+	free(report);
+	sdnotify_send("READY=1");
+}
+
+static void
+hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	agent_reload(arg);
+}
+
 static void
 heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -332,17 +449,17 @@ agent_setup_loop(struct agent *a)
 	a->ev_int = evsignal_new(a->base, SIGINT, stop_cb, a);
 	a->ev_term = evsignal_new(a->base, SIGTERM, stop_cb, a);
 	a->ev_usr1 = evsignal_new(a->base, SIGUSR1, usr1_cb, a);
-	if (!a->ev_notify || !a->ev_int || !a->ev_term || !a->ev_usr1)
+	a->ev_hup = evsignal_new(a->base, SIGHUP, hup_cb, a);
+	a->ev_heartbeat = event_new(a->base, -1, EV_PERSIST, heartbeat_cb, a);
+	if (!a->ev_notify || !a->ev_int || !a->ev_term || !a->ev_usr1 || !a->ev_hup ||
+	    !a->ev_heartbeat)
 		fatalx("cannot create loop events");
+	event_add(a->ev_hup, NULL);
 	event_add(a->ev_notify, NULL);
 	event_add(a->ev_int, NULL);
 	event_add(a->ev_term, NULL);
 	event_add(a->ev_usr1, NULL);
-	if (a->cfg.heartbeat_interval_s > 0) {
-		struct timeval tv = { (time_t)a->cfg.heartbeat_interval_s, 0 };
-		a->ev_heartbeat = event_new(a->base, -1, EV_PERSIST, heartbeat_cb, a);
-		event_add(a->ev_heartbeat, &tv);
-	}
+	agent_arm_heartbeat(a);
 }
 
 /* Frees the loop's events. */
@@ -350,7 +467,7 @@ static void
 agent_free_loop(struct agent *a)
 {
 	struct event *evs[] = { a->ev_notify, a->ev_int, a->ev_term, a->ev_usr1,
-		a->ev_heartbeat, a->ev_stopcheck };
+		a->ev_hup, a->ev_heartbeat, a->ev_stopcheck };
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);
@@ -376,6 +493,11 @@ agent_start_capture(struct agent *a)
 	log_info("subscribed to the process-events connector (%s, receive buffer %zu bytes)",
 	    a->src.kernel_filter ? "kernel-side event filter" : "all events",
 	    a->src.rcvbuf);
+	/* Before any other thread starts: capabilities are per thread. */
+	if (privdrop_apply(err, sizeof(err)) == -1)
+		fatalx("cannot drop privileges: %s", err);
+	if (names_start(&a->names) == -1)
+		fatalx("cannot start the name resolver thread");
 	memset(&cc, 0, sizeof(cc));
 	cc.prio = a->cfg.prio;
 	cc.prio_value = a->cfg.prio_value;
@@ -436,11 +558,13 @@ main(int argc, char **argv)
 	bool check_only = false, verbose = false, to_stdout = false;
 
 	agent_parse_args(argc, argv, &config_path, &check_only, &verbose, &to_stdout);
+	a->to_stdout = to_stdout;
 	config_defaults(&a->cfg);
 	if (config_path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
 		config_path = CONFIG_DEFAULT_PATH;
 	if (config_path && config_load(&a->cfg, config_path, stderr) == -1)
 		return 1;
+	a->config_path = config_path;
 	if (check_only) {
 		printf("%s: configuration is valid\n", config_path ? config_path : "built-in defaults");
 		return 0;
@@ -454,8 +578,6 @@ main(int argc, char **argv)
 	agent_identity(a);
 	proctab_init(&a->tab, a->cfg.table_max_entries, a->cfg.table_args_bytes,
 	    a->host_id[0] ? a->host_id : a->hostname);
-	if (names_start(&a->names) == -1)
-		fatalx("cannot start the name resolver thread");
 	a->enc.hostname = a->hostname;
 	a->enc.host_id = a->host_id[0] ? a->host_id : NULL;
 	a->enc.agent_id = a->agent_id;
@@ -482,11 +604,13 @@ main(int argc, char **argv)
 		collector_start(&a->col);
 	}
 	log_info("ready");
+	sdnotify_send("READY=1");
 	agent_emit_meta(a, EV_HEARTBEAT, 0, "start");
 	agent_drain_queue(a);
 
 	event_base_dispatch(a->base);
 
+	sdnotify_send("STOPPING=1");
 	nlsource_unsubscribe(&a->src);
 	capture_stop(&a->cap);
 	agent_drain_queue(a);

@@ -59,6 +59,30 @@ if command -v setpriv >/dev/null; then
 	fi
 fi
 
+# SIGHUP: a good config is taken, a broken one refused with the old one kept.
+cp "$top/deploy/hids-agent.conf" "$tmp/hup.conf"
+"$bin" --stdout -c "$tmp/hup.conf" >"$tmp/hup.out" 2>"$tmp/hup.err" &
+pid=$!
+for _ in $(seq 100); do grep -q ready "$tmp/hup.err" && break; sleep 0.1; done
+sed -i 's/^heartbeat_interval = 60/heartbeat_interval = 1/' "$tmp/hup.conf"
+kill -HUP "$pid"
+for _ in $(seq 50); do grep -q "configuration reloaded" "$tmp/hup.err" && break; sleep 0.1; done
+check "SIGHUP reloads a good config" grep -q "configuration reloaded" "$tmp/hup.err"
+sleep 2.5
+check "the reloaded heartbeat interval applies" \
+    test "$(grep -c '"reason":"interval"' "$tmp/hup.out")" -ge 2
+echo "not ini at all" >>"$tmp/hup.conf"
+kill -HUP "$pid"
+for _ in $(seq 50); do grep -q "reload refused" "$tmp/hup.err" && break; sleep 0.1; done
+check "SIGHUP refuses a broken config" grep -q "reload refused" "$tmp/hup.err"
+check "the refusal names file and line" grep -q "hup.conf:[0-9]*: syntax error" "$tmp/hup.err"
+/bin/true hids-cli-after-hup-$$
+sleep 0.5
+check "the agent still runs after a refused reload" kill -0 "$pid"
+kill -TERM "$pid"
+wait "$pid"
+check "it still reports events after a refused reload" grep -q "hids-cli-after-hup-$$" "$tmp/hup.out"
+
 # SIGINT flushes and exits 0, with a final heartbeat.
 "$bin" --stdout >"$tmp/out" 2>"$tmp/err" &
 pid=$!

@@ -453,6 +453,51 @@ test_threads_skipped(void **state)
 	assert_int_equal(forks, 1);
 }
 
+/* After start-up the agent keeps only the capabilities it documents, and cannot regain others. */
+static void
+test_privileges_dropped(void **state)
+{
+	char path[64], line[256];
+	unsigned long long eff = ~0ull, bnd = ~0ull;
+	int nnp = -1;
+	const unsigned long long want = (1ull << 2) | (1ull << 12) | (1ull << 19) | (1ull << 23);
+	(void)state;	/* DAC_READ_SEARCH, NET_ADMIN, SYS_PTRACE, SYS_NICE */
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)agent_pid);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "CapEff: %llx", &eff);
+		sscanf(line, "CapBnd: %llx", &bnd);
+		sscanf(line, "NoNewPrivs: %d", &nnp);
+	}
+	fclose(f);
+	assert_int_equal(eff, want);
+	assert_int_equal(bnd, want);
+	assert_int_equal(nnp, 1);
+}
+
+/* With reduced capabilities, exe and cwd of another user's process are still read. */
+static void
+test_other_user_exec(void **state)
+{
+	(void)state;
+	char *argv[] = { "/bin/sleep", "0.05", NULL };
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (chdir("/tmp") != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	waitpid(pid, NULL, 0);
+	json_object *e = wait_event("exec", pid);
+	assert_non_null(e);
+	assert_args(e, argv);
+	assert_string_equal(jstr(e, "process.executable"), "/usr/bin/sleep");
+	assert_string_equal(jstr(e, "process.working_directory"), "/tmp");
+	assert_string_equal(jstr(e, "process.user.id"), "65534");
+}
+
 /* Every line written so far validates against proto/event.schema.json, and every action appeared. */
 static void
 test_output_matches_schema(void **state)
@@ -479,6 +524,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_hostile_args),
 		cmocka_unit_test(test_long_args),
 		cmocka_unit_test(test_threads_skipped),
+		cmocka_unit_test(test_privileges_dropped),
+		cmocka_unit_test(test_other_user_exec),
 		cmocka_unit_test(test_output_matches_schema),
 	};
 	if (argc < 4) {

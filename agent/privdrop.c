@@ -1,0 +1,114 @@
+/*
+ * privdrop.c: capability drop (raw capset and PR_CAPBSET_DROP: two
+ * syscalls are not worth a library) and the systemd readiness datagram.
+ *
+ * Kept, and why:
+ *  - CAP_SYS_PTRACE: /proc/PID/exe and cwd of processes of other users and
+ *    of non-dumpable ones need ptrace read access.
+ *  - CAP_SYS_NICE: the capture thread returns to SCHED_FIFO after its CPU
+ *    guard demoted it.
+ *  - CAP_NET_ADMIN: kernels before 6.6 check it when we unsubscribe; an
+ *    unsubscribe that fails leaves the kernel building messages for nobody.
+ *  - CAP_DAC_READ_SEARCH: re-reading certificates and the config on SIGHUP
+ *    when an operator made them readable by a group only.
+ * Must run before other threads start: capabilities are per thread.
+ */
+#include "privdrop.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CAPS_KEPT ((1ull << CAP_SYS_PTRACE) | (1ull << CAP_SYS_NICE) | \
+    (1ull << CAP_NET_ADMIN) | (1ull << CAP_DAC_READ_SEARCH))
+
+/* Returns the capability mask the agent keeps. */
+uint64_t
+privdrop_kept_mask(void)
+{
+	return CAPS_KEPT;
+}
+
+/* Drops every other capability from all sets and sets no_new_privs. */
+int
+privdrop_apply(char *err, size_t errlen)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	int last_cap = CAP_LAST_CAP;
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
+
+	if (f) {
+		if (fscanf(f, "%d", &last_cap) != 1)
+			last_cap = CAP_LAST_CAP;
+		fclose(f);
+	}
+	/* The bounding set first: dropping from it needs CAP_SETPCAP. */
+	for (int c = 0; c <= last_cap; c++) {
+		if ((CAPS_KEPT >> c) & 1)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == -1 && errno != EINVAL) {
+			if (errno == EPERM)
+				break;	/* not ours to drop (no CAP_SETPCAP): the sets below still are */
+			snprintf(err, errlen, "cannot drop capability %d from the bounding set: %s",
+			    c, strerror(errno));
+			return -1;
+		}
+	}
+	if (syscall(SYS_capget, &hdr, data) == -1) {
+		snprintf(err, errlen, "capget: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		uint32_t keep = (uint32_t)(CAPS_KEPT >> (32 * i));
+		data[i].effective &= keep;
+		data[i].permitted &= keep;
+		data[i].inheritable = 0;
+	}
+	if (syscall(SYS_capset, &hdr, data) == -1) {
+		snprintf(err, errlen, "capset: %s", strerror(errno));
+		return -1;
+	}
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Sends a state string to systemd's notify socket, if there is one. */
+int
+sdnotify_send(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa;
+	size_t len;
+	socklen_t salen;
+	int fd, rc;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@'))
+		return 0;
+	len = strlen(path);
+	if (len >= sizeof(sa.sun_path))
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, len);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';	/* abstract namespace */
+	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	rc = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, salen) < 0 ? -1 : 0;
+	close(fd);
+	return rc;
+}
