@@ -3,7 +3,9 @@
  * WAITING -> CONNECTING (resolve, TCP, TLS handshake, pin check) ->
  * CONNECTED; any failure -> WAITING on the next address after a backoff
  * delay. Lines stay in the queue until libevent reports their bytes handed
- * to the socket; a broken connection rewinds the rest for the next one.
+ * to the socket (ndjson) or the collector's "200 OK" for them arrives
+ * (RELP); a broken connection rewinds the rest for the next one. With a
+ * spool, every line is written to disk first and read back in order.
  */
 #include "collector.h"
 
@@ -20,6 +22,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "relp.h"
 
 static void collector_connect(struct collector *c);
 static void collector_fail(struct collector *c, const char *why);
@@ -116,23 +119,60 @@ collector_log(struct collector *c, const char *what)
 		log_warnx("collector %s: %s", collector_current(c), what);
 }
 
+/* Moves spooled lines into memory while the queue has room. */
+static void
+collector_refill(struct collector *c)
+{
+	const char *line;
+	size_t len;
+	uint64_t seg;
+
+	if (c->spool == NULL)
+		return;
+	while (c->q.bytes < c->q.max_bytes / 2 && spool_read(c->spool, &line, &len, &seg) == 1)
+		lq_push(&c->q, line, len, seg);
+}
+
+/* Frames one line as a RELP syslog command; -1 on failure. */
+static int
+relp_send_line(struct collector *c, struct evbuffer *out, const struct lq_line *l)
+{
+	char hdr[RELP_MAX_HEADER];
+	size_t dlen = l->len > 0 && l->data[l->len - 1] == '\n' ? l->len - 1 : l->len;
+	size_t hlen = relp_format_header(hdr, sizeof(hdr), c->next_txnr, "syslog", dlen);
+
+	c->next_txnr = relp_next_txnr(c->next_txnr);
+	if (hlen == 0 || evbuffer_add(out, hdr, hlen) == -1 ||
+	    (dlen && evbuffer_add_reference(out, l->data, dlen, NULL, NULL) == -1) ||
+	    evbuffer_add(out, "\n", 1) == -1)
+		return -1;
+	return 0;
+}
+
 /* Hands queued lines to TLS while the window has room. */
 void
 collector_flush(struct collector *c)
 {
 	struct evbuffer *out;
 	struct lq_line *l;
+	bool relp = c->cfg->protocol == PROTO_RELP;
 
+	c->spooled_since_flush = 0;
 	if (c->st != COL_CONNECTED)
 		return;
+	collector_refill(c);
 	out = bufferevent_get_output(c->bev);
 	while (evbuffer_get_length(out) < COLLECTOR_WINDOW_BYTES &&
+	    (!relp || lq_inflight(&c->q) < c->cfg->relp_window) &&
 	    (l = lq_take_unsent(&c->q)) != NULL) {
-		/* The queue owns the bytes until out_cb reports them written. */
-		if (evbuffer_add_reference(out, l->data, l->len, NULL, NULL) == -1) {
+		/* The queue owns the bytes until they are written or acknowledged. */
+		int r = relp ? relp_send_line(c, out, l)
+			     : evbuffer_add_reference(out, l->data, l->len, NULL, NULL);
+		if (r == -1) {
 			collector_fail(c, "cannot queue data for TLS");
 			return;
 		}
+		collector_refill(c);
 	}
 }
 
@@ -153,7 +193,84 @@ write_cb(struct bufferevent *bev, void *arg)
 	collector_flush(arg);
 }
 
-/* The collector should not talk on an ndjson stream: drain, and cut off a flood. */
+/* Handles one RELP frame from the collector; false if the connection must end. */
+static bool
+relp_frame(struct collector *c, const struct relp_frame *f, char *why, size_t wlen)
+{
+	int code = relp_rsp_code(f);
+
+	if (strcmp(f->command, "serverclose") == 0) {
+		snprintf(why, wlen, "the collector closed the RELP session (serverclose)");
+		return false;
+	}
+	if (strcmp(f->command, "rsp") != 0 || code < 0) {
+		snprintf(why, wlen, "invalid RELP from the collector: unexpected '%s' frame",
+		    f->command);
+		c->relp_errors++;
+		return false;
+	}
+	if (c->st == COL_OPENING) {
+		if (f->txnr != 1 || code != 200) {
+			snprintf(why, wlen, "the collector refused the RELP session: %.*s",
+			    (int)(f->datalen < 200 ? f->datalen : 200), f->data);
+			return false;
+		}
+		c->st = COL_CONNECTED;
+		log_info("collector %s: RELP session open", collector_current(c));
+		return true;
+	}
+	if (f->txnr != c->ack_txnr || lq_inflight(&c->q) == 0) {
+		snprintf(why, wlen, "invalid RELP from the collector: answer to transaction %u, "
+		    "expected %u", f->txnr, c->ack_txnr);
+		c->relp_errors++;
+		return false;
+	}
+	if (code != 200) {
+		snprintf(why, wlen, "the collector answered %d to an event (%.*s); resending later",
+		    code, (int)(f->datalen < 200 ? f->datalen : 200), f->data);
+		c->relp_errors++;
+		return false;
+	}
+	lq_ack_head(&c->q);
+	c->ack_txnr = relp_next_txnr(c->ack_txnr);
+	return true;
+}
+
+/* Parses every complete RELP frame in the input buffer. */
+static void
+relp_read(struct collector *c, struct evbuffer *in)
+{
+	char why[320];
+
+	for (;;) {
+		size_t avail = evbuffer_get_length(in), want, used;
+		struct relp_frame f;
+		const char *err;
+		if (avail == 0)
+			break;
+		want = avail < RELP_MAX_HEADER + RELP_MAX_RSP_DATA + 1 ? avail
+		    : RELP_MAX_HEADER + RELP_MAX_RSP_DATA + 1;
+		const char *buf = (const char *)evbuffer_pullup(in, (ssize_t)want);
+		enum relp_parse_result r = relp_parse(buf, want, RELP_MAX_RSP_DATA, &f, &used, &err);
+		if (r == RELP_NEED_MORE)
+			break;
+		if (r == RELP_BAD) {
+			snprintf(why, sizeof(why), "invalid RELP from the collector: %s", err);
+			c->relp_errors++;
+			collector_fail(c, why);
+			return;
+		}
+		bool ok = relp_frame(c, &f, why, sizeof(why));
+		evbuffer_drain(in, used);
+		if (!ok) {
+			collector_fail(c, why);
+			return;
+		}
+	}
+	collector_flush(c);
+}
+
+/* RELP answers; on an ndjson stream the collector should not talk: drain, cut off a flood. */
 static void
 read_cb(struct bufferevent *bev, void *arg)
 {
@@ -161,6 +278,10 @@ read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	size_t n = evbuffer_get_length(in);
 
+	if (c->cfg->protocol == PROTO_RELP) {
+		relp_read(c, in);
+		return;
+	}
 	evbuffer_drain(in, n);
 	c->rx_unexpected += n;
 	if (c->rx_unexpected > COLLECTOR_MAX_UNEXPECTED) {
@@ -192,7 +313,7 @@ static void
 collector_fail(struct collector *c, const char *why)
 {
 	uint64_t now = now_mono_ms();
-	bool was_connected = c->st == COL_CONNECTED;
+	bool was_connected = c->st == COL_CONNECTED || c->st == COL_OPENING;
 	struct timeval tv;
 	uint32_t delay;
 
@@ -225,10 +346,16 @@ describe_event(struct collector *c, short events, char *why, size_t len)
 	if (dns_err) {
 		snprintf(why, len, "cannot resolve %s: %s", c->cfg->addrs[c->cur].host,
 		    evutil_gai_strerror(dns_err));
-	} else if (ossl || (c->ssl && SSL_get_verify_result(c->ssl) != X509_V_OK)) {
+	} else if ((ossl && ERR_GET_LIB(ossl) != ERR_LIB_SYS && ERR_GET_LIB(ossl) != 0) ||
+	    (c->ssl && SSL_get_verify_result(c->ssl) != X509_V_OK)) {
 		tls_describe_failure(c->ssl, ossl, why, len);
 		while (bufferevent_get_openssl_error(c->bev))
 			;
+	} else if (sock_err && sock_err != EAGAIN && sock_err != EINTR && sock_err != EINPROGRESS &&
+	    (ossl || (events & BEV_EVENT_ERROR))) {
+		/* OpenSSL saw a system error (SSL_ERROR_SYSCALL): errno says which. */
+		snprintf(why, len, "%s: %s", c->st == COL_CONNECTING ? "cannot connect"
+		    : "connection lost", evutil_socket_error_to_string(sock_err));
 	} else if (events & BEV_EVENT_EOF) {
 		snprintf(why, len, c->st == COL_CONNECTED ? "connection closed by the collector"
 		    : "connection closed during the TLS handshake");
@@ -237,6 +364,40 @@ describe_event(struct collector *c, short events, char *why, size_t len)
 		    : "cannot connect", evutil_socket_error_to_string(sock_err));
 	} else {
 		snprintf(why, len, "connection failed");
+	}
+}
+
+/* Opens a RELP session: transaction 1, our offers. */
+static int
+relp_send_open(struct collector *c)
+{
+	char offers[256], hdr[RELP_MAX_HEADER];
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t olen = relp_open_offers(offers, sizeof(offers), HIDS_VERSION);
+	size_t hlen = relp_format_header(hdr, sizeof(hdr), 1, "open", olen);
+
+	c->st = COL_OPENING;
+	c->next_txnr = 2;
+	c->ack_txnr = 2;
+	if (olen == 0 || hlen == 0 || evbuffer_add(out, hdr, hlen) == -1 ||
+	    evbuffer_add(out, offers, olen) == -1 || evbuffer_add(out, "\n", 1) == -1)
+		return -1;
+	return 0;
+}
+
+/* Ends a RELP session politely (on stop); the answer is not waited for. */
+void
+collector_close_session(struct collector *c)
+{
+	char hdr[RELP_MAX_HEADER];
+	size_t hlen;
+
+	if (c->cfg->protocol != PROTO_RELP || c->st != COL_CONNECTED)
+		return;
+	hlen = relp_format_header(hdr, sizeof(hdr), c->next_txnr, "close", 0);
+	if (hlen) {
+		evbuffer_add(bufferevent_get_output(c->bev), hdr, hlen);
+		evbuffer_add(bufferevent_get_output(c->bev), "\n", 1);
 	}
 }
 
@@ -254,13 +415,18 @@ event_cb(struct bufferevent *bev, short events, void *arg)
 			return;
 		}
 		evtimer_del(c->timeout_ev);
-		c->st = COL_CONNECTED;
 		c->connected_at_ms = now_mono_ms();
 		c->connects++;
 		c->rx_unexpected = 0;
 		log_info("collector %s: connected (%s, %s)", collector_current(c),
 		    SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
 		c->ever_connected = true;
+		if (c->cfg->protocol == PROTO_RELP) {
+			if (relp_send_open(c) == -1)
+				collector_fail(c, "cannot send the RELP open command");
+			return;
+		}
+		c->st = COL_CONNECTED;
 		collector_flush(c);
 		return;
 	}
@@ -323,8 +489,10 @@ collector_connect(struct collector *c)
 	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, COLLECTOR_WINDOW_BYTES / 2, 0);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, COLLECTOR_MAX_UNEXPECTED);
-	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev), out_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, c->cfg->protocol == PROTO_RELP ?
+	    RELP_MAX_HEADER + RELP_MAX_RSP_DATA + 1 : COLLECTOR_MAX_UNEXPECTED);
+	if (c->cfg->protocol == PROTO_NDJSON)
+		c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev), out_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->st = COL_CONNECTING;
 	evtimer_add(c->timeout_ev, &tv);
@@ -415,12 +583,59 @@ collector_start(struct collector *c)
 	log_info("collector: first connection to %s in %u ms", collector_current(c), d);
 }
 
+/* Notes that a line left the queue: a spooled one counts toward deleting its segment. */
+static void
+line_done_cb(void *arg, const struct lq_line *l, bool delivered)
+{
+	struct collector *c = arg;
+	(void)delivered;
+	if (l->seg && c->spool)
+		spool_delivered(c->spool, l->seg);
+}
+
+/* Puts every line through the spool from now on. */
+void
+collector_set_spool(struct collector *c, struct spool *sp)
+{
+	c->spool = sp;
+	c->q.done = line_done_cb;
+	c->q.done_arg = c;
+}
+
+/* Writes a line ahead to the spool; false when it must stay in memory instead. */
+static bool
+collector_spool_line(struct collector *c, const char *line, size_t len)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 3);
+	uint64_t now;
+
+	if (c->spool == NULL)
+		return false;
+	now = now_mono_ms();
+	if (c->spool_retry_ms && now < c->spool_retry_ms)
+		return false;
+	if (spool_append(c->spool, line, len) == 0) {
+		c->spool_retry_ms = 0;
+		return true;
+	}
+	if (log_ratelimit_allow(&rl))
+		log_warn("spool: cannot write to %s; keeping events in memory for %d s "
+		    "(the oldest are dropped and counted when it fills)", c->spool->dir,
+		    COLLECTOR_SPOOL_RETRY_MS / 1000);
+	c->spool_retry_ms = now + COLLECTOR_SPOOL_RETRY_MS;
+	return false;
+}
+
 /* Queues one encoded line; flushes at once when a batch is full, else arms the timer. */
 void
 collector_enqueue(struct collector *c, const char *line, size_t len)
 {
-	lq_push(&c->q, line, len);
-	if (c->q.unsent_count >= c->cfg->batch_events || c->q.unsent_bytes >= c->cfg->batch_bytes) {
+	if (collector_spool_line(c, line, len))
+		c->spooled_since_flush++;
+	else
+		lq_push(&c->q, line, len, 0);
+	if (c->q.unsent_count >= c->cfg->batch_events || c->q.unsent_bytes >= c->cfg->batch_bytes ||
+	    c->spooled_since_flush >= c->cfg->batch_events) {
 		collector_flush(c);
 	} else if (!evtimer_pending(c->flush_ev, NULL)) {
 		struct timeval tv = { 0, (suseconds_t)c->cfg->flush_interval_ms * 1000 };
@@ -430,10 +645,28 @@ collector_enqueue(struct collector *c, const char *line, size_t len)
 	}
 }
 
+/* Says whether stopping now loses nothing: all delivered, or all on disk. */
+bool
+collector_safe_to_stop(const struct collector *c)
+{
+	bool memory_only = false;
+
+	for (const struct lq_line *l = c->q.head; l; l = l->next)
+		if (l->seg == 0)
+			memory_only = true;
+	if (c->spool == NULL)
+		return c->q.count == 0;
+	if (memory_only)
+		return false;
+	return c->st != COL_CONNECTED || (c->q.count == 0 && !spool_pending(c->spool));
+}
+
 /* Closes the connection and frees everything. */
 void
 collector_release(struct collector *c)
 {
+	if (c->ssl && c->st == COL_CONNECTED)
+		SSL_shutdown(c->ssl);	/* close_notify, best effort */
 	if (c->bev) {
 		if (c->out_cb)
 			evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);

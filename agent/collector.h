@@ -15,11 +15,13 @@
 
 #include "backoff.h"
 #include "linequeue.h"
+#include "spool.h"
 #include "tls.h"
 
 #define COLLECTOR_MAX_ADDRS 16
 #define COLLECTOR_WINDOW_BYTES (256u << 10)	/* bytes handed to TLS at once */
 #define COLLECTOR_MAX_UNEXPECTED (64u << 10)	/* bytes a collector may send us */
+#define COLLECTOR_SPOOL_RETRY_MS 10000		/* after a spool write error, memory only */
 
 struct event_base;
 struct evdns_base;
@@ -33,7 +35,11 @@ struct collector_addr {
 	char label[272];	/* host:port as configured */
 };
 
+enum collector_protocol { PROTO_NDJSON = 0, PROTO_RELP };
+
 struct collector_config {
+	enum collector_protocol protocol;
+	unsigned relp_window;		/* RELP commands awaiting an answer */
 	struct collector_addr addrs[COLLECTOR_MAX_ADDRS];
 	size_t naddrs;
 	char *server_name;		/* NULL: each address's host */
@@ -51,7 +57,7 @@ struct collector_config {
 	unsigned start_jitter_ms;
 };
 
-enum collector_state { COL_IDLE, COL_WAITING, COL_CONNECTING, COL_CONNECTED };
+enum collector_state { COL_IDLE, COL_WAITING, COL_CONNECTING, COL_OPENING, COL_CONNECTED };
 
 struct collector {
 	struct event_base *base;
@@ -70,6 +76,11 @@ struct collector {
 	struct linequeue q;
 	uint64_t connects, disconnects, connect_failures;
 	bool ever_connected;
+	struct spool *spool;		/* NULL: memory only */
+	uint64_t spool_retry_ms;	/* after a write error, memory only until then */
+	uint64_t spooled_since_flush;
+	uint32_t next_txnr, ack_txnr;	/* RELP: next to send, oldest unanswered */
+	uint64_t relp_errors;		/* non-200 answers and protocol errors */
 };
 
 /* collector.c */
@@ -86,5 +97,8 @@ void collector_flush(struct collector *c);
 bool collector_connected(const struct collector *c);
 const char *collector_current(const struct collector *c);
 void collector_release(struct collector *c);
+void collector_set_spool(struct collector *c, struct spool *sp);
+bool collector_safe_to_stop(const struct collector *c);
+void collector_close_session(struct collector *c);
 
 #endif

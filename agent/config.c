@@ -57,6 +57,11 @@ config_defaults(struct config *c)
 	c->col.connect_timeout_s = 10;
 	c->col.stop_timeout_s = 5;
 	c->col.start_jitter_ms = 1000;
+	c->col.protocol = PROTO_NDJSON;
+	c->col.relp_window = 128;
+	c->spool_max_bytes = 256ull << 20;
+	c->spool_fsync = SPOOL_FSYNC_INTERVAL;
+	c->spool_fsync_interval_ms = 1000;
 }
 
 /* Frees the strings a config owns. */
@@ -64,6 +69,8 @@ void
 config_release(struct config *c)
 {
 	collector_config_release(&c->col);
+	free(c->spool_dir);
+	c->spool_dir = NULL;
 }
 
 /* Returns the event types to ask of the kernel. */
@@ -243,8 +250,14 @@ collector_key(struct parse_state *st, const char *key, const char *v)
 		else
 			st->c->forward = true;
 	} else if (strcmp(key, "protocol") == 0) {
-		if (strcmp(v, "ndjson") != 0)
-			perr(st, "bad protocol '%s' (expected ndjson)", v);
+		if (strcmp(v, "ndjson") == 0)
+			col->protocol = PROTO_NDJSON;
+		else if (strcmp(v, "relp") == 0)
+			col->protocol = PROTO_RELP;
+		else
+			perr(st, "bad protocol '%s' (expected ndjson or relp)", v);
+	} else if (strcmp(key, "relp_window") == 0) {
+		set_uint(st, key, v, 1, 65536, &col->relp_window);
 	} else if (strcmp(key, "ca_file") == 0) {
 		set_file(st, key, v, &col->ca_file);
 	} else if (strcmp(key, "cert_file") == 0) {
@@ -276,6 +289,40 @@ collector_key(struct parse_state *st, const char *key, const char *v)
 		set_uint(st, key, v, 0, 600, &col->stop_timeout_s);
 	} else if (strcmp(key, "start_jitter_ms") == 0) {
 		set_uint(st, key, v, 0, 600000, &col->start_jitter_ms);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* Handles one key of [spool]; false if the key is unknown. */
+static bool
+spool_key(struct parse_state *st, const char *key, const char *v)
+{
+	struct config *c = st->c;
+	uint64_t n;
+
+	if (strcmp(key, "dir") == 0) {
+		free(c->spool_dir);
+		c->spool_dir = v[0] ? xstrdup(v) : NULL;
+		if (v[0] && v[0] != '/')
+			perr(st, "spool dir must be an absolute path");
+	} else if (strcmp(key, "max_bytes") == 0) {
+		if (parse_size(v, 1u << 20, 1ull << 40, &n) == -1)
+			perr(st, "bad value '%s' for max_bytes (a size from 1M to 1024G)", v);
+		else
+			c->spool_max_bytes = n;
+	} else if (strcmp(key, "fsync") == 0) {
+		if (strcmp(v, "always") == 0)
+			c->spool_fsync = SPOOL_FSYNC_ALWAYS;
+		else if (strcmp(v, "interval") == 0)
+			c->spool_fsync = SPOOL_FSYNC_INTERVAL;
+		else if (strcmp(v, "never") == 0)
+			c->spool_fsync = SPOOL_FSYNC_NEVER;
+		else
+			perr(st, "bad fsync '%s' (expected always, interval or never)", v);
+	} else if (strcmp(key, "fsync_interval_ms") == 0) {
+		set_uint(st, key, v, 10, 60000, &c->spool_fsync_interval_ms);
 	} else {
 		return false;
 	}
@@ -337,6 +384,8 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 		set_size(st, key, v, 0, 1u << 20, &c->table_args_bytes);
 	} else if (strcmp(section, "collector") == 0 && collector_key(st, key, v)) {
 		/* handled */
+	} else if (strcmp(section, "spool") == 0 && spool_key(st, key, v)) {
+		/* handled */
 	} else if (is(section, key, "output", "max_line_bytes")) {
 		set_size(st, key, v, 0, 64u << 20, &c->max_line_bytes);
 		c->max_line_set = true;
@@ -346,7 +395,8 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 		}
 	} else if (strcmp(section, "agent") && strcmp(section, "events") &&
 	    strcmp(section, "capture") && strcmp(section, "process") &&
-	    strcmp(section, "output") && strcmp(section, "collector")) {
+	    strcmp(section, "output") && strcmp(section, "collector") &&
+	    strcmp(section, "spool")) {
 		perr(st, "unknown section [%s]", section);
 	} else {
 		perr(st, "unknown key '%s' in [%s]", key, section);

@@ -42,6 +42,11 @@ struct config {
 	/* [collector] */
 	bool forward;			/* an address is configured */
 	struct collector_config col;
+	/* [spool] */
+	char *spool_dir;		/* NULL: no spool */
+	uint64_t spool_max_bytes;
+	enum spool_fsync spool_fsync;
+	unsigned spool_fsync_interval_ms;
 };
 
 /* config.c */

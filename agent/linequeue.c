@@ -19,7 +19,7 @@ lq_init(struct linequeue *q, size_t max_bytes)
 	q->max_bytes = max_bytes;
 }
 
-/* Frees every line. */
+/* Frees every line (they stay on disk if they came from the spool). */
 void
 lq_release(struct linequeue *q)
 {
@@ -55,6 +55,8 @@ drop_oldest_unsent(struct linequeue *q)
 	q->unsent_count--;
 	q->dropped++;
 	q->dropped_pending++;
+	if (q->done)
+		q->done(q->done_arg, victim, false);
 	free(victim);
 }
 
@@ -63,7 +65,7 @@ drop_oldest_unsent(struct linequeue *q)
  * would exceed its bound. Returns false if the line itself could not fit.
  */
 bool
-lq_push(struct linequeue *q, const char *line, size_t len)
+lq_push(struct linequeue *q, const char *line, size_t len, uint64_t seg)
 {
 	size_t need = len + LQ_LINE_OVERHEAD;
 	struct lq_line *l;
@@ -71,12 +73,16 @@ lq_push(struct linequeue *q, const char *line, size_t len)
 	while (q->bytes + need > q->max_bytes && q->unsent != NULL)
 		drop_oldest_unsent(q);
 	if (q->bytes + need > q->max_bytes) {
+		struct lq_line probe = { .seg = seg, .len = len };
 		q->dropped++;
 		q->dropped_pending++;
+		if (q->done)
+			q->done(q->done_arg, &probe, false);
 		return false;
 	}
 	l = xmalloc(sizeof(*l) + len);
 	l->next = NULL;
+	l->seg = seg;
 	l->len = len;
 	memcpy(l->data, line, len);
 	if (q->tail)
@@ -106,6 +112,22 @@ lq_take_unsent(struct linequeue *q)
 	return l;
 }
 
+/* Removes the head line, which has left the queue. */
+static void
+lq_pop_head(struct linequeue *q, bool delivered)
+{
+	struct lq_line *h = q->head;
+
+	q->head = h->next;
+	if (q->tail == h)
+		q->tail = NULL;
+	q->bytes -= h->len + LQ_LINE_OVERHEAD;
+	q->count--;
+	if (q->done)
+		q->done(q->done_arg, h, delivered);
+	free(h);
+}
+
 /* Records nbytes written to the socket; frees whole lines; returns how many. */
 size_t
 lq_written(struct linequeue *q, size_t nbytes)
@@ -121,16 +143,30 @@ lq_written(struct linequeue *q, size_t nbytes)
 		}
 		nbytes -= left;
 		q->head_done = 0;
-		q->head = h->next;
-		if (q->tail == h)
-			q->tail = NULL;
-		q->bytes -= h->len + LQ_LINE_OVERHEAD;
-		q->count--;
-		free(h);
+		lq_pop_head(q, true);
 		freed++;
 	}
 	q->written += freed;
 	return freed;
+}
+
+/* Frees the oldest line in flight, acknowledged by the collector; false if none. */
+bool
+lq_ack_head(struct linequeue *q)
+{
+	if (q->head == NULL || q->head == q->unsent)
+		return false;
+	q->head_done = 0;
+	lq_pop_head(q, true);
+	q->acked++;
+	return true;
+}
+
+/* Returns how many lines are in flight. */
+size_t
+lq_inflight(const struct linequeue *q)
+{
+	return q->count - q->unsent_count;
 }
 
 /* Makes every line in flight unsent again, after a broken connection. */

@@ -14,9 +14,13 @@
 
 struct lq_line {
 	struct lq_line *next;
+	uint64_t seg;		/* spool segment it was read from; 0 if none */
 	size_t len;
 	char data[];
 };
+
+/* Called when a line leaves the queue, delivered or dropped. */
+typedef void (*lq_done_fn)(void *arg, const struct lq_line *l, bool delivered);
 
 struct linequeue {
 	struct lq_line *head, *tail;	/* oldest first */
@@ -28,12 +32,17 @@ struct linequeue {
 	uint64_t dropped;		/* lines dropped since start */
 	uint64_t dropped_pending;	/* dropped, not yet reported */
 	uint64_t written;		/* lines fully written */
+	uint64_t acked;			/* lines acknowledged (RELP) */
+	lq_done_fn done;
+	void *done_arg;
 };
 
 /* linequeue.c */
 void lq_init(struct linequeue *q, size_t max_bytes);
 void lq_release(struct linequeue *q);
-bool lq_push(struct linequeue *q, const char *line, size_t len);
+bool lq_push(struct linequeue *q, const char *line, size_t len, uint64_t seg);
+bool lq_ack_head(struct linequeue *q);
+size_t lq_inflight(const struct linequeue *q);
 struct lq_line *lq_take_unsent(struct linequeue *q);
 size_t lq_written(struct linequeue *q, size_t nbytes);
 void lq_rewind(struct linequeue *q);

@@ -45,6 +45,9 @@ struct agent {
 	struct encode_ctx enc;
 	struct output out;
 	struct collector col;
+	struct spool spool;
+	bool spooling;
+	struct event *ev_fsync;
 	bool forwarding;
 	struct event *ev_stopcheck;
 	uint64_t stop_deadline_ms;
@@ -164,6 +167,16 @@ agent_collect_stats(struct agent *a)
 		s->events_dropped = a->col.q.dropped;
 		s->queue_bytes = a->col.q.bytes;
 		s->reconnects = a->col.disconnects + a->col.connect_failures;
+		s->relp_errors = a->col.relp_errors;
+	}
+	s->spooling = a->spooling;
+	if (a->spooling) {
+		s->spool_bytes = a->spool.total_bytes;
+		s->spooled = a->spool.st.appended;
+		s->replayed = a->spool.st.replayed;
+		s->spool_dropped = a->spool.st.dropped;
+		s->spool_corrupt = a->spool.st.corrupt;
+		s->spool_write_errors = a->spool.st.write_errors;
 	}
 }
 
@@ -207,6 +220,11 @@ agent_report_queue_drops(struct agent *a)
 	struct linequeue *q = &a->col.q;
 	uint64_t n;
 
+	if (a->spooling && a->spool.st.dropped_pending > 0) {
+		n = a->spool.st.dropped_pending;
+		a->spool.st.dropped_pending = 0;
+		agent_emit_meta(a, EV_LOST, n, "spool_full");
+	}
 	if (!a->forwarding || q->dropped_pending == 0 || q->bytes > q->max_bytes / 2)
 		return;
 	n = q->dropped_pending;
@@ -416,10 +434,13 @@ stopcheck_cb(evutil_socket_t fd, short what, void *arg)
 	struct agent *a = arg;
 	(void)fd;
 	(void)what;
-	if (a->col.q.count == 0 || now_mono_ms() >= a->stop_deadline_ms) {
-		if (a->col.q.count)
+	if (collector_safe_to_stop(&a->col) || now_mono_ms() >= a->stop_deadline_ms) {
+		if (a->col.q.count && !a->spooling)
 			log_warnx("stopping with %zu events not delivered to the collector",
 			    a->col.q.count);
+		else if (a->spooling && (a->col.q.count || spool_pending(&a->spool)))
+			log_info("stopping; undelivered events stay in the spool for the next start");
+		collector_close_session(&a->col);
 		event_base_loopexit(a->base, NULL);
 	}
 }
@@ -430,13 +451,53 @@ agent_flush_collector(struct agent *a)
 {
 	struct timeval tv = { 0, 50000 };
 
-	if (!a->forwarding || a->col.q.count == 0)
+	if (!a->forwarding || collector_safe_to_stop(&a->col))
 		return;
 	a->stop_deadline_ms = now_mono_ms() + a->cfg.col.stop_timeout_s * 1000ull;
 	a->ev_stopcheck = event_new(a->base, -1, EV_PERSIST, stopcheck_cb, a);
 	event_add(a->ev_stopcheck, &tv);
 	collector_flush(&a->col);
 	event_base_dispatch(a->base);
+}
+
+static void
+fsync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	(void)fd;
+	(void)what;
+	spool_sync(&a->spool);
+}
+
+/*
+ * Opens the spool if one is configured. An unusable directory is not
+ * fatal: the agent says so and runs with the memory queue alone.
+ */
+static void
+agent_open_spool(struct agent *a)
+{
+	char err[512];
+	struct timeval tv;
+
+	if (a->cfg.spool_dir == NULL)
+		return;
+	if (spool_open(&a->spool, a->cfg.spool_dir, a->cfg.spool_max_bytes,
+	    a->cfg.spool_fsync, err, sizeof(err)) == -1) {
+		log_error("spool: %s; running without a spool (memory queue only)", err);
+		spool_close(&a->spool);
+		return;
+	}
+	a->spooling = true;
+	collector_set_spool(&a->col, &a->spool);
+	if (a->spool.head)
+		log_info("spool: %llu bytes from a previous run will be sent first",
+		    (unsigned long long)a->spool.total_bytes);
+	if (a->cfg.spool_fsync == SPOOL_FSYNC_INTERVAL) {
+		tv.tv_sec = a->cfg.spool_fsync_interval_ms / 1000;
+		tv.tv_usec = (a->cfg.spool_fsync_interval_ms % 1000) * 1000;
+		a->ev_fsync = event_new(a->base, -1, EV_PERSIST, fsync_cb, a);
+		event_add(a->ev_fsync, &tv);
+	}
 }
 
 /* Sets up the loop's events; fatal on failure (before the loop runs). */
@@ -471,8 +532,12 @@ agent_free_loop(struct agent *a)
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);
+	if (a->ev_fsync)
+		event_free(a->ev_fsync);
 	if (a->forwarding)
 		collector_release(&a->col);
+	if (a->spooling)
+		spool_close(&a->spool);
 	event_base_free(a->base);
 }
 
@@ -601,6 +666,7 @@ main(int argc, char **argv)
 		if (collector_init(&a->col, a->base, &a->cfg.col, a->hostname, seed, err,
 		    sizeof(err)) == -1)
 			fatalx("collector: %s", err);
+		agent_open_spool(a);
 		collector_start(&a->col);
 	}
 	log_info("ready");

@@ -347,6 +347,15 @@ add_stats(json_object *hids, const struct agent_stats *s)
 		json_object_object_add(so, "connected", json_object_new_boolean(s->connected));
 		json_object_object_add(so, "collector",
 		    json_object_new_string(s->collector ? s->collector : ""));
+		STAT(relp_errors);
+	}
+	if (s->spooling) {
+		STAT(spool_bytes);
+		STAT(spooled);
+		STAT(replayed);
+		STAT(spool_dropped);
+		STAT(spool_corrupt);
+		STAT(spool_write_errors);
 	}
 #undef STAT
 }

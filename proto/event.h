@@ -128,6 +128,15 @@ struct agent_stats {
 	uint64_t events_dropped;
 	uint64_t queue_bytes;
 	uint64_t reconnects;
+	/* Spool only. */
+	bool spooling;
+	uint64_t spool_bytes;
+	uint64_t spooled;
+	uint64_t replayed;
+	uint64_t spool_dropped;
+	uint64_t spool_corrupt;
+	uint64_t spool_write_errors;
+	uint64_t relp_errors;
 };
 
 /* A record ready for the encoder. */

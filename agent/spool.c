@@ -1,0 +1,504 @@
+/*
+ * spool.c: segment files named seg-<16 hex digits>.hsp in the spool
+ * directory, each a run of records: magic (u32), length (u32), CRC32 of
+ * the payload (u32), payload. Appends go to the newest segment; a reader
+ * walks from the oldest. A segment is deleted once it is closed (full, or
+ * left by a previous run), read to its end, and every record read from it
+ * has been reported delivered; until then a crash replays it whole, which
+ * is why delivery is at least once.
+ */
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "common.h"
+
+#define SPOOL_READ_CHUNK 65536	/* bytes read at a time when resyncing */
+
+static void seg_try_remove(struct spool *s, struct spool_seg *g);
+
+/* Computes the CRC32 (zlib's) of a payload. */
+uint32_t
+spool_crc32(const void *buf, size_t len)
+{
+	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf, (uInt)len);
+}
+
+static void
+seg_name(uint64_t id, char *buf, size_t len)
+{
+	snprintf(buf, len, "seg-%016llx.hsp", (unsigned long long)id);
+}
+
+/* Adds a segment at the tail of the list. */
+static struct spool_seg *
+seg_append(struct spool *s, uint64_t id, uint64_t bytes, int64_t records)
+{
+	struct spool_seg *g = xcalloc(1, sizeof(*g));
+	g->id = id;
+	g->bytes = bytes;
+	g->records = records;
+	if (s->tail)
+		s->tail->next = g;
+	else
+		s->head = g;
+	s->tail = g;
+	s->total_bytes += bytes;
+	return g;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Finds the segments a previous run left, oldest first; they are all sealed. */
+static int
+spool_scan(struct spool *s, char *err, size_t errlen)
+{
+	int fd = dup(s->dirfd);
+	DIR *d = fd == -1 ? NULL : fdopendir(fd);
+	struct dirent *de;
+	uint64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+
+	if (d == NULL) {
+		if (fd != -1)
+			close(fd);
+		snprintf(err, errlen, "cannot list spool directory %s: %s", s->dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		unsigned long long id;
+		char tail[8];
+		if (sscanf(de->d_name, "seg-%16llx.%3s", &id, tail) != 2 || strcmp(tail, "hsp"))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			ids = xrealloc(ids, cap * sizeof(*ids));
+		}
+		ids[n++] = id;
+	}
+	closedir(d);
+	qsort(ids, n, sizeof(*ids), cmp_u64);
+	for (size_t i = 0; i < n; i++) {
+		char name[64];
+		struct stat sb;
+		seg_name(ids[i], name, sizeof(name));
+		if (fstatat(s->dirfd, name, &sb, 0) == -1)
+			continue;
+		seg_append(s, ids[i], (uint64_t)sb.st_size, -1)->sealed = true;
+		s->next_id = ids[i] + 1;
+	}
+	free(ids);
+	return 0;
+}
+
+/*
+ * Opens (creating if needed) the spool directory and finds what a previous
+ * run left there. Returns -1 with a reason when the directory is unusable.
+ */
+int
+spool_open(struct spool *s, const char *dir, uint64_t max_bytes, enum spool_fsync fsync,
+    char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	s->wfd = s->rfd = s->dirfd = -1;
+	s->dir = xstrdup(dir);
+	s->max_bytes = max_bytes;
+	s->fsync = fsync;
+	s->next_id = 1;
+	s->recycle_bytes = SPOOL_RECYCLE_BYTES;
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create spool directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if ((s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "cannot open spool directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (faccessat(s->dirfd, ".", W_OK, AT_EACCESS) == -1) {
+		snprintf(err, errlen, "spool directory %s is not writable: %s", dir, strerror(errno));
+		return -1;
+	}
+	return spool_scan(s, err, errlen);
+}
+
+/* Closes files and frees the segment list; undelivered segments stay on disk. */
+void
+spool_close(struct spool *s)
+{
+	struct spool_seg *g, *n;
+
+	/* A tail read and delivered to its end is not worth replaying. */
+	if (s->tail && s->dirfd != -1) {
+		s->recycle_bytes = 0;
+		seg_try_remove(s, s->tail);
+	}
+	spool_sync(s);
+	if (s->wfd != -1)
+		close(s->wfd);
+	if (s->rfd != -1)
+		close(s->rfd);
+	if (s->dirfd != -1)
+		close(s->dirfd);
+	for (g = s->head; g; g = n) {
+		n = g->next;
+		free(g);
+	}
+	free(s->rbuf);
+	free(s->dir);
+	memset(s, 0, sizeof(*s));
+	s->wfd = s->rfd = s->dirfd = -1;
+}
+
+/* Counts the valid records of a segment file (for loss reports). */
+static int64_t
+seg_count_records(struct spool *s, const struct spool_seg *g, uint64_t from)
+{
+	char name[64];
+	uint8_t hdr[SPOOL_HDR];
+	int64_t n = 0;
+	uint64_t off = from;
+	int fd;
+
+	seg_name(g->id, name, sizeof(name));
+	if ((fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	while (pread(fd, hdr, SPOOL_HDR, (off_t)off) == SPOOL_HDR) {
+		uint32_t magic, len;
+		memcpy(&magic, hdr, 4);
+		memcpy(&len, hdr + 4, 4);
+		if (magic != SPOOL_MAGIC || len > SPOOL_MAX_RECORD)
+			break;
+		n++;
+		off += SPOOL_HDR + len;
+	}
+	close(fd);
+	return n;
+}
+
+/* Unlinks a segment and removes it from the list. */
+static void
+seg_remove(struct spool *s, struct spool_seg *g)
+{
+	struct spool_seg **pp;
+	char name[64];
+
+	for (pp = &s->head; *pp && *pp != g; pp = &(*pp)->next)
+		;
+	if (*pp == NULL)
+		return;
+	*pp = g->next;
+	if (s->tail == g) {
+		s->tail = NULL;
+		for (struct spool_seg *t = s->head; t; t = t->next)
+			s->tail = t;
+		if (s->wfd != -1) {
+			close(s->wfd);
+			s->wfd = -1;
+		}
+	}
+	if (s->rseg == g) {
+		if (s->rfd != -1)
+			close(s->rfd);
+		s->rfd = -1;
+		s->rseg = NULL;
+		s->roff = 0;
+	}
+	seg_name(g->id, name, sizeof(name));
+	if (unlinkat(s->dirfd, name, 0) == -1 && errno != ENOENT)
+		log_warn("spool: cannot delete %s/%s", s->dir, name);
+	s->total_bytes -= g->bytes;
+	s->st.segments_deleted++;
+	free(g);
+}
+
+/* Drops the oldest segment to make room; counts what was never read from it. */
+static void
+spool_drop_oldest(struct spool *s)
+{
+	struct spool_seg *g = s->head;
+	int64_t lost;
+
+	if (g == NULL)
+		return;
+	if (g == s->rseg)
+		lost = (g->records >= 0 ? g->records : seg_count_records(s, g, 0)) - s->rrecords;
+	else
+		lost = g->records >= 0 ? g->records : seg_count_records(s, g, 0);
+	if (lost > 0) {
+		s->st.dropped += (uint64_t)lost;
+		s->st.dropped_pending += (uint64_t)lost;
+	}
+	log_warnx("spool: over max_bytes; dropped its oldest segment (%lld events)",
+	    (long long)(lost > 0 ? lost : 0));
+	seg_remove(s, g);
+}
+
+/* Opens a new tail segment for appends. */
+static int
+seg_start(struct spool *s)
+{
+	char name[64];
+	struct spool_seg *g;
+
+	seg_name(s->next_id, name, sizeof(name));
+	s->wfd = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+	if (s->wfd == -1)
+		return -1;
+	g = seg_append(s, s->next_id++, 0, 0);
+	g->sealed = false;
+	return 0;
+}
+
+/* Appends one line as a record; -1 (logged by the caller) when the disk refuses. */
+int
+spool_append(struct spool *s, const char *line, size_t len)
+{
+	uint8_t hdr[SPOOL_HDR];
+	uint32_t magic = SPOOL_MAGIC, l32 = (uint32_t)len, crc = spool_crc32(line, len);
+	struct iovec iov[2];
+	ssize_t n;
+
+	if (len > SPOOL_MAX_RECORD)
+		return -1;
+	while (s->head && s->total_bytes + SPOOL_HDR + len > s->max_bytes)
+		spool_drop_oldest(s);
+	if (s->wfd == -1 || s->tail == NULL || s->tail->sealed ||
+	    s->tail->bytes >= SPOOL_SEGMENT_BYTES) {
+		if (s->wfd != -1) {
+			if (s->fsync != SPOOL_FSYNC_NEVER)
+				fdatasync(s->wfd);
+			close(s->wfd);
+			s->wfd = -1;
+			if (s->tail)
+				s->tail->sealed = true;
+		}
+		if (seg_start(s) == -1) {
+			s->st.write_errors++;
+			return -1;
+		}
+	}
+	memcpy(hdr, &magic, 4);
+	memcpy(hdr + 4, &l32, 4);
+	memcpy(hdr + 8, &crc, 4);
+	iov[0] = (struct iovec){ hdr, SPOOL_HDR };
+	iov[1] = (struct iovec){ (void *)line, len };
+	n = writev(s->wfd, iov, 2);
+	if (n != (ssize_t)(SPOOL_HDR + len)) {
+		int saved = errno;
+		/* Cut a partial write off, so the segment stays well formed. */
+		if (n > 0 && ftruncate(s->wfd, (off_t)s->tail->bytes) == -1)
+			s->tail->sealed = true;
+		s->st.write_errors++;
+		errno = n >= 0 ? ENOSPC : saved;
+		return -1;
+	}
+	s->tail->bytes += (uint64_t)n;
+	s->tail->records++;
+	s->total_bytes += (uint64_t)n;
+	s->st.appended++;
+	s->st.appended_bytes += (uint64_t)n;
+	s->dirty = true;
+	if (s->fsync == SPOOL_FSYNC_ALWAYS)
+		spool_sync(s);
+	return 0;
+}
+
+/* Flushes appended records to stable storage. */
+void
+spool_sync(struct spool *s)
+{
+	if (s->dirty && s->wfd != -1 && fdatasync(s->wfd) == -1)
+		log_warn("spool: fdatasync");
+	s->dirty = false;
+}
+
+/* Says whether records wait to be read. */
+bool
+spool_pending(const struct spool *s)
+{
+	const struct spool_seg *g = s->rseg ? s->rseg : s->head;
+	if (g == NULL)
+		return false;
+	if (g == s->rseg && s->roff >= g->bytes && g->next == NULL)
+		return false;
+	return true;
+}
+
+/* Makes sure rbuf holds n bytes. */
+static void
+rbuf_reserve(struct spool *s, size_t n)
+{
+	if (s->rbuf_cap < n) {
+		s->rbuf_cap = n;
+		s->rbuf = xrealloc(s->rbuf, n);
+	}
+}
+
+/* Tries to read a valid record at off; returns its payload length or -1. */
+static ssize_t
+record_at(struct spool *s, uint64_t off, uint64_t limit)
+{
+	uint8_t hdr[SPOOL_HDR];
+	uint32_t magic, len, crc;
+
+	if (off + SPOOL_HDR > limit || pread(s->rfd, hdr, SPOOL_HDR, (off_t)off) != SPOOL_HDR)
+		return -1;
+	memcpy(&magic, hdr, 4);
+	memcpy(&len, hdr + 4, 4);
+	memcpy(&crc, hdr + 8, 4);
+	if (magic != SPOOL_MAGIC || len > SPOOL_MAX_RECORD || off + SPOOL_HDR + len > limit)
+		return -1;
+	rbuf_reserve(s, len + 1);
+	if (pread(s->rfd, s->rbuf, len, (off_t)(off + SPOOL_HDR)) != (ssize_t)len)
+		return -1;
+	if (spool_crc32(s->rbuf, len) != crc)
+		return -1;
+	return (ssize_t)len;
+}
+
+/* Skips a bad region: finds the next offset where a valid record starts, or the end. */
+static uint64_t
+resync(struct spool *s, uint64_t off, uint64_t limit)
+{
+	uint8_t chunk[SPOOL_READ_CHUNK];
+	uint32_t magic = SPOOL_MAGIC;
+
+	for (uint64_t pos = off + 1; pos + SPOOL_HDR <= limit;) {
+		ssize_t n = pread(s->rfd, chunk, sizeof(chunk), (off_t)pos);
+		if (n < 4)
+			break;
+		for (ssize_t i = 0; i + 4 <= n; i++) {
+			if (memcmp(chunk + i, &magic, 4) == 0 && record_at(s, pos + (uint64_t)i, limit) >= 0)
+				return pos + (uint64_t)i;
+		}
+		pos += (uint64_t)(n - 3);
+	}
+	return limit;
+}
+
+/* Deletes g if it is closed, read to its end and fully delivered. */
+static void
+seg_try_remove(struct spool *s, struct spool_seg *g)
+{
+	bool read_past = g->id <= s->rdone_id || (g == s->rseg && s->roff >= g->bytes);
+	bool closed = g->sealed || g->bytes >= SPOOL_SEGMENT_BYTES;
+
+	if (!read_past || g->delivered < g->handed)
+		return;
+	/* A delivered tail is closed once it is worth a file: what a crash may replay. */
+	if (!closed && g == s->tail && g->bytes >= s->recycle_bytes)
+		closed = true;
+	if (!closed)
+		return;
+	if (g == s->rseg)
+		s->rdone_id = g->id;
+	seg_remove(s, g);
+}
+
+/* Moves the reader to the first segment after those it is done with. */
+static bool
+reader_advance(struct spool *s)
+{
+	struct spool_seg *next = s->head, *left = s->rseg;
+	char name[64];
+
+	if (left) {
+		s->rdone_id = left->id;
+		next = left->next;
+	}
+	while (next && next->id <= s->rdone_id)
+		next = next->next;
+	if (s->rfd != -1)
+		close(s->rfd);
+	s->rfd = -1;
+	s->rseg = next;
+	s->roff = 0;
+	s->rrecords = 0;
+	if (left)
+		seg_try_remove(s, left);	/* e.g. a segment that held only corrupt bytes */
+	if (next == NULL)
+		return false;
+	seg_name(next->id, name, sizeof(name));
+	if ((s->rfd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("spool: cannot open %s/%s", s->dir, name);
+		s->rseg = NULL;
+		s->rdone_id = next->id;	/* skip it rather than spin on it */
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Reads the next record in order. Returns 1 with the line (valid until the
+ * next call) and its segment id; 0 when nothing waits. Corrupt regions are
+ * counted and skipped.
+ */
+int
+spool_read(struct spool *s, const char **line, size_t *len, uint64_t *seg)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
+
+	for (;;) {
+		struct spool_seg *g = s->rseg;
+		if (g == NULL) {
+			if (!reader_advance(s))
+				return 0;
+			continue;
+		}
+		if (s->roff >= g->bytes) {
+			/* The tail may still grow; an older segment is done. */
+			if (g->next == NULL && !g->sealed && g->bytes < SPOOL_SEGMENT_BYTES)
+				return 0;
+			if (g->next == NULL)
+				return 0;
+			reader_advance(s);
+			continue;
+		}
+		ssize_t n = record_at(s, s->roff, g->bytes);
+		if (n < 0) {
+			uint64_t next = resync(s, s->roff, g->bytes);
+			s->st.corrupt++;
+			if (log_ratelimit_allow(&rl))
+				log_warnx("spool: skipped %llu corrupt bytes in segment %016llx "
+				    "at offset %llu", (unsigned long long)(next - s->roff),
+				    (unsigned long long)g->id, (unsigned long long)s->roff);
+			s->roff = next;
+			continue;
+		}
+		s->roff += SPOOL_HDR + (uint64_t)n;
+		s->rrecords++;
+		g->handed++;
+		s->st.replayed++;
+		*line = s->rbuf;
+		*len = (size_t)n;
+		*seg = g->id;
+		return 1;
+	}
+}
+
+/* Records that one line read from segment seg left the queue; deletes what is done. */
+void
+spool_delivered(struct spool *s, uint64_t seg)
+{
+	for (struct spool_seg *g = s->head; g; g = g->next) {
+		if (g->id == seg) {
+			g->delivered++;
+			seg_try_remove(s, g);
+			return;
+		}
+	}
+}
