@@ -74,6 +74,7 @@ collector_parse_addresses(const char *list, struct collector_config *cfg, char *
 		a = &cfg->addrs[cfg->naddrs++];
 		strlcpy_trunc(a->host, host, sizeof(a->host));
 		snprintf(a->port, sizeof(a->port), "%u", (unsigned)pn);
+		a->portnum = (uint16_t)pn;
 		snprintf(a->label, sizeof(a->label), strchr(host, ':') ? "[%s]:%s" : "%s:%s",
 		    a->host, a->port);
 	}
@@ -498,7 +499,7 @@ collector_connect(struct collector *c)
 	evtimer_add(c->timeout_ev, &tv);
 	/* Resolved anew on every attempt, without blocking the loop. */
 	if (bufferevent_socket_connect_hostname(c->bev, c->dns, AF_UNSPEC, a->host,
-	    atoi(a->port)) == -1) {
+	    a->portnum) == -1) {
 		char why[256];
 		describe_event(c, BEV_EVENT_ERROR, why, sizeof(why));
 		collector_fail(c, why);

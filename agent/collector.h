@@ -32,6 +32,7 @@ struct evbuffer_cb_entry;
 struct collector_addr {
 	char host[256];
 	char port[8];
+	uint16_t portnum;
 	char label[272];	/* host:port as configured */
 };
 

@@ -23,7 +23,6 @@ struct parse_state {
 	FILE *fp;		/* file input */
 	const char *text;	/* or string input */
 	char *linebuf;
-	bool too_long;
 };
 
 /* Sets every value to its built-in default. */
@@ -382,9 +381,8 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 			c->table_max_entries = u;
 	} else if (is(section, key, "process", "table_args_bytes")) {
 		set_size(st, key, v, 0, 1u << 20, &c->table_args_bytes);
-	} else if (strcmp(section, "collector") == 0 && collector_key(st, key, v)) {
-		/* handled */
-	} else if (strcmp(section, "spool") == 0 && spool_key(st, key, v)) {
+	} else if ((strcmp(section, "collector") == 0 && collector_key(st, key, v)) ||
+	    (strcmp(section, "spool") == 0 && spool_key(st, key, v))) {
 		/* handled */
 	} else if (is(section, key, "output", "max_line_bytes")) {
 		set_size(st, key, v, 0, 64u << 20, &c->max_line_bytes);

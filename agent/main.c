@@ -127,7 +127,8 @@ static uint64_t
 agent_rss(void)
 {
 	char buf[128];
-	unsigned long long size, res;
+	unsigned long long res;
+	char *p, *end;
 	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
@@ -138,7 +139,11 @@ agent_rss(void)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	if (sscanf(buf, "%llu %llu", &size, &res) != 2)
+	/* "size resident ...": the second field. */
+	if ((p = strchr(buf, ' ')) == NULL)
+		return 0;
+	res = strtoull(p + 1, &end, 10);
+	if (end == p + 1)
 		return 0;
 	return res * (uint64_t)sysconf(_SC_PAGESIZE);
 }

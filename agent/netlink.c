@@ -13,6 +13,7 @@
 #include <linux/netlink.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -127,10 +128,15 @@ static bool
 kernel_at_least(int major, int minor)
 {
 	struct utsname u;
-	int ma = 0, mi = 0;
+	char *end;
+	long ma, mi;
 
-	if (uname(&u) == -1 || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+	if (uname(&u) == -1)
 		return false;
+	ma = strtol(u.release, &end, 10);
+	if (end == u.release || *end != '.')
+		return false;
+	mi = strtol(end + 1, &end, 10);
 	return ma > major || (ma == major && mi >= minor);
 }
 

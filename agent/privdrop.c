@@ -45,10 +45,15 @@ privdrop_apply(char *err, size_t errlen)
 	struct __user_cap_data_struct data[2];
 	int last_cap = CAP_LAST_CAP;
 	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
+	char line[16];
 
 	if (f) {
-		if (fscanf(f, "%d", &last_cap) != 1)
-			last_cap = CAP_LAST_CAP;
+		if (fgets(line, sizeof(line), f)) {
+			char *end;
+			long v = strtol(line, &end, 10);
+			if (end != line && v > 0 && v < 64)
+				last_cap = (int)v;
+		}
 		fclose(f);
 	}
 	/* The bounding set first: dropping from it needs CAP_SETPCAP. */

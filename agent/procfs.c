@@ -295,6 +295,7 @@ procfs_parse_status(const char *buf, size_t len, struct process *p)
 			while (q < eol && (*q == ' ' || *q == '\t'))
 				q++;
 			size_t hl = (size_t)(eol - q);
+			/* cppcheck-suppress knownConditionTrueFalse ; false positive: q < eol is possible */
 			if (hl > 0 && hl < sizeof(hex)) {
 				memcpy(hex, q, hl);
 				hex[hl] = '\0';

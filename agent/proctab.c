@@ -27,7 +27,7 @@ proctab_init(struct proctab *t, size_t max_entries, size_t max_args, const char 
 	t->nbuckets = 1;
 	while (t->nbuckets < max_entries / 2 && t->nbuckets < (1u << 20))
 		t->nbuckets <<= 1;
-	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
+	t->buckets = xcalloc(t->nbuckets, sizeof(struct proctab_entry *));
 	t->max_entries = max_entries;
 	t->max_args = max_args;
 	strlcpy_trunc(t->host_id, host_id ? host_id : "", sizeof(t->host_id));

@@ -80,9 +80,12 @@ spool_scan(struct spool *s, char *err, size_t errlen)
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		unsigned long long id;
-		char tail[8];
-		if (sscanf(de->d_name, "seg-%16llx.%3s", &id, tail) != 2 || strcmp(tail, "hsp"))
+		char *end;
+		uint64_t id;
+		if (strncmp(de->d_name, "seg-", 4) != 0 || strlen(de->d_name) != 24)
+			continue;
+		id = strtoull(de->d_name + 4, &end, 16);
+		if (end != de->d_name + 20 || strcmp(end, ".hsp") != 0)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -91,7 +94,8 @@ spool_scan(struct spool *s, char *err, size_t errlen)
 		ids[n++] = id;
 	}
 	closedir(d);
-	qsort(ids, n, sizeof(*ids), cmp_u64);
+	if (n > 0)
+		qsort(ids, n, sizeof(*ids), cmp_u64);
 	for (size_t i = 0; i < n; i++) {
 		char name[64];
 		struct stat sb;

@@ -85,7 +85,7 @@ log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 		int saved = errno;                              \
 		va_list ap;                                     \
 		va_start(ap, fmt);                              \
-		log_vwrite(level, with_errno ? saved : 0, fmt, ap); \
+		log_vwrite((level), (with_errno) ? saved : 0, fmt, ap); \
 		va_end(ap);                                     \
 		errno = saved;                                  \
 	}

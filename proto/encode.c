@@ -269,8 +269,6 @@ add_action_details(json_object *hids, json_object *po, const struct event *ev)
 		    k->tracer_pid ? "attach" : "detach"));
 		break;
 	}
-	case EV_COMM:
-		break;
 	default:
 		break;
 	}
