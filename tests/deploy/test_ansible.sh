@@ -1,0 +1,118 @@
+#!/bin/bash
+# Proves the Ansible role installs the .deb, writes certificates and a checked config from variables, refuses a bad config, and changes nothing on a second run.
+set -u
+top=${1:?usage: test_ansible.sh SOURCE_DIR BUILD_DIR}
+build=${2:?usage: test_ansible.sh SOURCE_DIR BUILD_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+export DEBIAN_FRONTEND=noninteractive
+tmp=$(mktemp -d)
+installed_by_us=false
+conf=/etc/hids-agent/hids-agent.conf
+cleanup() {
+	if "$installed_by_us"; then
+		purge_all
+		rm -f /etc/hids-agent/test-ca.pem /etc/hids-agent/test-client.pem \
+		    /etc/hids-agent/test-client.key
+		rmdir /etc/hids-agent 2>/dev/null
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if ! command -v ansible-playbook >/dev/null; then
+	skipped "ansible role" "ansible-playbook is not installed"
+	summary
+	exit
+fi
+if deb_installed; then
+	skipped "ansible role" "a hids-agent package is already on this machine; not touching it"
+	summary
+	exit
+fi
+if ! build_deb "$top" "$build/deploy-pkg"; then
+	bad "cpack builds the .deb"
+	summary
+	exit 1
+fi
+
+# A throwaway CA and client certificate, handed to the role as PEM text.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj /CN=test-ca -keyout "$tmp/ca.key" -out "$tmp/ca.pem" >/dev/null 2>&1
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=test-host \
+    -keyout "$tmp/client.key" -out "$tmp/client.csr" >/dev/null 2>&1
+openssl x509 -req -in "$tmp/client.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
+    -CAcreateserial -days 2 -out "$tmp/client.pem" >/dev/null 2>&1
+python3 - "$tmp" "$deb" >"$tmp/vars.json" <<'PY'
+import json, sys
+tmp, deb = sys.argv[1], sys.argv[2]
+read = lambda n: open(f"{tmp}/{n}").read()
+print(json.dumps({
+    "hids_agent_deb": deb,
+    "hids_agent_collectors": ["collector1.invalid:6514", "[::1]:6514"],
+    "hids_agent_server_name": "collector.invalid",
+    "hids_agent_ca_file": "/etc/hids-agent/test-ca.pem",
+    "hids_agent_ca_pem": read("ca.pem"),
+    "hids_agent_cert_file": "/etc/hids-agent/test-client.pem",
+    "hids_agent_cert_pem": read("client.pem"),
+    "hids_agent_key_file": "/etc/hids-agent/test-client.key",
+    "hids_agent_key_pem": read("client.key"),
+    "hids_agent_exit": "nonzero",
+    "hids_agent_ip_allow": ["192.0.2.0/24"],
+}))
+PY
+
+export ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_LOCALHOST_WARNING=0 \
+    ANSIBLE_INVENTORY_UNPARSED_WARNING=0 ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 \
+    ANSIBLE_LOCAL_TEMP="$tmp/ansible-local" ANSIBLE_REMOTE_TEMP="$tmp/ansible-remote" \
+    ANSIBLE_HOME="$tmp/ansible-home"
+# As root already, and sudo may be absent: no become.
+play() {
+	ansible-playbook --connection=local -i localhost, -e ansible_become=false \
+	    "$top/deploy/ansible/site.yml" "$@"
+}
+recap() { sed -n 's/^localhost *: //p' "$1"; }
+
+installed_by_us=true
+play -e "@$tmp/vars.json" >"$tmp/run1" 2>&1
+rc=$?
+check "first run succeeds" test $rc -eq 0 || tail -n 40 "$tmp/run1"
+echo "# first run: $(recap "$tmp/run1")"
+check "first run changed something" grep -Eq 'changed=[1-9]' <(recap "$tmp/run1")
+check "the package is installed" test "$(dpkg-query -W -f='${Status}' hids-agent 2>/dev/null)" = "install ok installed"
+check "the config names both collectors" \
+    grep -qx 'address = collector1.invalid:6514, \[::1\]:6514' "$conf"
+check "the config names the client key" grep -qx 'key_file = /etc/hids-agent/test-client.key' "$conf"
+check "the config has exit = nonzero" grep -qx 'exit = nonzero' "$conf"
+check "the key is written mode 600" test "$(stat -c %a /etc/hids-agent/test-client.key)" = 600
+check "the CA bundle is written as given" cmp -s "$tmp/ca.pem" /etc/hids-agent/test-ca.pem
+check "the written config passes --check-config" /usr/sbin/hids-agent --check-config -c "$conf"
+check "the IP allow list drop-in is written" \
+    grep -qx 'IPAddressAllow=192.0.2.0/24' /etc/systemd/system/hids-agent.service.d/ipaddress.conf
+check "the key's PEM text is not in the output" bash -c "! grep -q 'PRIVATE KEY' '$tmp/run1'"
+if [ "$(ansible localhost -c local -i localhost, -m setup -a filter=ansible_service_mgr 2>/dev/null |
+    sed -n 's/.*"ansible_service_mgr": "\(.*\)".*/\1/p')" = systemd ]; then
+	check "the service is running" test "$(systemctl is-active hids-agent.service)" = active
+else
+	skipped "the service is running" "systemd is not the service manager here"
+fi
+
+play -e "@$tmp/vars.json" >"$tmp/run2" 2>&1
+rc=$?
+check "second run succeeds" test $rc -eq 0 || tail -n 40 "$tmp/run2"
+echo "# second run: $(recap "$tmp/run2")"
+check "second run reports changed=0" grep -q 'changed=0 ' <(recap "$tmp/run2") || grep -E '^changed:' "$tmp/run2"
+
+# A bad value is caught by --check-config and the old config stays.
+before=$(sha256sum "$conf")
+play -e "@$tmp/vars.json" -e hids_agent_priority=fifo:200 >"$tmp/run3" 2>&1
+check "a bad config fails the run" test $? -ne 0
+check "the failure is --check-config's message" grep -q "bad priority" "$tmp/run3"
+check "the old config is kept" test "$(sha256sum "$conf")" = "$before"
+
+# Back to no drop-in: the role removes it.
+play -e "@$tmp/vars.json" -e '{"hids_agent_ip_allow": []}' >"$tmp/run4" 2>&1
+check "a run without an IP allow list succeeds" test $? -eq 0 || tail -n 40 "$tmp/run4"
+check "it removes the drop-in" test ! -e /etc/systemd/system/hids-agent.service.d/ipaddress.conf
+
+summary

@@ -1,0 +1,140 @@
+#!/bin/bash
+# Proves the .deb builds with the right metadata, installs with apt, runs, registers its conffile and unit, lints its man pages, upgrades in place, and purges clean.
+set -u
+top=${1:?usage: test_package.sh SOURCE_DIR BUILD_DIR}
+build=${2:?usage: test_package.sh SOURCE_DIR BUILD_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+export DEBIAN_FRONTEND=noninteractive
+tmp=$(mktemp -d)
+installed_by_us=false
+cleanup() {
+	"$installed_by_us" && purge_all
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if deb_installed; then
+	skipped "package tests" "a hids-agent package is already on this machine; not touching it"
+	summary
+	exit
+fi
+
+if ! build_deb "$top" "$build/deploy-pkg"; then
+	bad "cpack builds the .deb"
+	summary
+	exit 1
+fi
+ok "cpack builds $(basename "$deb")"
+version=$(sed -n 's/^project(hids-agent VERSION \([0-9.]*\).*/\1/p' "$top/CMakeLists.txt")
+
+# Metadata.
+dpkg-deb -f "$deb" >"$tmp/control"
+field() { sed -n "s/^$1: //p" "$tmp/control"; }
+check "Package is hids-agent" test "$(field Package)" = hids-agent
+check "Version is $version-1" test "$(field Version)" = "$version-1"
+check "Section is admin" test "$(field Section)" = admin
+check "Maintainer is set" test -n "$(field Maintainer)"
+check "Description has a summary and a body" test "$(grep -c '^ ' "$tmp/control")" -ge 2
+depends=$(field Depends)
+echo "# Depends: $depends"
+for lib in libevent-2 libevent-openssl libmnl libjson-c libinih libssl libc6; do
+	check "Depends names $lib" grep -q "$lib" <<<"$depends"
+done
+dpkg-deb -I "$deb" >"$tmp/info"
+for f in conffiles postinst prerm postrm; do
+	check "control archive has $f" grep -qE "^ +[0-9]+ bytes, +[0-9]+ lines +\*? +$f" "$tmp/info"
+done
+dpkg-deb -e "$deb" "$tmp/control.d"
+check "conffiles lists the config" grep -qx /etc/hids-agent/hids-agent.conf "$tmp/control.d/conffiles"
+check "maintainer scripts are executable" test -x "$tmp/control.d/postinst" -a -x "$tmp/control.d/prerm" -a -x "$tmp/control.d/postrm"
+dpkg-deb -c "$deb" | awk '{print $NF}' >"$tmp/files"
+for f in ./usr/sbin/hids-agent ./etc/hids-agent/hids-agent.conf ./lib/systemd/system/hids-agent.service \
+    ./usr/share/man/man8/hids-agent.8.gz ./usr/share/man/man5/hids-agent.conf.5.gz \
+    ./usr/share/doc/hids-agent/README.md ./usr/share/doc/hids-agent/operations.md \
+    ./usr/share/doc/hids-agent/security.md ./usr/share/doc/hids-agent/siem.md \
+    ./usr/share/doc/hids-agent/examples/hids-agent.conf; do
+	check "package holds $f" grep -qx "$f" "$tmp/files"
+done
+check "nothing under /usr/local" bash -c "! grep -q '^./usr/local' '$tmp/files'"
+check "the binary is stripped" bash -c "dpkg-deb --fsys-tarfile '$deb' | tar -xO ./usr/sbin/hids-agent >'$tmp/bin' && ! file '$tmp/bin' | grep -q 'not stripped'"
+
+# Install.
+installed_by_us=true
+apt-get install -y -qq "$deb" >"$tmp/apt.log" 2>&1
+check "apt-get install ./$(basename "$deb") succeeds" test $? -eq 0 || tail -n 20 "$tmp/apt.log"
+check "dpkg reports it installed" test "$(dpkg-query -W -f='${Status}' hids-agent)" = "install ok installed"
+echo "# Installed-Size: $(dpkg-query -W -f='${Installed-Size}' hids-agent) KiB"
+check "/usr/sbin/hids-agent --version prints $version" test "$(/usr/sbin/hids-agent --version)" = "hids-agent $version"
+/usr/sbin/hids-agent --check-config >/dev/null 2>&1
+check "the installed config is valid" test $? -eq 0
+conffiles=$(dpkg-query -W -f='${Conffiles}' hids-agent)
+check "the config is a registered conffile" grep -q '^ /etc/hids-agent/hids-agent.conf [0-9a-f]\{32\}$' <<<"$conffiles"
+check "the state directory exists, mode 750" test "$(stat -c %a:%U /var/lib/hids-agent 2>/dev/null)" = 750:root
+unit=/lib/systemd/system/hids-agent.service
+check "the unit runs /usr/sbin/hids-agent" grep -q '^ExecStart=/usr/sbin/hids-agent -c /etc/hids-agent/hids-agent.conf$' "$unit"
+if command -v systemd-analyze >/dev/null; then
+	systemd-analyze verify "$unit" >"$tmp/verify" 2>&1
+	check "systemd-analyze verify passes on the installed unit" test $? -eq 0 -a ! -s "$tmp/verify" || cat "$tmp/verify"
+	score=$(systemd-analyze security --offline=yes "$unit" 2>/dev/null |
+	    sed -n 's/.*Overall exposure level for hids-agent.service: \([0-9.]*\).*/\1/p')
+	echo "# systemd-analyze security exposure: ${score:-unknown}"
+	check "security exposure is at most 2.9 (got ${score:-none})" \
+	    awk -v s="${score:-99}" 'BEGIN { exit !(s <= 2.9) }'
+else
+	skipped "systemd-analyze verify" "systemd-analyze is not installed"
+fi
+check "the unit is enabled for multi-user.target" \
+    test -L /etc/systemd/system/multi-user.target.wants/hids-agent.service
+for page in man8/hids-agent.8.gz man5/hids-agent.conf.5.gz; do
+	mandoc -T lint -W warning "/usr/share/man/$page" >"$tmp/lint" 2>&1
+	check "mandoc -T lint is clean on $page" test $? -eq 0 -a ! -s "$tmp/lint" || cat "$tmp/lint"
+done
+check "man finds hids-agent(8)" bash -c "man -w 8 hids-agent >/dev/null"
+check "man finds hids-agent.conf(5)" bash -c "man -w 5 hids-agent.conf >/dev/null"
+
+# The service: under systemd, through systemctl; elsewhere, the binary itself.
+if [ -d /run/systemd/system ]; then
+	systemctl start hids-agent.service
+	check "systemctl start returns once the agent reported READY=1" \
+	    test "$(systemctl is-active hids-agent.service)" = active
+	mainpid=$(systemctl show -p MainPID --value hids-agent.service)
+	capeff=$(sed -n 's/^CapEff:\t//p' "/proc/$mainpid/status" 2>/dev/null)
+	echo "# CapEff of the running agent: $capeff"
+	check "the running agent has no capability outside the bounding set" \
+	    test $(( 0x${capeff:-ffffffffffffffff} & ~((1 << 12) | (1 << 19) | (1 << 23) | (1 << 2)) )) -eq 0
+	systemctl reload hids-agent.service
+	check "systemctl reload succeeds" test $? -eq 0
+	systemctl stop hids-agent.service
+	check "systemctl stop succeeds" test "$(systemctl is-active hids-agent.service)" = inactive
+else
+	skipped "systemctl start, reload and stop" "systemd is not the running init here"
+	/usr/sbin/hids-agent --stdout >/dev/null 2>"$tmp/run.err" &
+	pid=$!
+	for _ in $(seq 100); do grep -q ready "$tmp/run.err" 2>/dev/null && break; sleep 0.1; done
+	check "the installed agent starts and reports ready" grep -q ready "$tmp/run.err"
+	kill -TERM "$pid"
+	wait "$pid"
+	check "the installed agent exits 0 on SIGTERM" test $? -eq 0
+fi
+
+# Upgrade in place (same version again): the admin's edit of the conffile stays.
+echo "# edited by test_package" >>/etc/hids-agent/hids-agent.conf
+dpkg -i "$deb" >"$tmp/dpkg.log" 2>&1
+check "reinstalling over itself succeeds" test $? -eq 0 || tail -n 20 "$tmp/dpkg.log"
+check "the admin's edit of the config survives" grep -q "edited by test_package" /etc/hids-agent/hids-agent.conf
+
+# Remove keeps the config; purge takes everything.
+apt-get remove -y -qq hids-agent >"$tmp/apt.log" 2>&1
+check "apt-get remove succeeds" test $? -eq 0
+check "remove takes the binary" test ! -e /usr/sbin/hids-agent
+check "remove keeps the config" test -f /etc/hids-agent/hids-agent.conf
+apt-get purge -y -qq hids-agent >"$tmp/apt.log" 2>&1
+check "apt-get purge succeeds" test $? -eq 0
+check "purge leaves no package record" bash -c "! dpkg-query -W hids-agent >/dev/null 2>&1 || test \"\$(dpkg-query -W -f='\${db:Status-Abbrev}' hids-agent)\" = 'un '"
+for p in /etc/hids-agent /var/lib/hids-agent /lib/systemd/system/hids-agent.service \
+    /etc/systemd/system/multi-user.target.wants/hids-agent.service /usr/share/doc/hids-agent; do
+	check "purge removes $p" test ! -e "$p"
+done
+installed_by_us=false
+summary
