@@ -1,11 +1,22 @@
 #!/bin/bash
-# Installs what is missing, builds, and runs the whole test suite (unit, live,
-# fuzz) with ctest. Needs root: the live tests use the real kernel connector.
+# Installs what is missing, builds, and runs the whole test suite with ctest:
+# first a normal build (unit, live, live under valgrind, fuzz, integration,
+# deploy, static analysis), then an AddressSanitizer + UndefinedBehaviorSanitizer
+# build running unit, live and integration tests again. Needs root: the live
+# tests use the real kernel connector. Extra arguments go to both ctest runs.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/deploy/install-deps.sh"
-build="$top/build"
-cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)"
-cd "$build"
-ctest --output-on-failure "$@"
+jobs=$(nproc)
+
+echo "== normal build"
+cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$top/build" -j"$jobs"
+(cd "$top/build" && ctest --output-on-failure "$@")
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
+cmake -S "$top" -B "$top/build-asan" -DCMAKE_BUILD_TYPE=Debug -DHIDS_SANITIZE=ON >/dev/null
+cmake --build "$top/build-asan" -j"$jobs"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:exitcode=86
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+(cd "$top/build-asan" && ctest --output-on-failure -E '^(fuzz_|deploy_|static_)' "$@")
