@@ -275,7 +275,7 @@ collector_key(struct parse_state *st, const char *key, const char *v)
 	} else if (strcmp(key, "flush_interval_ms") == 0) {
 		set_uint(st, key, v, 1, 10000, &col->flush_interval_ms);
 	} else if (strcmp(key, "queue_max_bytes") == 0) {
-		set_size(st, key, v, 64u << 10, 4u << 30, &col->queue_max_bytes);
+		set_size(st, key, v, 64u << 10, 4ull << 30, &col->queue_max_bytes);
 	} else if (strcmp(key, "backoff_initial_ms") == 0) {
 		set_uint(st, key, v, 10, 600000, &col->backoff_initial_ms);
 	} else if (strcmp(key, "backoff_max_ms") == 0) {
@@ -402,38 +402,78 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 	return 1;	/* keep going: report every error */
 }
 
-/* inih's line reader: counts lines and refuses over-long ones. */
+/*
+ * Says whether a line is one inih would call a syntax error: not blank, not
+ * a comment, not an indented continuation, not [section], not key = value.
+ * inih reports only the first such line; checking here reports them all.
+ */
+static bool
+line_is_malformed(const char *line)
+{
+	const char *p = line;
+	size_t len;
+
+	if (*p == ' ' || *p == '\t')
+		return false;	/* a continuation (INI_ALLOW_MULTILINE) or blank */
+	len = strcspn(p, "\r\n");
+	if (len == 0 || *p == ';' || *p == '#')
+		return false;
+	if (*p == '[')
+		return memchr(p, ']', len) == NULL;
+	return memchr(p, '=', len) == NULL && memchr(p, ':', len) == NULL;
+}
+
+/* Copies the next physical line of string input into buf; false at the end. */
+static bool
+next_string_line(struct parse_state *st, bool *too_long)
+{
+	const char *nl;
+	size_t l, keep;
+
+	if (*st->text == '\0')
+		return false;
+	nl = strchr(st->text, '\n');
+	l = nl ? (size_t)(nl - st->text + 1) : strlen(st->text);
+	keep = l < CONFIG_MAX_LINE ? l : CONFIG_MAX_LINE - 1;
+	memcpy(st->linebuf, st->text, keep);
+	st->linebuf[keep] = '\0';
+	st->text += l;	/* the whole physical line, however long */
+	*too_long = l >= CONFIG_MAX_LINE;
+	return true;
+}
+
+/* inih's line reader: counts lines, refuses over-long and malformed ones. */
 static char *
 config_reader(char *str, int num, void *stream)
 {
 	struct parse_state *st = stream;
+	bool too_long = false;
 	size_t len;
 
 	if (st->fp) {
 		if (fgets(st->linebuf, CONFIG_MAX_LINE, st->fp) == NULL)
 			return NULL;
-	} else {
-		if (*st->text == '\0')
-			return NULL;
-		const char *nl = strchr(st->text, '\n');
-		size_t l = nl ? (size_t)(nl - st->text + 1) : strlen(st->text);
-		if (l >= CONFIG_MAX_LINE)
-			l = CONFIG_MAX_LINE - 1;
-		memcpy(st->linebuf, st->text, l);
-		st->linebuf[l] = '\0';
-		st->text += l;
-	}
-	st->line++;
-	len = strlen(st->linebuf);
-	if (len >= (size_t)num) {
-		perr(st, "line too long (at most %d characters)", num - 2);
-		/* Skip the rest of a physical line longer than our buffer too. */
-		if (st->fp && st->linebuf[len - 1] != '\n') {
+		len = strlen(st->linebuf);
+		if (len > 0 && st->linebuf[len - 1] != '\n' && !feof(st->fp)) {
+			/* Skip the rest of a physical line longer than our buffer. */
 			int ch;
 			while ((ch = fgetc(st->fp)) != EOF && ch != '\n')
 				;
+			too_long = true;
 		}
+	} else if (!next_string_line(st, &too_long)) {
+		return NULL;
+	}
+	st->line++;
+	len = strlen(st->linebuf);
+	if (too_long || len >= (size_t)num) {
+		perr(st, "line too long (at most %d characters)", num - 2);
 		str[0] = '\0';	/* an empty line to inih */
+		return str;
+	}
+	if (line_is_malformed(st->linebuf)) {
+		perr(st, "syntax error (expected [section] or key = value)");
+		str[0] = '\0';
 		return str;
 	}
 	memcpy(str, st->linebuf, len + 1);

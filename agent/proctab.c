@@ -160,7 +160,16 @@ proctab_entity_id(const char *host_id, int32_t pid, uint64_t start_ticks,
 	int n = snprintf(in, sizeof(in), "%s:%d:%llu", host_id, pid,
 	    (unsigned long long)start_ticks);
 
-	SHA256((const unsigned char *)in, (size_t)n, md);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(in)) {
+		/* A long host id does not fit the stack buffer: hash all of it. */
+		char *big = xasprintf("%s:%d:%llu", host_id, pid, (unsigned long long)start_ticks);
+		SHA256((const unsigned char *)big, strlen(big), md);
+		free(big);
+	} else {
+		SHA256((const unsigned char *)in, (size_t)n, md);
+	}
 	for (int i = 0, o = 0; i < 18; i += 3) {
 		uint32_t v = (uint32_t)md[i] << 16 | (uint32_t)md[i + 1] << 8 | md[i + 2];
 		out[o++] = b64[(v >> 18) & 63];

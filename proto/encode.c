@@ -178,9 +178,12 @@ add_process(struct encode_ctx *ctx, json_object *po, const struct process *p,
 		add_bytes(po, "executable", p->executable, strlen(p->executable),
 		    escaped, field, sh);
 	}
-	if ((p->known & PF_ARGS) && p->args)
-		add_args(po, p, args_keep < p->args_len ? args_keep : p->args_len,
-		    escaped, prefix, full);
+	if ((p->known & PF_ARGS) && p->args) {
+		/* A cut lands on a character boundary: valid argv stays unescaped. */
+		size_t keep = args_keep < p->args_len ?
+		    utf8_truncate(p->args, p->args_len, args_keep) : p->args_len;
+		add_args(po, p, keep, escaped, prefix, full);
+	}
 	if (!full)
 		return;
 	if ((p->known & PF_CWD) && p->cwd) {
@@ -476,8 +479,13 @@ encode_event(struct encode_ctx *ctx, const struct event *ev, size_t *len)
 		size_t over = slen + 1 - ctx->max_line_bytes;
 		size_t cur = sh.args_keep < ev->proc.args_len ? sh.args_keep : ev->proc.args_len;
 		if ((ev->proc.known & PF_ARGS) && cur > 0) {
-			/* Shrink args by what the line is over, plus escaping slack. */
-			sh.args_keep = over + 64 >= cur ? 0 : cur - over - 64;
+			/*
+			 * Each byte of args is in the line at least twice (args and
+			 * command_line), so cutting half the excess per round converges
+			 * without throwing away room that is free.
+			 */
+			size_t cut = over / 2 + 16;
+			sh.args_keep = cut >= cur ? 0 : cur - cut;
 		} else if (sh.str_cap == 0) {
 			sh.args_keep = 0;
 			sh.drop_previous = true;
