@@ -59,6 +59,9 @@ print(json.dumps({
     "hids_agent_key_pem": read("client.key"),
     "hids_agent_exit": "nonzero",
     "hids_agent_ip_allow": ["192.0.2.0/24"],
+    "hids_agent_protocol": "relp",
+    "hids_agent_spool_dir": "/var/lib/hids-agent",
+    "hids_agent_spool_max_bytes": "64M",
 }))
 PY
 
@@ -84,6 +87,10 @@ check "the config names both collectors" \
     grep -qx 'address = collector1.invalid:6514, \[::1\]:6514' "$conf"
 check "the config names the client key" grep -qx 'key_file = /etc/hids-agent/test-client.key' "$conf"
 check "the config has exit = nonzero" grep -qx 'exit = nonzero' "$conf"
+check "the config has protocol = relp" grep -qx 'protocol = relp' "$conf"
+check "the config has the spool" grep -qx 'dir = /var/lib/hids-agent' "$conf"
+check "only the spool keys that were set are written" \
+    bash -c "grep -qx 'max_bytes = 64M' '$conf' && ! grep -q '^fsync' '$conf'"
 check "the key is written mode 600" test "$(stat -c %a /etc/hids-agent/test-client.key)" = 600
 check "the CA bundle is written as given" cmp -s "$tmp/ca.pem" /etc/hids-agent/test-ca.pem
 check "the written config passes --check-config" /usr/sbin/hids-agent --check-config -c "$conf"
