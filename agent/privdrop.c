@@ -16,6 +16,7 @@
 #include "privdrop.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/capability.h>
 #include <stdio.h>
@@ -72,13 +73,17 @@ privdrop_apply(char *err, size_t errlen)
 		snprintf(err, errlen, "capget: %s", strerror(errno));
 		return -1;
 	}
+	bool change = false;
 	for (int i = 0; i < 2; i++) {
 		uint32_t keep = (uint32_t)(CAPS_KEPT >> (32 * i));
+		change |= (data[i].effective & ~keep) || (data[i].permitted & ~keep) ||
+		    data[i].inheritable;
 		data[i].effective &= keep;
 		data[i].permitted &= keep;
 		data[i].inheritable = 0;
 	}
-	if (syscall(SYS_capset, &hdr, data) == -1) {
+	/* Under the systemd unit the sets are already right: no capset, which its filter denies. */
+	if (change && syscall(SYS_capset, &hdr, data) == -1) {
 		snprintf(err, errlen, "capset: %s", strerror(errno));
 		return -1;
 	}
