@@ -73,6 +73,7 @@ stall_case() {
 	    jq -r 'select(.hids.reason == "queue_full" and .hids.lost > 0) | .hids.lost' | paste -sd+ | bc 2>/dev/null)
 	check "stall: a lost record with hids.reason queue_full arrives after recovery (lost ${lost:-none})" \
 	    test "${lost:-0}" -gt 0
+	wait_for 5 eval '[ "$(max_heartbeat_stat "$INT_TMP/recovered.out" events_dropped)" -gt 0 ]'
 	hbdrop=$(max_heartbeat_stat "$INT_TMP/recovered.out" events_dropped)
 	check "stall: heartbeats after recovery show events_dropped > 0 ($hbdrop)" test "$hbdrop" -gt 0
 	# Every line counted in a lost record was counted as dropped (collector queue)
@@ -240,12 +241,13 @@ slow_case() {
 	stop_faultcol "$fpid"
 }
 
-stall_case
-close_mid_case
-talkback_case garbage garbage
-talkback_case garbage-raw garbage --raw
-talkback_case giant giant
-refuse_case
-slow_case
-stall_failover_case
+# Case names for INT_SKIP: stall close_mid garbage garbage_raw giant refuse slow stall_failover
+int_skip stall || stall_case
+int_skip close_mid || close_mid_case
+int_skip garbage || talkback_case garbage garbage
+int_skip garbage_raw || talkback_case garbage-raw garbage --raw
+int_skip giant || talkback_case giant giant
+int_skip refuse || refuse_case
+int_skip slow || slow_case
+int_skip stall_failover || stall_failover_case
 int_finish
