@@ -101,6 +101,7 @@ int_init() {
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	_int_watchdog $$ &
+	disown $!   # so that a bare "wait" never waits for it
 	INT_NONCE=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 }
 
