@@ -1,0 +1,41 @@
+/*
+ * fuzz_procfs.c: procfs_parse_stat, procfs_parse_status and
+ * procfs_parse_cgroup on arbitrary bytes (the fuzzer's exact buffer, not
+ * NUL-terminated, so ASan sees any overread). A container id, when found,
+ * must be 64 lowercase hex digits; a comm at most 16 bytes.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "procfs.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *s = (const char *)data;
+	struct process p;
+	char id[65];
+
+	process_init(&p);
+	if (procfs_parse_stat(s, size, &p) == 0) {
+		if (strlen(p.name) > 16 || !(p.known & PF_STAT))
+			abort();
+	} else if (p.known != 0) {
+		abort();			/* half-filled on failure */
+	}
+	process_init(&p);
+	if (procfs_parse_status(s, size, &p) == 0 && !(p.known & PF_IDS))
+		abort();
+	if ((p.known & PF_NSPID) && p.ns_pid < 0)
+		abort();
+	memset(id, 'Z', sizeof(id));
+	if (procfs_parse_cgroup(s, size, id) == 0) {
+		if (id[64] != '\0' || strspn(id, "0123456789abcdef") != 64)
+			abort();
+	}
+	(void)procfs_count_args(s, size);
+	return 0;
+}

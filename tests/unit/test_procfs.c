@@ -1,0 +1,648 @@
+/* Proves that the /proc parsers read stat, status and cgroup files exactly (odd comms, every container runtime, no false containers) and that cmdline reading keeps raw argv bytes and the true argument count. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "procfs.h"
+#include "unit.h"
+
+#define CHILD_FLAG "--cmdline-child"
+#define CHILD_READY_FD 3
+#define LONG_ARG 10000
+
+/* Formats a stat line the way the kernel does, 52 fields. */
+static size_t
+make_stat(char *buf, size_t size, const char *comm, long ppid, long pgid,
+    long sid, long tty, unsigned long long start)
+{
+	int n = snprintf(buf, size,
+	    "4242 (%s) S %ld %ld %ld %ld -1 4194560 1234 0 5 0 17 9 0 0 20 0 1 0 "
+	    "%llu 23322624 1156 18446744073709551615 94800000000000 94800000100000 "
+	    "140720000000000 0 0 0 65536 3670020 1 0 0 17 3 0 0 0 0 0 "
+	    "94800000200000 94800000210000 94800001000000 140720000001000 "
+	    "140720000001100 140720000001100 140720000004000 0\n",
+	    comm, ppid, pgid, sid, tty, start);
+	assert_true(n > 0 && (size_t)n < size);
+	return (size_t)n;
+}
+
+static void
+test_stat_plain(void **state)
+{
+	char buf[1024];
+	struct process p;
+	size_t n = make_stat(buf, sizeof(buf), "bash", 1000, 4242, 4100, 34816, 98765);
+
+	process_init(&p);
+	assert_int_equal(procfs_parse_stat(buf, n, &p), 0);
+	assert_string_equal(p.name, "bash");
+	assert_int_equal(p.ppid, 1000);
+	assert_int_equal(p.pgid, 4242);
+	assert_int_equal(p.sid, 4100);
+	assert_int_equal(p.tty_nr, 34816);
+	assert_true(p.start_ticks == 98765);
+	assert_int_equal(p.known & (PF_STAT | PF_NAME | PF_PPID | PF_START),
+	    PF_STAT | PF_NAME | PF_PPID | PF_START);
+	assert_int_equal(p.known & (PF_ARGS | PF_IDS), 0);
+}
+
+static void
+test_stat_odd_comms(void **state)
+{
+	static const char *comms[] = {
+		"my prog", "a) b", "x) (y) z", ")", "(", "((", "))", "a\nb",
+		"", "0123456789abcde", ") S 1 2 3 4", "x) R 9 9 9 9 9", " ",
+	};
+	for (size_t i = 0; i < UNIT_COUNT(comms); i++) {
+		char buf[1024];
+		struct process p;
+		size_t n = make_stat(buf, sizeof(buf), comms[i], 77, 78, 79, 0,
+		    1234567890123ull);
+		process_init(&p);
+		if (procfs_parse_stat(buf, n, &p) != 0)
+			fail_msg("comm \"%s\" refused", comms[i]);
+		assert_string_equal(p.name, comms[i]);
+		assert_int_equal(p.ppid, 77);
+		assert_int_equal(p.pgid, 78);
+		assert_int_equal(p.sid, 79);
+		assert_int_equal(p.tty_nr, 0);
+		assert_true(p.start_ticks == 1234567890123ull);
+	}
+}
+
+static void
+test_stat_minimal_fields(void **state)
+{
+	/* Exactly up to starttime (field 22), no newline. */
+	const char *s = "1 (init) S 0 1 1 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 1 0 42";
+	struct process p;
+
+	process_init(&p);
+	assert_int_equal(procfs_parse_stat(s, strlen(s), &p), 0);
+	assert_int_equal(p.ppid, 0);
+	assert_true(p.start_ticks == 42);
+	assert_string_equal(p.name, "init");
+}
+
+static void
+test_stat_rejects(void **state)
+{
+	static const char *bad[] = {
+		"",
+		"4242",
+		"4242 (bash",
+		"4242 bash) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19",
+		") 4242 (bash S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19",
+		"4242 (bash) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18",	/* field 21 */
+		"4242 (bash) S x 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19",
+		"4242 (bash) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 1x",
+		"4242 (bash) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 -",
+		"4242 (bash) S 1 2 3 1234567890123456789012345 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19",
+		"4242 (bash) S 1 2 3 99999999999999999999 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19",
+		"4242 (bash) S\n1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19",
+		"4242 (bash)",
+	};
+	for (size_t i = 0; i < UNIT_COUNT(bad); i++) {
+		struct process p;
+		process_init(&p);
+		if (procfs_parse_stat(bad[i], strlen(bad[i]), &p) != -1)
+			fail_msg("stat %zu accepted: %s", i, bad[i]);
+		assert_int_equal(p.known, 0);
+		assert_int_equal(p.ppid, -1);
+	}
+	/* len bounds the parse: the same line cut before starttime is refused. */
+	char buf[1024];
+	struct process p;
+	size_t n = make_stat(buf, sizeof(buf), "bash", 1, 2, 3, 4, 987654);
+	char *start = strstr(buf, " 987654 ");
+	assert_non_null(start);
+	process_init(&p);
+	assert_int_equal(procfs_parse_stat(buf, (size_t)(start - buf), &p), -1);
+	assert_int_equal(procfs_parse_stat(buf, n, &p), 0);
+	assert_true(p.start_ticks == 987654);
+}
+
+static void
+test_stat_self(void **state)
+{
+	char buf[4096];
+	struct process p;
+	int procfd = procfs_open_root();
+	int n;
+
+	assert_true(procfd >= 0);
+	n = procfs_read_file(procfd, getpid(), "stat", buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(buf[n], '\0');
+	process_init(&p);
+	assert_int_equal(procfs_parse_stat(buf, (size_t)n, &p), 0);
+	assert_int_equal(p.ppid, getppid());
+	assert_int_equal(p.pgid, getpgrp());
+	assert_int_equal(p.sid, getsid(0));
+	assert_true(p.start_ticks > 0);
+	assert_true(strlen(p.name) > 0 && strlen(p.name) <= 15);
+	/* A small buffer is cut and terminated; a missing file is -1. */
+	assert_int_equal(procfs_read_file(procfd, getpid(), "stat", buf, 8), 7);
+	assert_int_equal(strlen(buf), 7);
+	assert_int_equal(procfs_read_file(procfd, 0, "stat", buf, sizeof(buf)), -1);
+	assert_int_equal(procfs_read_file(procfd, getpid(), "no-such-file", buf,
+	    sizeof(buf)), -1);
+	close(procfd);
+}
+
+static const char status_text[] =
+    "Name:\tbash\n"
+    "Umask:\t0022\n"
+    "State:\tS (sleeping)\n"
+    "Tgid:\t4242\n"
+    "Pid:\t4242\n"
+    "PPid:\t1\n"
+    "Uid:\t1000\t1001\t1002\t1003\n"
+    "Gid:\t100\t101\t102\t4294967295\n"
+    "Groups:\t27 100 \n"
+    "NStgid:\t4242\t17\t7\n"
+    "NSpid:\t4242\t17\t7\n"
+    "CapInh:\t0000000000000000\n"
+    "CapPrm:\t000001ffffffffff\n"
+    "CapEff:\t000001fffffffffe\n"
+    "CapBnd:\t000001ffffffffff\n";
+
+static void
+test_status_fields(void **state)
+{
+	struct process p;
+
+	process_init(&p);
+	assert_int_equal(procfs_parse_status(status_text, sizeof(status_text) - 1, &p), 0);
+	assert_int_equal(p.ids.ruid, 1000);
+	assert_int_equal(p.ids.euid, 1001);
+	assert_int_equal(p.ids.suid, 1002);
+	assert_int_equal(p.ids.fsuid, 1003);
+	assert_int_equal(p.ids.rgid, 100);
+	assert_int_equal(p.ids.egid, 101);
+	assert_int_equal(p.ids.sgid, 102);
+	assert_true(p.ids.fsgid == 4294967295u);
+	assert_int_equal(p.ns_pid, 7);		/* the innermost namespace */
+	assert_true(p.cap_eff == 0x000001fffffffffeull);	/* CapEff, not CapPrm */
+	assert_int_equal(p.known & (PF_IDS | PF_NSPID | PF_CAPS), PF_IDS | PF_NSPID | PF_CAPS);
+}
+
+static void
+test_status_variants(void **state)
+{
+	struct process p;
+	const char *s;
+
+	/* Spaces instead of tabs, one namespace, no trailing newline. */
+	s = "Uid: 0 0 0 0\nGid:  5 6 7 8\nNSpid: 99\nCapEff: 0000003fffffffff";
+	process_init(&p);
+	assert_int_equal(procfs_parse_status(s, strlen(s), &p), 0);
+	assert_int_equal(p.ids.euid, 0);
+	assert_int_equal(p.ids.fsgid, 8);
+	assert_int_equal(p.ns_pid, 99);
+	assert_true(p.cap_eff == 0x3fffffffffull);
+
+	/* Without NSpid and CapEff (old kernels): ids only. */
+	s = "Uid:\t1\t2\t3\t4\nGid:\t5\t6\t7\t8\n";
+	process_init(&p);
+	assert_int_equal(procfs_parse_status(s, strlen(s), &p), 0);
+	assert_int_equal(p.known & (PF_NSPID | PF_CAPS), 0);
+	assert_int_equal(p.ns_pid, -1);
+}
+
+static void
+test_status_rejects(void **state)
+{
+	static const char *bad[] = {
+		"",
+		"Name:\tbash\n",
+		"Uid:\t1\t2\t3\t4\n",				/* no Gid */
+		"Gid:\t1\t2\t3\t4\n",				/* no Uid */
+		"Uid:\t1\t2\t3\nGid:\t1\t2\t3\t4\n",		/* three uids */
+		"Uid:\t1\t2\t3\t4294967296\nGid:\t1\t2\t3\t4\n",	/* overflow */
+		"Uid:\tx\t2\t3\t4\nGid:\t1\t2\t3\t4\n",
+		"Uid:\nGid:\t1\t2\t3\t4\n",
+		"uid:\t1\t2\t3\t4\nGid:\t1\t2\t3\t4\n",
+	};
+	for (size_t i = 0; i < UNIT_COUNT(bad); i++) {
+		struct process p;
+		process_init(&p);
+		if (procfs_parse_status(bad[i], strlen(bad[i]), &p) != -1)
+			fail_msg("status %zu accepted", i);
+		assert_int_equal(p.known & PF_IDS, 0);
+	}
+
+	/* A bad CapEff or NSpid is skipped, not guessed. */
+	const char *s = "Uid:\t1\t2\t3\t4\nGid:\t1\t2\t3\t4\nCapEff:\tzz\nNSpid:\tx\n";
+	struct process p;
+	process_init(&p);
+	assert_int_equal(procfs_parse_status(s, strlen(s), &p), 0);
+	assert_int_equal(p.known & (PF_CAPS | PF_NSPID), 0);
+	s = "Uid:\t1\t2\t3\t4\nGid:\t1\t2\t3\t4\nNSpid:\t1\t4294967295\n";
+	process_init(&p);
+	assert_int_equal(procfs_parse_status(s, strlen(s), &p), 0);
+	assert_int_equal(p.known & PF_NSPID, 0);	/* not a valid pid */
+}
+
+static void
+test_status_self(void **state)
+{
+	char buf[8192];
+	struct process p;
+	int procfd = procfs_open_root();
+	int n = procfs_read_file(procfd, getpid(), "status", buf, sizeof(buf));
+
+	assert_true(n > 0);
+	process_init(&p);
+	assert_int_equal(procfs_parse_status(buf, (size_t)n, &p), 0);
+	assert_int_equal(p.ids.ruid, getuid());
+	assert_int_equal(p.ids.euid, geteuid());
+	assert_int_equal(p.ids.rgid, getgid());
+	assert_int_equal(p.ids.egid, getegid());
+	assert_true(p.known & PF_NSPID);
+	assert_int_equal(p.ns_pid, getpid());
+	close(procfd);
+}
+
+/* Every fixture file, and the container id it holds (NULL: none). */
+static const struct {
+	const char *file;
+	const char *id;
+} cgroup_cases[] = {
+	{ "docker-systemd-v2", "6de102c1cecc011032305908295668eedad74d736c6d216e4c42f416ae84988f" },
+	{ "docker-cgroupfs-v2", "fb081ee28007cf7662db5e3558f574e6698bfcc3250c545dac4ac4700025ddf4" },
+	{ "docker-v1", "2a759f8fac4d817ff2bc28c224d51c5030f915c0c14997110517984ca9aa8d0f" },
+	{ "docker-nested-v2", "25437081047c7971d2f51245b48f1164f706d9c60766dccb09958fc914ad08f1" },
+	{ "containerd-kubernetes-v2", "79712fa38c5dfc8a4343ae999676aa331eed5dca567a14858c7ff8f01aa0c720" },
+	{ "containerd-plain-v2", "d0ee0b051ce02d6a3031f6b009f46c2b29e92971ca93b7faf936ff57a41b81f8" },
+	{ "crio-kubernetes-v2", "9748a7afa2e58f54be38adff33ed1c48257270a0a8c9a6525a0cab1ceddec045" },
+	{ "podman-rootless-v2", "2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9" },
+	{ "kubepods-cgroupfs-v1", "50378c4d39149d8984ab06809943aa7b5c00d054d7dd911ea1f69130b02f355c" },
+	{ "not-systemd-user-session", NULL },
+	{ "not-systemd-user-app", NULL },
+	{ "not-v1-systemd", NULL },
+	{ "not-init", NULL },
+	{ "not-root", NULL },
+	{ "not-crio-conmon", NULL },
+	{ "not-libpod-conmon", NULL },
+	{ "not-docker-short-id", NULL },
+	{ "not-docker-long-id", NULL },
+	{ "not-docker-uppercase", NULL },
+};
+
+/* Checks one fixture file against the table; fails on a file not in it. */
+static void
+check_cgroup_fixture(const char *path, const char *buf, size_t len, void *arg)
+{
+	const char *base = strrchr(path, '/') + 1;
+	char out[65];
+	size_t *checked = arg;
+
+	for (size_t i = 0; i < UNIT_COUNT(cgroup_cases); i++) {
+		if (strcmp(base, cgroup_cases[i].file) != 0)
+			continue;
+		memset(out, 'Z', sizeof(out));
+		int r = procfs_parse_cgroup(buf, len, out);
+		if (cgroup_cases[i].id == NULL) {
+			if (r != -1)
+				fail_msg("%s: found container %.64s in a non-container", base, out);
+		} else {
+			if (r != 0)
+				fail_msg("%s: no container id found", base);
+			assert_string_equal(out, cgroup_cases[i].id);
+		}
+		(*checked)++;
+		return;
+	}
+	fail_msg("fixture %s is not listed in cgroup_cases", base);
+}
+
+static void
+test_cgroup_fixtures(void **state)
+{
+	size_t checked = 0;
+	size_t files = unit_for_each_file(HIDS_UNIT_FIXTURES "/cgroup",
+	    check_cgroup_fixture, &checked);
+
+	assert_int_equal(files, UNIT_COUNT(cgroup_cases));
+	assert_int_equal(checked, UNIT_COUNT(cgroup_cases));
+}
+
+static void
+test_cgroup_bounds(void **state)
+{
+	const char *id = "6de102c1cecc011032305908295668eedad74d736c6d216e4c42f416ae84988f";
+	char line[256], out[65];
+	int n;
+
+	/* len bounds the read: one hex digit short is not an id. */
+	n = snprintf(line, sizeof(line), "0::/docker/%s", id);
+	assert_int_equal(procfs_parse_cgroup(line, (size_t)n, out), 0);
+	assert_int_equal(procfs_parse_cgroup(line, (size_t)n - 1, out), -1);
+	/* The path may itself hold ':'. */
+	n = snprintf(line, sizeof(line), "0::/weird:name/docker-%s.scope", id);
+	assert_int_equal(procfs_parse_cgroup(line, (size_t)n, out), 0);
+	assert_string_equal(out, id);
+	/* Lines without two colons are skipped, the next one is read. */
+	n = snprintf(line, sizeof(line), "garbage\n/docker/%s\n1:cpu:/docker/%s\n", id, id);
+	assert_int_equal(procfs_parse_cgroup(line, (size_t)n, out), 0);
+	assert_int_equal(procfs_parse_cgroup("", 0, out), -1);
+	assert_int_equal(procfs_parse_cgroup("0::", 3, out), -1);
+	assert_int_equal(procfs_parse_cgroup("\n\n\n", 3, out), -1);
+}
+
+static void
+test_count_args(void **state)
+{
+	assert_int_equal(procfs_count_args("", 0), 0);
+	assert_int_equal(procfs_count_args("a", 1), 1);
+	assert_int_equal(procfs_count_args("a\0", 2), 1);
+	assert_int_equal(procfs_count_args("a\0b", 3), 2);
+	assert_int_equal(procfs_count_args("a\0b\0", 4), 2);
+	assert_int_equal(procfs_count_args("\0", 1), 1);		/* one empty arg */
+	assert_int_equal(procfs_count_args("\0\0", 2), 2);
+	assert_int_equal(procfs_count_args("a\0\0b\0", 5), 3);
+}
+
+/* The argv the child runs with; the long one is filled in at run time. */
+static char long_arg[LONG_ARG + 1];
+static char *child_argv[] = {
+	"hids test child", CHILD_FLAG, "has space", "new\nline", "bad\xff\xfe",
+	"", long_arg, "tail", NULL,
+};
+#define CHILD_ARGC 8
+
+/* This binary's path: exec'ing it by name makes its comm "test_procfs". */
+static char self_exe[4096];
+
+/* Re-executes this binary with child_argv; returns its pid once it runs main. */
+static pid_t
+spawn_child(void)
+{
+	int fds[2];
+	char c;
+	pid_t pid;
+	ssize_t n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+
+	assert_true(n > 0);
+	self_exe[n] = '\0';
+	memset(long_arg, 'x', LONG_ARG);
+	long_arg[LONG_ARG] = '\0';
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (dup2(fds[1], CHILD_READY_FD) == -1)
+			_exit(127);
+		execv(self_exe, child_argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	/* The byte comes from main, so the new argv is in place by then. */
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	return pid;
+}
+
+static void
+reap(pid_t pid)
+{
+	int st;
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+}
+
+/* The child's cmdline as the kernel shows it: every arg and its NUL. */
+static char *
+child_cmdline(size_t *len)
+{
+	size_t n = 0;
+	char *buf;
+
+	for (int i = 0; i < CHILD_ARGC; i++)
+		n += strlen(child_argv[i]) + 1;
+	buf = malloc(n);
+	assert_non_null(buf);
+	for (int i = 0, o = 0; i < CHILD_ARGC; i++) {
+		size_t l = strlen(child_argv[i]) + 1;
+		memcpy(buf + o, child_argv[i], l);
+		o += (int)l;
+	}
+	*len = n;
+	return buf;
+}
+
+static void
+test_read_cmdline_child(void **state)
+{
+	int procfd = procfs_open_root();
+	pid_t pid = spawn_child();
+	size_t total;
+	char *want = child_cmdline(&total);
+	struct process p;
+
+	/* Room for everything. */
+	process_init(&p);
+	assert_int_equal(procfs_read_cmdline(procfd, pid, 1 << 20, &p), 0);
+	assert_true(p.known & PF_ARGS);
+	assert_int_equal(p.args_count, CHILD_ARGC);
+	assert_false(p.args_truncated);
+	assert_int_equal(p.args_len, total - 1);		/* without the last NUL */
+	assert_memory_equal(p.args, want, total - 1);
+	assert_int_equal(procfs_count_args(p.args, p.args_len), CHILD_ARGC);
+	process_release(&p);
+
+	/* Exactly enough room, last NUL included. */
+	process_init(&p);
+	assert_int_equal(procfs_read_cmdline(procfd, pid, total, &p), 0);
+	assert_false(p.args_truncated);
+	assert_int_equal(p.args_count, CHILD_ARGC);
+	assert_int_equal(p.args_len, total - 1);
+	assert_memory_equal(p.args, want, total - 1);
+	process_release(&p);
+
+	/* Cut inside the long argument: bytes capped, count still true. */
+	process_init(&p);
+	assert_int_equal(procfs_read_cmdline(procfd, pid, 200, &p), 0);
+	assert_true(p.args_truncated);
+	assert_int_equal(p.args_count, CHILD_ARGC);
+	assert_int_equal(p.args_len, 200);
+	assert_memory_equal(p.args, want, 200);
+	process_release(&p);
+
+	/* Cut right after an argument's NUL. */
+	size_t boundary = strlen(child_argv[0]) + strlen(child_argv[1]) + 2;
+	process_init(&p);
+	assert_int_equal(procfs_read_cmdline(procfd, pid, boundary, &p), 0);
+	assert_true(p.args_truncated);
+	assert_int_equal(p.args_count, CHILD_ARGC);
+	assert_int_equal(p.args_len, boundary - 1);
+	assert_memory_equal(p.args, want, boundary - 1);
+	process_release(&p);
+
+	/* Re-reading into a process that already has args replaces them. */
+	process_init(&p);
+	assert_int_equal(procfs_read_cmdline(procfd, pid, 10, &p), 0);
+	assert_int_equal(procfs_read_cmdline(procfd, pid, 1 << 20, &p), 0);
+	assert_int_equal(p.args_len, total - 1);
+	assert_false(p.args_truncated);
+	process_release(&p);
+
+	reap(pid);
+	free(want);
+	close(procfd);
+}
+
+static void
+test_snapshot_child(void **state)
+{
+	int procfd = procfs_open_root();
+	pid_t pid = spawn_child();
+	struct process p;
+	const char *exe = self_exe;
+	char cwd[4096];
+
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	process_init(&p);
+	unsigned got = procfs_snapshot(procfd, pid, SNAP_EXEC, 4096, &p);
+	assert_int_equal(got, SNAP_EXEC);
+	assert_int_equal(p.pid, pid);
+	assert_string_equal(p.executable, exe);
+	assert_false(p.exe_deleted);
+	assert_string_equal(p.cwd, cwd);
+	assert_int_equal(p.ppid, getpid());
+	assert_int_equal(p.ids.ruid, getuid());
+	assert_int_equal(p.ids.egid, getegid());
+	assert_int_equal(p.args_count, CHILD_ARGC);
+	assert_true(p.args_truncated);			/* 4096 < the long arg */
+	assert_int_equal(p.args_len, 4096);
+	assert_true(p.known & PF_CONTAINER);
+	/* comm is the executable's base name, at most 15 bytes. */
+	const char *base = strrchr(exe, '/') + 1;
+	assert_memory_equal(p.name, base, strlen(p.name));
+	assert_true(strlen(p.name) == (strlen(base) < 15 ? strlen(base) : 15));
+	process_release(&p);
+	reap(pid);
+	close(procfd);
+}
+
+/* Waits until /proc shows pid as a zombie. */
+static void
+wait_zombie(int procfd, pid_t pid)
+{
+	char buf[1024];
+	for (int i = 0; i < 5000; i++) {
+		int n = procfs_read_file(procfd, pid, "stat", buf, sizeof(buf));
+		char *rp = n > 0 ? strrchr(buf, ')') : NULL;
+		if (rp && rp[1] == ' ' && rp[2] == 'Z')
+			return;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	fail_msg("child %d never became a zombie", (int)pid);
+}
+
+static void
+test_gone_process(void **state)
+{
+	int procfd = procfs_open_root();
+	struct process p;
+	char *s = NULL;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	wait_zombie(procfd, pid);
+	/* A zombie has no memory image: no cmdline, no exe; stat is still there. */
+	process_init(&p);
+	assert_int_equal(procfs_read_cmdline(procfd, pid, 4096, &p), -1);
+	assert_int_equal(p.known & PF_ARGS, 0);
+	assert_null(p.args);
+	assert_int_equal(procfs_read_link(procfd, pid, "exe", &s), -1);
+	assert_null(s);
+	unsigned got = procfs_snapshot(procfd, pid, SNAP_EXEC, 4096, &p);
+	assert_int_equal(got & (SNAP_CMDLINE | SNAP_EXE), 0);
+	assert_true(got & SNAP_STAT);
+	assert_int_equal(p.ppid, getpid());
+	process_release(&p);
+
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	process_init(&p);
+	assert_int_equal(procfs_snapshot(procfd, pid, SNAP_EXEC, 4096, &p), 0);
+	assert_int_equal(p.known, 0);
+	process_release(&p);
+	close(procfd);
+}
+
+/* Runs one fuzz input through all three parsers, as the harness does. */
+static void
+replay_one(const char *name, const char *buf, size_t len, void *arg)
+{
+	struct process p;
+	char out[65];
+	char *exact = malloc(len ? len : 1);	/* no slack after the bytes */
+
+	print_message("replay %s (%zu bytes)\n", name, len);
+	assert_non_null(exact);
+	memcpy(exact, buf, len);
+	process_init(&p);
+	if (procfs_parse_stat(exact, len, &p) == 0)
+		assert_true(strlen(p.name) <= 16);
+	procfs_parse_status(exact, len, &p);
+	memset(out, 0, sizeof(out));
+	if (procfs_parse_cgroup(exact, len, out) == 0)
+		assert_int_equal(strlen(out), 64);
+	free(exact);
+}
+
+static void
+test_replay_fuzz_inputs(void **state)
+{
+	assert_true(unit_for_each_file(HIDS_FUZZ_DIR "/corpus/procfs", replay_one, NULL) > 0);
+	unit_for_each_file(HIDS_FUZZ_DIR "/regressions/procfs", replay_one, NULL);
+}
+
+/* The child side of spawn_child: signal readiness, then wait to be killed. */
+static int
+child_main(void)
+{
+	if (write(CHILD_READY_FD, "r", 1) != 1)
+		return 1;
+	close(CHILD_READY_FD);
+	for (;;)
+		pause();
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stat_plain),
+		cmocka_unit_test(test_stat_odd_comms),
+		cmocka_unit_test(test_stat_minimal_fields),
+		cmocka_unit_test(test_stat_rejects),
+		cmocka_unit_test(test_stat_self),
+		cmocka_unit_test(test_status_fields),
+		cmocka_unit_test(test_status_variants),
+		cmocka_unit_test(test_status_rejects),
+		cmocka_unit_test(test_status_self),
+		cmocka_unit_test(test_cgroup_fixtures),
+		cmocka_unit_test(test_cgroup_bounds),
+		cmocka_unit_test(test_count_args),
+		cmocka_unit_test(test_read_cmdline_child),
+		cmocka_unit_test(test_snapshot_child),
+		cmocka_unit_test(test_gone_process),
+		cmocka_unit_test(test_replay_fuzz_inputs),
+	};
+
+	if (argc > 1 && strcmp(argv[1], CHILD_FLAG) == 0)
+		return child_main();
+	return unit_main(argc, argv, "procfs", tests, UNIT_COUNT(tests), NULL, 0);
+}
