@@ -1,0 +1,446 @@
+#!/usr/bin/python3
+"""Helper of bench.sh: scores one run, and prints the final table.
+
+  analyze.py agent    --out FILE --err FILE --pids DIR --target PATH --runid ID [--meta K=V ...]
+  analyze.py forkstat --out FILE --err FILE --pids DIR --target PATH --runid ID [--meta K=V ...]
+      print one JSON object (the run's scores) on standard output
+  analyze.py table RESULTS.jsonl
+      print the markdown table of medians, the CPU ratios, the details
+      and the target check; exit 1 if the agent missed a target
+
+Standard library only; bench.sh runs it with Debian's /usr/bin/python3.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import statistics
+import sys
+from collections import Counter, defaultdict
+
+AGENT = "hids-agent"
+FORKSTAT = "forkstat"
+
+
+def load_spawns(pids_dir):
+    """Returns {pid: [(spawner_id, index), ...]} from the spawners' pid lists."""
+    spawns = defaultdict(list)
+    for path in sorted(glob.glob(os.path.join(pids_dir, "pids.*"))):
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3:
+                    spawns[int(parts[0])].append((parts[1], int(parts[2])))
+    return spawns
+
+
+def expected_argv(target, runid, sid, i):
+    return [target, "hidsbench-%s-%s-%d" % (runid, sid, i), "x"]
+
+
+def parse_meta(items):
+    meta = {}
+    for kv in items or []:
+        k, _, v = kv.partition("=")
+        try:
+            meta[k] = int(v)
+        except ValueError:
+            try:
+                meta[k] = float(v)
+            except ValueError:
+                meta[k] = v
+    return meta
+
+
+def score_agent(a):
+    spawns = load_spawns(a.pids)
+    n_spawns = sum(len(v) for v in spawns.values())
+    want = {}
+    for pid, lst in spawns.items():
+        want[pid] = [expected_argv(a.target, a.runid, sid, i) for sid, i in lst]
+    seen = {"fork": Counter(), "exec": Counter(), "exit": Counter()}
+    exact = Counter()
+    wrong = Counter()
+    wrong_examples = []
+    wrong_index = []
+    exec_gone = 0
+    lost_records = 0
+    last_stats = None
+    bad_lines = 0
+    with open(a.out, "rb") as f:
+        for raw in f:
+            try:
+                o = json.loads(raw)
+            except ValueError:
+                bad_lines += 1
+                continue
+            ev = o.get("event", {})
+            act = ev.get("action")
+            h = o.get("hids", {})
+            if act == "lost":
+                lost_records += int(h.get("lost", 0))
+                if "stats" in h:
+                    last_stats = h["stats"]
+                continue
+            if act == "heartbeat":
+                if "stats" in h:
+                    last_stats = h["stats"]
+                continue
+            if act not in seen:
+                continue
+            pid = o.get("process", {}).get("pid")
+            if pid not in spawns:
+                continue
+            seen[act][pid] += 1
+            if act == "exec":
+                args = o.get("process", {}).get("args")
+                if args in want[pid]:
+                    exact[pid] += 1
+                else:
+                    wrong[pid] += 1
+                    wrong_index.extend(i for _, i in spawns[pid])
+                    if h.get("proc_gone"):
+                        exec_gone += 1
+                    if len(wrong_examples) < 3:
+                        wrong_examples.append({"pid": pid, "args": args,
+                                               "proc_gone": bool(h.get("proc_gone"))})
+    mult = {pid: len(lst) for pid, lst in spawns.items()}
+    ok = {act: sum(min(c[p], mult[p]) for p in c) for act, c in seen.items()}
+    n_exact = sum(min(exact[p], mult[p]) for p in exact)
+    rt_demotions = 0
+    log_warnings = []
+    if a.err and os.path.exists(a.err):
+        with open(a.err, errors="replace") as f:
+            for line in f:
+                if "running at normal priority" in line:
+                    rt_demotions += 1
+                if ": info: " not in line and line.strip():
+                    log_warnings.append(line.strip())
+    st = last_stats or {}
+    r = {
+        "tool": AGENT,
+        "spawns": n_spawns,
+        "exact": n_exact,
+        "fork_ok": ok["fork"], "exec_ok": ok["exec"], "exit_ok": ok["exit"],
+        "accounted": ok["fork"] + ok["exec"] + ok["exit"],
+        "expected": 3 * n_spawns,
+        "exec_wrong": sum(wrong.values()),
+        "exec_wrong_proc_gone": exec_gone,
+        "wrong_examples": wrong_examples,
+        "wrong_index": sorted(wrong_index),
+        "lost_records": lost_records,
+        "lost_heartbeat": st.get("events_lost"),
+        "lost": max(lost_records, int(st.get("events_lost") or 0)),
+        "overruns": st.get("overruns"),
+        "queue_drops": st.get("queue_drops"),
+        "proc_gone_total": st.get("proc_gone"),
+        "argv_captured_total": st.get("argv_captured"),
+        "events_seen": st.get("events_seen"),
+        "events_emitted": st.get("events_emitted"),
+        "rt_demotions": rt_demotions,
+        "log_warnings": log_warnings[:5],
+        "log_warning_count": len(log_warnings),
+        "bad_lines": bad_lines,
+        "had_final_heartbeat": last_stats is not None,
+    }
+    return r
+
+
+EXEC_RE = re.compile(r"^\S+ exec +(\d+) (.*)$")
+
+
+def score_forkstat(a):
+    spawns = load_spawns(a.pids)
+    n_spawns = sum(len(v) for v in spawns.values())
+    want = {}
+    for pid, lst in spawns.items():
+        want[pid] = [" ".join(expected_argv(a.target, a.runid, sid, i)) for sid, i in lst]
+    execs = Counter()
+    exact = Counter()
+    kinds = Counter()
+    wrong_examples = []
+    nobufs = 0
+    with open(a.out, errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if " nobufs " in line:
+                nobufs += 1
+                continue
+            m = EXEC_RE.match(line)
+            if not m:
+                continue
+            pid = int(m.group(1))
+            if pid not in spawns:
+                continue
+            # Columns are space-padded; the command line starts with the
+            # target's absolute path. forkstat may leave one trailing space.
+            cmd = m.group(2).strip(" ")
+            execs[pid] += 1
+            if cmd in want[pid]:
+                exact[pid] += 1
+                continue
+            if cmd == "<unknown>":
+                kinds["unknown"] += 1
+            elif " " not in cmd:
+                kinds["comm_only"] += 1     # cmdline was empty: fell back to comm
+            else:
+                kinds["other"] += 1
+            if len(wrong_examples) < 3:
+                wrong_examples.append({"pid": pid, "cmd": cmd})
+    mult = {pid: len(lst) for pid, lst in spawns.items()}
+    exec_ok = sum(min(c, mult[p]) for p, c in execs.items())
+    n_exact = sum(min(c, mult[p]) for p, c in exact.items())
+    return {
+        "tool": FORKSTAT,
+        "spawns": n_spawns,
+        "exact": n_exact,
+        "exec_ok": exec_ok,
+        "accounted": exec_ok,
+        "expected": n_spawns,
+        "exec_wrong": sum(kinds.values()),
+        "exec_wrong_unknown": kinds["unknown"],
+        "exec_wrong_comm_only": kinds["comm_only"],
+        "exec_wrong_other": kinds["other"],
+        "wrong_examples": wrong_examples,
+        "nobufs": nobufs,
+        "lost": nobufs,
+    }
+
+
+# ---------------------------------------------------------------- table
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(v, spec):
+    return "n/a" if v is None else format(v, spec)
+
+
+def label(tool, mode):
+    if mode == "concurrent":
+        other = FORKSTAT if tool == AGENT else AGENT
+        return "%s (with %s running)" % (tool, other)
+    return tool
+
+
+def thread_cpu(r):
+    """Returns {name: (cpu seconds, context switches)} per thread between the samples."""
+    def parse(v):
+        out = {}
+        for item in str(v or "").split(","):
+            f = item.split(":")
+            if len(f) >= 2:
+                out[int(f[0])] = (int(f[1]), f[2] if len(f) > 2 else "",
+                                  int(f[3]) if len(f) > 3 else 0)
+        return out
+    t0, t1 = parse(r.get("threads0")), parse(r.get("threads1"))
+    res = {}
+    n = 0
+    for tid in sorted(t1):
+        ns, policy, cs = t1[tid]
+        ns0, _, cs0 = t0.get(tid, (0, "", 0))
+        if tid == r.get("pid"):
+            name = "main"
+        elif policy in ("1", "2"):
+            name = "capture (SCHED_FIFO)"
+        else:
+            n += 1
+            name = "other%d" % n
+        old = res.get(name, (0, 0))
+        res[name] = (old[0] + (ns - ns0) / 1e9, old[1] + cs - cs0)
+    return res
+
+
+def table(path):
+    runs = []
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                runs.append(json.loads(line))
+    if not runs:
+        print("no results")
+        return 1
+    groups = defaultdict(list)
+    for r in runs:
+        groups[(r["mode"], r["spawners"], r["tool"])].append(r)
+    spawner_counts = sorted({r["spawners"] for r in runs})
+    modes = [m for m in ("alone", "concurrent") if any(r["mode"] == m for r in runs)]
+    reps = max(len(g) for g in groups.values())
+
+    print("| tool | spawners | spawns | spawns/s | argv capture ratio (min) "
+          "| fork/exec/exit accounted / expected | lost | CPU s per 1000 spawns "
+          "| peak RSS MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    summary = {}
+    for mode in modes:
+        for s in spawner_counts:
+            for tool in (AGENT, FORKSTAT):
+                g = groups.get((mode, s, tool))
+                if not g:
+                    continue
+                spawns = med([r["spawns"] for r in g])
+                rate = med([r["spawns"] / r["wall_s"] for r in g])
+                ratios = [r["exact"] / r["spawns"] for r in g]
+                cpu = med([r["cpu_s"] / r["spawns"] * 1000 for r in g])
+                rss = med([r["hwm_kb"] / 1024 for r in g])
+                acc = med([r["accounted"] for r in g])
+                exp = med([r["expected"] for r in g])
+                if tool == AGENT:
+                    lost = fmt(med([r["lost"] for r in g]), "g")
+                    acc_s = "%g / %g" % (acc, exp)
+                else:
+                    nb = med([r["nobufs"] for r in g])
+                    lost = "%g overruns (count unknown)" % nb if nb else "0 overruns"
+                    acc_s = "exec only: %g / %g" % (acc, exp)
+                mark = " (†)" if any(r.get("etc_config") for r in g) else ""
+                print("| %s | %d | %g | %.0f | %.2f %% (%.2f %%) | %s | %s | %.3f | %.1f |" % (
+                    label(tool, mode) + mark, s, spawns, rate, 100 * med(ratios), 100 * min(ratios),
+                    acc_s, lost, cpu, rss))
+                summary[(mode, s, tool)] = {"cpu": cpu, "ratios": ratios, "runs": g}
+    print()
+    print("Medians of %d run(s) per row; capture ratio in parentheses: the worst run." % reps)
+    if any(r.get("etc_config") for r in runs):
+        print("(†) /etc/hids-agent/hids-agent.conf existed during some of these runs, so the "
+              "agent did not run with built-in defaults there.")
+    print()
+    print("Agent CPU / forkstat CPU (per spawn, medians):")
+    for mode in modes:
+        for s in spawner_counts:
+            a = summary.get((mode, s, AGENT))
+            f = summary.get((mode, s, FORKSTAT))
+            if not a or not f or not f["cpu"]:
+                continue
+            extra = ""
+            if mode == "concurrent":
+                per = []
+                for ra in a["runs"]:
+                    for rf in f["runs"]:
+                        if ra["rep"] == rf["rep"] and rf["cpu_s"] > 0:
+                            per.append(ra["cpu_s"] / rf["cpu_s"])
+                if per:
+                    extra = " (per storm: %s)" % ", ".join("%.2f" % x for x in per)
+            print("- %d spawners, %s: %.2f%s" % (
+                s, "same storm, both running" if mode == "concurrent" else "separate storms",
+                a["cpu"] / f["cpu"], extra))
+    print()
+    print("Details per run:")
+    for mode in modes:
+        for s in spawner_counts:
+            for tool in (AGENT, FORKSTAT):
+                for r in sorted(groups.get((mode, s, tool), []), key=lambda r: r["rep"]):
+                    head = "- %s, %d spawners, run %d: %d spawns in %.2f s, exact argv %d" % (
+                        label(tool, mode), s, r["rep"], r["spawns"], r["wall_s"], r["exact"])
+                    if r.get("other_listeners"):
+                        head += " (%d other connector listener(s) were running)" % r["other_listeners"]
+                    if r.get("etc_config"):
+                        head += " (/etc/hids-agent/hids-agent.conf was present)"
+                    if tool == AGENT:
+                        print(head + "; missing fork %d, exec %d, exit %d; exec with other argv %d "
+                              "(proc_gone %d); lost records %d, heartbeat events_lost %s, "
+                              "overruns %s, queue_drops %s; whole run: proc_gone %s, "
+                              "argv_captured %s; SCHED_FIFO demotions %d; CPU %.3f s "
+                              "(ticks %.2f s)" % (
+                                  r["spawns"] - r["fork_ok"], r["spawns"] - r["exec_ok"],
+                                  r["spawns"] - r["exit_ok"], r["exec_wrong"],
+                                  r["exec_wrong_proc_gone"], r["lost_records"],
+                                  r["lost_heartbeat"], r["overruns"], r["queue_drops"],
+                                  r["proc_gone_total"], r["argv_captured_total"],
+                                  r["rt_demotions"], r["cpu_s"], r["cpu_ticks_s"]))
+                    else:
+                        print(head + "; missing exec %d; exec with other command line %d "
+                              "(<unknown> %d, comm only %d, other %d); nobufs %d; "
+                              "CPU %.3f s (ticks %.2f s)" % (
+                                  r["spawns"] - r["exec_ok"], r["exec_wrong"],
+                                  r["exec_wrong_unknown"], r["exec_wrong_comm_only"],
+                                  r["exec_wrong_other"], r["nobufs"], r["cpu_s"],
+                                  r["cpu_ticks_s"]))
+                    if r.get("log_warning_count"):
+                        print("    agent log: %d line(s) above info level, first: %s" % (
+                            r["log_warning_count"], json.dumps(r["log_warnings"])))
+                    if r.get("wrong_index"):
+                        wi = r["wrong_index"]
+                        print("    non-exact argv at spawn number (within its spawner, from 0): %s%s" % (
+                            ", ".join(str(i) for i in wi[:30]), " ..." if len(wi) > 30 else ""))
+                    if r.get("wrong_examples"):
+                        print("    examples of non-exact: %s" % json.dumps(r["wrong_examples"]))
+    print()
+    print("CPU by thread (medians, s per 1000 spawns; hids-agent: main = the event loop, "
+          "which enriches and encodes, capture = the thread that reads the connector "
+          "and /proc; forkstat has one thread):")
+    for mode, s, tool in [(m, n, t) for m in modes for n in spawner_counts
+                          for t in (AGENT, FORKSTAT)]:
+        g = groups.get((mode, s, tool))
+        if not g:
+            continue
+        per = defaultdict(list)
+        csw = defaultdict(list)
+        for r in g:
+            for name, (sec, cs) in thread_cpu(r).items():
+                per[name].append(sec / r["spawns"] * 1000)
+                csw[name].append(cs / r["spawns"])
+        parts = ["%s %.3f s (%.1f context switches per spawn)" % (k, med(v), med(csw[k]))
+                 for k, v in sorted(per.items(), key=lambda kv: -med(kv[1]))
+                 if med(v) >= 0.0005 or med(csw[k]) >= 0.05]     # idle threads left out
+        print("- %s, %d spawners: %s" % (label(tool, mode), s, ", ".join(parts)))
+    print()
+    print("Targets (hids-agent, every run):")
+    ok_all = True
+
+    def check(name, ok, detail):
+        nonlocal ok_all
+        ok_all = ok_all and ok
+        print("- [%s] %s: %s" % ("PASS" if ok else "FAIL", name, detail))
+
+    for s in spawner_counts:
+        ag = [r for r in runs if r["tool"] == AGENT and r["spawners"] == s]
+        if not ag:
+            continue
+        worst = min(r["exact"] / r["spawns"] for r in ag)
+        check("argv capture >= 99.9 %% with %d spawners" % s, worst >= 0.999,
+              "worst run %.2f %%" % (100 * worst))
+        lost = max(r["lost"] for r in ag)
+        missing = max(r["expected"] - r["accounted"] for r in ag)
+        check("0 events lost with %d spawners" % s, lost == 0 and missing == 0,
+              "most reported lost %d, most fork/exec/exit missing %d" % (lost, missing))
+        for mode in modes:
+            a = summary.get((mode, s, AGENT))
+            f = summary.get((mode, s, FORKSTAT))
+            if a and f and f["cpu"]:
+                check("CPU per spawn <= forkstat's, %d spawners, %s" % (
+                    s, "same storm" if mode == "concurrent" else "separate storms"),
+                    a["cpu"] <= f["cpu"],
+                    "%.3f vs %.3f s per 1000 spawns" % (a["cpu"], f["cpu"]))
+    ag = [r for r in runs if r["tool"] == AGENT]
+    if ag:
+        peak = max(r["hwm_kb"] for r in ag) / 1024
+        check("peak RSS <= 16 MB", peak <= 16, "highest %.1f MB" % peak)
+    return 0 if ok_all else 1
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    for name in ("agent", "forkstat"):
+        q = sub.add_parser(name)
+        q.add_argument("--out", required=True)
+        q.add_argument("--err")
+        q.add_argument("--pids", required=True)
+        q.add_argument("--target", required=True)
+        q.add_argument("--runid", required=True)
+        q.add_argument("--meta", action="append")
+    q = sub.add_parser("table")
+    q.add_argument("results")
+    a = p.parse_args()
+    if a.cmd == "table":
+        return table(a.results)
+    r = score_agent(a) if a.cmd == "agent" else score_forkstat(a)
+    r.update(parse_meta(a.meta))
+    print(json.dumps(r, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
