@@ -10,6 +10,8 @@
 #include "collector.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/buffer.h>
@@ -26,6 +28,8 @@
 
 static void collector_connect(struct collector *c);
 static void collector_fail(struct collector *c, const char *why);
+static void collector_confirm(struct collector *c);
+static void collector_arm_confirm(struct collector *c);
 
 /* Parses "host:port[,host:port...]" ("[v6]:port" for IPv6) into cfg. */
 int
@@ -38,9 +42,10 @@ collector_parse_addresses(const char *list, struct collector_config *cfg, char *
 	cfg->naddrs = 0;
 	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
 		struct collector_addr *a;
-		char *host = tok, *port;
+		char *host = tok, *port, shown[300];
 		uint64_t pn;
 
+		strlcpy_trunc(shown, tok, sizeof(shown));	/* tok is split below */
 		if (cfg->naddrs == COLLECTOR_MAX_ADDRS) {
 			snprintf(err, errlen, "more than %d collector addresses", COLLECTOR_MAX_ADDRS);
 			rc = -1;
@@ -67,7 +72,8 @@ collector_parse_addresses(const char *list, struct collector_config *cfg, char *
 		}
 		if (*host == '\0' || strlen(host) >= sizeof(a->host) ||
 		    parse_u64(port, 1, 65535, &pn) == -1) {
-			snprintf(err, errlen, "bad address '%s' (expected host:port, port 1-65535)", list);
+			snprintf(err, errlen, "bad address '%s' (expected host:port, port 1-65535)",
+			    shown);
 			rc = -1;
 			break;
 		}
@@ -161,9 +167,16 @@ collector_flush(struct collector *c)
 	c->spooled_since_flush = 0;
 	if (c->st != COL_CONNECTED)
 		return;
+	collector_confirm(c);
 	collector_refill(c);
 	out = bufferevent_get_output(c->bev);
-	while (evbuffer_get_length(out) < COLLECTOR_WINDOW_BYTES &&
+	/*
+	 * At most half the queue in flight (handed to TLS or awaiting TCP's
+	 * acknowledgement), so a full queue still drops its oldest unsent lines.
+	 */
+	size_t window = c->q.max_bytes / 4 < COLLECTOR_WINDOW_BYTES ? c->q.max_bytes / 4
+								   : COLLECTOR_WINDOW_BYTES;
+	while (evbuffer_get_length(out) < window && lq_inflight_bytes(&c->q) < c->q.max_bytes / 2 &&
 	    (!relp || lq_inflight(&c->q) < c->cfg->relp_window) &&
 	    (l = lq_take_unsent(&c->q)) != NULL) {
 		/* The queue owns the bytes until they are written or acknowledged. */
@@ -177,14 +190,76 @@ collector_flush(struct collector *c)
 	}
 }
 
+/*
+ * Frees written lines the peer's TCP has acknowledged, from the kernel's
+ * count of unacknowledged bytes (SIOCOUTQ). What stays is what a broken
+ * connection could lose, and it is sent again.
+ */
+static void
+collector_confirm(struct collector *c)
+{
+	int outq = 0;
+	evutil_socket_t fd;
+
+	if (c->bev == NULL || c->cfg->protocol != PROTO_NDJSON)
+		return;
+	/*
+	 * A TLS 1.3 server that refuses us after the handshake (it checks a
+	 * client certificate after the client is done) still lets TCP
+	 * acknowledge the first bytes: they count only once the server sent a
+	 * session ticket, or, from a server that sends none, once the
+	 * connection has lasted COLLECTOR_CONFIRM_GRACE_MS.
+	 */
+	if (c->st != COL_CONNECTED)
+		return;
+	if (SSL_version(c->ssl) >= TLS1_3_VERSION && !c->peer_accepted &&
+	    now_mono_ms() - c->connected_at_ms < COLLECTOR_CONFIRM_GRACE_MS) {
+		collector_arm_confirm(c);
+		return;
+	}
+	fd = bufferevent_getfd(c->bev);
+	if (fd < 0 || ioctl(fd, SIOCOUTQ, &outq) == -1)
+		return;	/* keep them: resending is safe, freeing is not */
+	if (lq_confirm(&c->q, (size_t)(outq > 0 ? outq : 0)) > 0) {
+		c->progress_ms = now_mono_ms();
+		/* Room in flight again: hand out more on the next loop turn. */
+		if (c->q.unsent_count > 0 && !evtimer_pending(c->flush_ev, NULL)) {
+			struct timeval now = { 0, 0 };
+			evtimer_add(c->flush_ev, &now);
+		}
+	}
+	collector_arm_confirm(c);
+}
+
+/* Looks at TCP's acknowledgements again soon while written lines wait for them. */
+static void
+collector_arm_confirm(struct collector *c)
+{
+	struct timeval tv = { 0, COLLECTOR_CONFIRM_MS * 1000 };
+
+	if (c->q.wait_bytes > 0 && c->st == COL_CONNECTED && !evtimer_pending(c->confirm_ev, NULL))
+		evtimer_add(c->confirm_ev, &tv);
+}
+
+static void
+confirm_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	collector_confirm(arg);
+}
+
 /* Output buffer callback: bytes left the buffer for the socket. */
 static void
 out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct collector *c = arg;
 	(void)buf;
-	if (info->n_deleted > 0)
+	if (info->n_deleted > 0) {
 		lq_written(&c->q, info->n_deleted);
+		c->progress_ms = now_mono_ms();
+		collector_confirm(c);
+	}
 }
 
 static void
@@ -233,6 +308,7 @@ relp_frame(struct collector *c, const struct relp_frame *f, char *why, size_t wl
 		return false;
 	}
 	lq_ack_head(&c->q);
+	c->progress_ms = now_mono_ms();
 	c->ack_txnr = relp_next_txnr(c->ack_txnr);
 	return true;
 }
@@ -297,6 +373,7 @@ read_cb(struct bufferevent *bev, void *arg)
 static void
 collector_teardown(struct collector *c)
 {
+	collector_confirm(c);	/* what TCP acknowledged before the break is done */
 	if (c->bev) {
 		if (c->out_cb)
 			evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
@@ -349,7 +426,8 @@ describe_event(struct collector *c, short events, char *why, size_t len)
 		    evutil_gai_strerror(dns_err));
 	} else if ((ossl && ERR_GET_LIB(ossl) != ERR_LIB_SYS && ERR_GET_LIB(ossl) != 0) ||
 	    (c->ssl && SSL_get_verify_result(c->ssl) != X509_V_OK)) {
-		tls_describe_failure(c->ssl, ossl, why, len);
+		tls_describe_failure(c->ssl, ossl, c->st == COL_CONNECTED || c->st == COL_OPENING,
+		    why, len);
 		while (bufferevent_get_openssl_error(c->bev))
 			;
 	} else if (sock_err && sock_err != EAGAIN && sock_err != EINTR && sock_err != EINPROGRESS &&
@@ -417,6 +495,7 @@ event_cb(struct bufferevent *bev, short events, void *arg)
 		}
 		evtimer_del(c->timeout_ev);
 		c->connected_at_ms = now_mono_ms();
+		c->progress_ms = c->connected_at_ms;
 		c->connects++;
 		c->rx_unexpected = 0;
 		log_info("collector %s: connected (%s, %s)", collector_current(c),
@@ -457,6 +536,31 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 	collector_fail(c, why);
 }
 
+/* Fails over from a collector that takes nothing while data waits for it. */
+static void
+watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct collector *c = arg;
+	uint64_t now = now_mono_ms();
+	char why[128];
+	(void)fd;
+	(void)what;
+	if (c->st != COL_CONNECTED && c->st != COL_OPENING)
+		return;
+	collector_confirm(c);
+	bool waiting = lq_inflight(&c->q) > 0 ||
+	    (c->bev && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0);
+	if (!waiting) {
+		c->progress_ms = now;
+		return;
+	}
+	if (c->cfg->stall_timeout_s && now - c->progress_ms >= c->cfg->stall_timeout_s * 1000ull) {
+		snprintf(why, sizeof(why), "no progress for %u s with data waiting "
+		    "(stall_timeout_s); trying the next address", c->cfg->stall_timeout_s);
+		collector_fail(c, why);
+	}
+}
+
 static void
 flush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -475,7 +579,7 @@ collector_connect(struct collector *c)
 	char err[256];
 
 	ERR_clear_error();
-	if ((c->ssl = tls_conn_new(c->ctx, name, err, sizeof(err))) == NULL) {
+	if ((c->ssl = tls_conn_new(c->ctx, name, &c->peer_accepted, err, sizeof(err))) == NULL) {
 		collector_fail(c, err);
 		return;
 	}
@@ -538,7 +642,10 @@ collector_init(struct collector *c, struct event_base *base,
 	c->retry_ev = evtimer_new(base, retry_cb, c);
 	c->flush_ev = evtimer_new(base, flush_cb, c);
 	c->timeout_ev = evtimer_new(base, timeout_cb, c);
-	if (c->dns == NULL || !c->retry_ev || !c->flush_ev || !c->timeout_ev) {
+	c->watchdog_ev = event_new(base, -1, EV_PERSIST, watchdog_cb, c);
+	c->confirm_ev = evtimer_new(base, confirm_cb, c);
+	if (c->dns == NULL || !c->retry_ev || !c->flush_ev || !c->timeout_ev || !c->watchdog_ev ||
+	    !c->confirm_ev) {
 		snprintf(err, errlen, "cannot set up the collector's resolver and timers");
 		return -1;
 	}
@@ -579,8 +686,11 @@ collector_start(struct collector *c)
 	uint32_t d = backoff_first_delay_ms(&c->bo, c->cfg->start_jitter_ms);
 	struct timeval tv = { (time_t)(d / 1000), (suseconds_t)((d % 1000) * 1000) };
 
+	struct timeval wd = { COLLECTOR_WATCHDOG_MS / 1000, (COLLECTOR_WATCHDOG_MS % 1000) * 1000 };
+
 	c->st = COL_WAITING;
 	evtimer_add(c->retry_ev, &tv);
+	event_add(c->watchdog_ev, &wd);
 	log_info("collector: first connection to %s in %u ms", collector_current(c), d);
 }
 
@@ -679,6 +789,10 @@ collector_release(struct collector *c)
 		event_free(c->flush_ev);
 	if (c->timeout_ev)
 		event_free(c->timeout_ev);
+	if (c->watchdog_ev)
+		event_free(c->watchdog_ev);
+	if (c->confirm_ev)
+		event_free(c->confirm_ev);
 	if (c->dns)
 		evdns_base_free(c->dns, 0);
 	if (c->ctx)

@@ -22,6 +22,10 @@
 #define COLLECTOR_WINDOW_BYTES (256u << 10)	/* bytes handed to TLS at once */
 #define COLLECTOR_MAX_UNEXPECTED (64u << 10)	/* bytes a collector may send us */
 #define COLLECTOR_SPOOL_RETRY_MS 10000		/* after a spool write error, memory only */
+#define COLLECTOR_CONFIRM_GRACE_MS 2000		/* a new connection must survive this long
+						   before TCP acks count as delivery */
+#define COLLECTOR_WATCHDOG_MS 1000		/* how often a connection's progress is checked */
+#define COLLECTOR_CONFIRM_MS 10			/* how often TCP acks are looked at while lines wait */
 
 struct event_base;
 struct evdns_base;
@@ -54,6 +58,7 @@ struct collector_config {
 	unsigned backoff_max_ms;
 	unsigned healthy_after_s;
 	unsigned connect_timeout_s;
+	unsigned stall_timeout_s;	/* no progress with data in flight: fail over */
 	unsigned stop_timeout_s;
 	unsigned start_jitter_ms;
 };
@@ -70,7 +75,9 @@ struct collector {
 	struct bufferevent *bev;
 	SSL *ssl;
 	struct evbuffer_cb_entry *out_cb;
-	struct event *retry_ev, *flush_ev, *timeout_ev;
+	struct event *retry_ev, *flush_ev, *timeout_ev, *watchdog_ev, *confirm_ev;
+	uint64_t progress_ms;		/* last time bytes left, TCP acked, or RELP answered */
+	bool peer_accepted;		/* TLS 1.3: a session ticket came, the server took us */
 	struct backoff bo;
 	uint64_t connected_at_ms;
 	size_t rx_unexpected;		/* this connection */

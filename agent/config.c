@@ -54,6 +54,7 @@ config_defaults(struct config *c)
 	c->col.backoff_max_ms = 30000;
 	c->col.healthy_after_s = 30;
 	c->col.connect_timeout_s = 10;
+	c->col.stall_timeout_s = 15;
 	c->col.stop_timeout_s = 5;
 	c->col.start_jitter_ms = 1000;
 	c->col.protocol = PROTO_NDJSON;
@@ -284,6 +285,8 @@ collector_key(struct parse_state *st, const char *key, const char *v)
 		set_uint(st, key, v, 1, 86400, &col->healthy_after_s);
 	} else if (strcmp(key, "connect_timeout_s") == 0) {
 		set_uint(st, key, v, 1, 600, &col->connect_timeout_s);
+	} else if (strcmp(key, "stall_timeout_s") == 0) {
+		set_uint(st, key, v, 0, 3600, &col->stall_timeout_s);
 	} else if (strcmp(key, "stop_timeout_s") == 0) {
 		set_uint(st, key, v, 0, 600, &col->stop_timeout_s);
 	} else if (strcmp(key, "start_jitter_ms") == 0) {
@@ -412,6 +415,9 @@ line_is_malformed(const char *line)
 {
 	const char *p = line;
 	size_t len;
+
+	if ((unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbb && (unsigned char)p[2] == 0xbf)
+		p += 3;	/* a UTF-8 byte order mark, which inih skips on the first line */
 
 	if (*p == ' ' || *p == '\t')
 		return false;	/* a continuation (INI_ALLOW_MULTILINE) or blank */

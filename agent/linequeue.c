@@ -48,8 +48,11 @@ drop_oldest_unsent(struct linequeue *q)
 		q->head = victim->next;
 	if (q->tail == victim)
 		q->tail = prev;
+	if (q->wcur == victim)
+		q->wcur = victim->next;
 	q->unsent = victim->next;
 	q->bytes -= victim->len + LQ_LINE_OVERHEAD;
+	q->payload_bytes -= victim->len;
 	q->count--;
 	q->unsent_bytes -= victim->len;
 	q->unsent_count--;
@@ -92,20 +95,25 @@ lq_push(struct linequeue *q, const char *line, size_t len, uint64_t seg)
 	q->tail = l;
 	if (q->unsent == NULL)
 		q->unsent = l;
+	if (q->wcur == NULL)
+		q->wcur = l;
 	q->bytes += need;
+	q->payload_bytes += len;
 	q->count++;
 	q->unsent_bytes += len;
 	q->unsent_count++;
 	return true;
 }
 
-/* Hands out the next unsent line (it stays queued until written); NULL if none. */
+/* Hands out the next unsent line (it stays queued until done); NULL if none. */
 struct lq_line *
 lq_take_unsent(struct linequeue *q)
 {
 	struct lq_line *l = q->unsent;
 	if (l == NULL)
 		return NULL;
+	if (q->wcur == l)
+		q->wcur_done = 0;
 	q->unsent = l->next;
 	q->unsent_bytes -= l->len;
 	q->unsent_count--;
@@ -118,31 +126,56 @@ lq_pop_head(struct linequeue *q, bool delivered)
 {
 	struct lq_line *h = q->head;
 
+	if (q->wcur == h) {
+		q->wcur = h->next;
+		q->wcur_done = 0;
+	} else {
+		q->wait_bytes -= h->len;	/* it was written, waiting */
+	}
 	q->head = h->next;
 	if (q->tail == h)
 		q->tail = NULL;
 	q->bytes -= h->len + LQ_LINE_OVERHEAD;
+	q->payload_bytes -= h->len;
 	q->count--;
 	if (q->done)
 		q->done(q->done_arg, h, delivered);
 	free(h);
 }
 
-/* Records nbytes written to the socket; frees whole lines; returns how many. */
+/* Records nbytes written to the socket; returns how many lines are now fully written. */
 size_t
 lq_written(struct linequeue *q, size_t nbytes)
 {
-	size_t freed = 0;
+	size_t n = 0;
 
-	while (nbytes > 0 && q->head && q->head != q->unsent) {
-		struct lq_line *h = q->head;
-		size_t left = h->len - q->head_done;
+	while (nbytes > 0 && q->wcur && q->wcur != q->unsent) {
+		size_t left = q->wcur->len - q->wcur_done;
 		if (nbytes < left) {
-			q->head_done += nbytes;
+			q->wcur_done += nbytes;
 			break;
 		}
 		nbytes -= left;
-		q->head_done = 0;
+		q->wait_bytes += q->wcur->len;
+		q->wcur = q->wcur->next;
+		q->wcur_done = 0;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Frees written lines that TCP has acknowledged: the kernel still holds
+ * unacked_bytes unacknowledged, so only the newest written lines covering
+ * that many bytes may still be lost and are kept. TLS adds bytes, so the
+ * lines kept cover at least what is unacknowledged. Returns lines freed.
+ */
+size_t
+lq_confirm(struct linequeue *q, size_t unacked_bytes)
+{
+	size_t freed = 0;
+
+	while (q->head && q->head != q->wcur && q->wait_bytes - q->head->len >= unacked_bytes) {
 		lq_pop_head(q, true);
 		freed++;
 	}
@@ -156,7 +189,6 @@ lq_ack_head(struct linequeue *q)
 {
 	if (q->head == NULL || q->head == q->unsent)
 		return false;
-	q->head_done = 0;
 	lq_pop_head(q, true);
 	q->acked++;
 	return true;
@@ -169,14 +201,23 @@ lq_inflight(const struct linequeue *q)
 	return q->count - q->unsent_count;
 }
 
+/* Returns the line bytes handed out and not yet done. */
+size_t
+lq_inflight_bytes(const struct linequeue *q)
+{
+	return q->payload_bytes - q->unsent_bytes;
+}
+
 /* Makes every line in flight unsent again, after a broken connection. */
 void
 lq_rewind(struct linequeue *q)
 {
 	struct lq_line *l;
 
-	q->head_done = 0;
 	q->unsent = q->head;
+	q->wcur = q->head;
+	q->wcur_done = 0;
+	q->wait_bytes = 0;
 	q->unsent_bytes = 0;
 	q->unsent_count = 0;
 	for (l = q->head; l; l = l->next) {

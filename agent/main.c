@@ -439,6 +439,7 @@ stopcheck_cb(evutil_socket_t fd, short what, void *arg)
 	struct agent *a = arg;
 	(void)fd;
 	(void)what;
+	collector_flush(&a->col);	/* also frees what TCP has acknowledged */
 	if (collector_safe_to_stop(&a->col) || now_mono_ms() >= a->stop_deadline_ms) {
 		if (a->col.q.count && !a->spooling)
 			log_warnx("stopping with %zu events not delivered to the collector",

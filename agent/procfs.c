@@ -111,21 +111,24 @@ procfs_read_cmdline(int procfd, int pid, size_t max_bytes, struct process *p)
 	}
 	if (len == max_bytes) {
 		/* Past the cap: count the remaining arguments, keep no bytes. */
+		size_t extra_bytes = 0;
 		while ((n = read(fd, chunk, sizeof(chunk))) > 0 || (n == -1 && errno == EINTR)) {
 			for (ssize_t i = 0; i < n; i++)
 				if (chunk[i] == '\0')
 					extra++;
 			if (n > 0) {
-				more = true;
+				extra_bytes += (size_t)n;
 				last = chunk[n - 1];
 			}
 		}
+		/* Only the final NUL past the cap: nothing of the arguments was cut. */
+		more = extra_bytes > 1 || (extra_bytes == 1 && last != '\0');
 	}
 	close(fd);
 	if (len == 0)
 		return -1;
 	{
-		char final = more ? last : scratch[len - 1];
+		char final = extra > 0 || more ? last : scratch[len - 1];
 		uint32_t nuls = extra;
 		for (size_t i = 0; i < len; i++)
 			if (scratch[i] == '\0')

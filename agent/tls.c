@@ -31,6 +31,22 @@ ossl_errors(char *buf, size_t buflen)
 	}
 }
 
+/*
+ * A TLS 1.3 server sends session tickets only after it has checked the
+ * client's certificate and Finished: one arriving means the server took
+ * us. The flag to set is the connection's app data; the ticket itself is
+ * not kept (returning 0 lets OpenSSL free it).
+ */
+static int
+new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	bool *accepted = SSL_get_app_data(ssl);
+	(void)sess;
+	if (accepted)
+		*accepted = true;
+	return 0;
+}
+
 /* Builds the client context; NULL with a reason in err. */
 SSL_CTX *
 tls_ctx_new(const struct tls_config *cfg, char *err, size_t errlen)
@@ -45,6 +61,8 @@ tls_ctx_new(const struct tls_config *cfg, char *err, size_t errlen)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
 	if (cfg->ca_file) {
 		if (SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL) != 1) {
 			snprintf(err, errlen, "cannot load ca_file %s", cfg->ca_file);
@@ -87,10 +105,11 @@ tls_is_ip_literal(const char *host)
 /*
  * Creates the SSL object of one connection, verifying verify_name: as an
  * IP address if it is one (and then without SNI, which forbids literals),
- * else as a DNS name without partial wildcards, sent as SNI.
+ * else as a DNS name without partial wildcards, sent as SNI. *accepted is
+ * set once a TLS 1.3 server shows it took the connection.
  */
 SSL *
-tls_conn_new(SSL_CTX *ctx, const char *verify_name, char *err, size_t errlen)
+tls_conn_new(SSL_CTX *ctx, const char *verify_name, bool *accepted, char *err, size_t errlen)
 {
 	SSL *ssl = SSL_new(ctx);
 
@@ -99,6 +118,8 @@ tls_conn_new(SSL_CTX *ctx, const char *verify_name, char *err, size_t errlen)
 		ossl_errors(err, errlen);
 		return NULL;
 	}
+	*accepted = false;
+	SSL_set_app_data(ssl, accepted);
 	if (tls_is_ip_literal(verify_name)) {
 		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), verify_name) != 1)
 			goto fail;
@@ -166,9 +187,10 @@ tls_pin_parse(const char *b64, unsigned char out[32])
 	return 0;
 }
 
-/* Describes why a handshake or connection failed, in one line. */
+/* Describes why a handshake (or, established, a connection) failed, in one line. */
 void
-tls_describe_failure(SSL *ssl, unsigned long ossl_err, char *buf, size_t buflen)
+tls_describe_failure(SSL *ssl, unsigned long ossl_err, bool established, char *buf,
+    size_t buflen)
 {
 	long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 
@@ -181,8 +203,8 @@ tls_describe_failure(SSL *ssl, unsigned long ossl_err, char *buf, size_t buflen)
 		char one[256];
 		const char *reason = ERR_reason_error_string(ossl_err);
 		ERR_error_string_n(ossl_err, one, sizeof(one));
-		snprintf(buf, buflen, "TLS handshake failed: %s (%s)",
-		    reason ? reason : "unknown", one);
+		snprintf(buf, buflen, "%s: %s (%s)", established ? "TLS error on the connection"
+		    : "TLS handshake failed", reason ? reason : "unknown", one);
 		return;
 	}
 	snprintf(buf, buflen, "connection failed");

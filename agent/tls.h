@@ -23,9 +23,11 @@ struct tls_config {
 
 /* tls.c */
 SSL_CTX *tls_ctx_new(const struct tls_config *cfg, char *err, size_t errlen);
-SSL *tls_conn_new(SSL_CTX *ctx, const char *verify_name, char *err, size_t errlen);
+SSL *tls_conn_new(SSL_CTX *ctx, const char *verify_name, bool *accepted, char *err,
+    size_t errlen);
 bool tls_pin_matches(SSL *ssl, const struct tls_config *cfg);
-void tls_describe_failure(SSL *ssl, unsigned long ossl_err, char *buf, size_t buflen);
+void tls_describe_failure(SSL *ssl, unsigned long ossl_err, bool established, char *buf,
+    size_t buflen);
 int tls_pin_parse(const char *b64, unsigned char out[32]);
 int tls_spki_sha256(X509 *cert, unsigned char out[32]);
 bool tls_is_ip_literal(const char *host);

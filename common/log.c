@@ -55,6 +55,9 @@ log_level_parse(const char *s, enum log_level *out)
 }
 
 /* Writes one line at a level, with an optional errno suffix. */
+static void log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
+    HIDS_PRINTF(3, 0);
+
 static void
 log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
