@@ -8,13 +8,14 @@
 #include "capture.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -230,11 +231,11 @@ capture_datagram(struct capture *cap, const uint8_t *buf, size_t len)
 static void
 capture_guard(struct capture *cap, uint64_t *win_start, uint64_t *win_cpu, bool *demoted)
 {
-	uint64_t now = now_mono_ms();
-	uint64_t cpu = thread_cpu_ms();
+	uint64_t now = now_mono_ms(), cpu;
 
 	if (cap->cfg.prio != CAPTURE_PRIO_FIFO || now - *win_start < CAPTURE_GUARD_PERIOD_MS)
 		return;
+	cpu = thread_cpu_ms();	/* a real syscall: only once per period */
 	uint64_t used = cpu - *win_cpu, span = now - *win_start;
 	*win_start = now;
 	*win_cpu = cpu;
@@ -255,49 +256,60 @@ capture_guard(struct capture *cap, uint64_t *win_start, uint64_t *win_cpu, bool 
 	}
 }
 
-/* The thread: wait for the socket, drain it until EAGAIN, repeat. */
+/* Handles what one recv returned; false when the socket has nothing more now. */
+static bool
+capture_recv_result(struct capture *cap, uint8_t *buf, ssize_t n)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
+
+	if (n > 0) {
+		capture_datagram(cap, buf, (size_t)n);
+		return true;
+	}
+	if (n == -1 && errno == ENOBUFS) {
+		/* Messages are gone; sequence gaps will say how many. */
+		atomic_fetch_add(&cap->c.overruns, 1);
+		if (!cap->gap_detect)
+			capture_note_lost(cap, 0, "kernel_overrun");
+		return true;
+	}
+	if (n == -1 && errno != EAGAIN && errno != EINTR && log_ratelimit_allow(&rl))
+		log_warn("capture: recv");
+	return false;
+}
+
+/* Wakes the thread out of a blocking recv; the handler does nothing else. */
+static void
+capture_wake_handler(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * The thread: a blocking recv per message (one syscall per event, no poll),
+ * with a timeout so the CPU guard runs even when idle. On stop, it drains
+ * the socket until EAGAIN once more.
+ */
 static void *
 capture_main(void *arg)
 {
 	struct capture *cap = arg;
-	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
 	uint8_t *buf = xmalloc(CAPTURE_RECV_BUF);
 	uint64_t win_start = now_mono_ms(), win_cpu = thread_cpu_ms();
 	bool demoted = false;
+	struct timeval tv = { CAPTURE_GUARD_PERIOD_MS / 1000, (CAPTURE_GUARD_PERIOD_MS % 1000) * 1000 };
 
+	if (setsockopt(cap->src->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+		log_warn("capture: SO_RCVTIMEO");
 	capture_apply_priority(cap);
 	log_info("capture thread running at %s priority", cap->prio_desc);
-	for (;;) {
-		struct pollfd pfd[2] = {
-			{ .fd = cap->src->fd, .events = POLLIN },
-			{ .fd = cap->stop_fd, .events = POLLIN },
-		};
-		if (poll(pfd, 2, CAPTURE_GUARD_PERIOD_MS) == -1 && errno != EINTR)
-			log_warn("capture: poll");
-		bool stopping = (pfd[1].revents & POLLIN) != 0;
-		for (;;) {
-			ssize_t n = nlsource_recv(cap->src, buf, CAPTURE_RECV_BUF);
-			if (n > 0) {
-				capture_datagram(cap, buf, (size_t)n);
-				continue;
-			}
-			if (n == -1 && errno == ENOBUFS) {
-				/* Messages are gone; sequence gaps will say how many. */
-				atomic_fetch_add(&cap->c.overruns, 1);
-				if (!cap->gap_detect)
-					capture_note_lost(cap, 0, "kernel_overrun");
-				continue;
-			}
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1 && errno != EAGAIN && log_ratelimit_allow(&rl))
-				log_warn("capture: recv");
-			break;
-		}
-		if (stopping)
-			break;	/* after one last drain */
+	while (!atomic_load(&cap->stop)) {
+		ssize_t n = recv(cap->src->fd, buf, CAPTURE_RECV_BUF, 0);
+		capture_recv_result(cap, buf, n);
 		capture_guard(cap, &win_start, &win_cpu, &demoted);
 	}
+	while (capture_recv_result(cap, buf, nlsource_recv(cap->src, buf, CAPTURE_RECV_BUF)))
+		;
 	free(buf);
 	procfs_release_scratch();
 	return NULL;
@@ -318,11 +330,15 @@ capture_start(struct capture *cap, const struct capture_config *cfg,
 	cap->gap_detect = !src->kernel_filter;
 	pthread_mutex_init(&cap->mu, NULL);
 	cap->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	cap->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (cap->notify_fd == -1 || cap->stop_fd == -1) {
+	if (cap->notify_fd == -1) {
 		log_warn("capture: eventfd");
 		return -1;
 	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = capture_wake_handler;	/* no SA_RESTART: recv returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(CAPTURE_WAKE_SIGNAL, &sa, NULL);
 	if ((err = pthread_create(&cap->thread, NULL, capture_main, cap)) != 0) {
 		errno = err;
 		log_warn("capture: cannot start the thread");
@@ -336,12 +352,10 @@ capture_start(struct capture *cap, const struct capture_config *cfg,
 void
 capture_stop(struct capture *cap)
 {
-	uint64_t one = 1;
-
 	if (!cap->running)
 		return;
-	if (write(cap->stop_fd, &one, sizeof(one)) == -1)
-		log_warn("capture: cannot signal the thread");
+	atomic_store(&cap->stop, true);
+	pthread_kill(cap->thread, CAPTURE_WAKE_SIGNAL);
 	pthread_join(cap->thread, NULL);
 	cap->running = false;
 }

@@ -10,6 +10,7 @@
 #define HIDS_CAPTURE_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include "netlink.h"
 
 #define CAPTURE_MAX_CPUS 1024	/* per-CPU sequence tracking */
+#define CAPTURE_WAKE_SIGNAL SIGUSR2	/* interrupts the thread's recv on stop */
 
 enum capture_prio { CAPTURE_PRIO_NORMAL = 0, CAPTURE_PRIO_NICE, CAPTURE_PRIO_FIFO };
 
@@ -62,7 +64,7 @@ struct capture {
 	struct nlsource *src;
 	int procfd;
 	int notify_fd;		/* eventfd: records are waiting */
-	int stop_fd;		/* eventfd: the thread should end */
+	_Atomic bool stop;	/* the thread should end */
 	pthread_t thread;
 	bool running;
 	pthread_mutex_t mu;

@@ -30,6 +30,8 @@
 #include "procfs.h"
 #include "proctab.h"
 
+#define AGENT_BATCH_MS 5	/* pause between two takes of the capture queue */
+
 #ifndef HIDS_VERSION
 #define HIDS_VERSION "0.0.0"
 #endif
@@ -57,7 +59,7 @@ struct agent {
 	char host_id[65];
 	char agent_id[33];
 	char ephemeral_id[17];
-	struct event *ev_notify, *ev_int, *ev_term, *ev_usr1, *ev_hup, *ev_heartbeat;
+	struct event *ev_notify, *ev_batch, *ev_int, *ev_term, *ev_usr1, *ev_hup, *ev_heartbeat;
 	const char *config_path;
 	bool to_stdout;
 	int exit_code;
@@ -268,12 +270,32 @@ agent_drain_queue(struct agent *a)
 	}
 }
 
+/*
+ * Records are waiting: take them, then look again only after
+ * AGENT_BATCH_MS, so a storm is handled in batches rather than one wake-up
+ * per event. The capture thread is not slowed: it queues meanwhile.
+ */
 static void
 notify_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct agent *a = arg;
+	struct timeval tv = { 0, AGENT_BATCH_MS * 1000 };
 	(void)fd;
 	(void)what;
-	agent_drain_queue(arg);
+	agent_drain_queue(a);
+	event_del(a->ev_notify);
+	evtimer_add(a->ev_batch, &tv);
+}
+
+/* The batch pause is over: drain what came meanwhile and listen again. */
+static void
+batch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	(void)fd;
+	(void)what;
+	agent_drain_queue(a);
+	event_add(a->ev_notify, NULL);
 }
 
 static void
@@ -513,13 +535,14 @@ agent_setup_loop(struct agent *a)
 	if ((a->base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	a->ev_notify = event_new(a->base, a->cap.notify_fd, EV_READ | EV_PERSIST, notify_cb, a);
+	a->ev_batch = evtimer_new(a->base, batch_cb, a);
 	a->ev_int = evsignal_new(a->base, SIGINT, stop_cb, a);
 	a->ev_term = evsignal_new(a->base, SIGTERM, stop_cb, a);
 	a->ev_usr1 = evsignal_new(a->base, SIGUSR1, usr1_cb, a);
 	a->ev_hup = evsignal_new(a->base, SIGHUP, hup_cb, a);
 	a->ev_heartbeat = event_new(a->base, -1, EV_PERSIST, heartbeat_cb, a);
-	if (!a->ev_notify || !a->ev_int || !a->ev_term || !a->ev_usr1 || !a->ev_hup ||
-	    !a->ev_heartbeat)
+	if (!a->ev_notify || !a->ev_batch || !a->ev_int || !a->ev_term || !a->ev_usr1 ||
+	    !a->ev_hup || !a->ev_heartbeat)
 		fatalx("cannot create loop events");
 	event_add(a->ev_hup, NULL);
 	event_add(a->ev_notify, NULL);
@@ -533,7 +556,7 @@ agent_setup_loop(struct agent *a)
 static void
 agent_free_loop(struct agent *a)
 {
-	struct event *evs[] = { a->ev_notify, a->ev_int, a->ev_term, a->ev_usr1,
+	struct event *evs[] = { a->ev_notify, a->ev_batch, a->ev_int, a->ev_term, a->ev_usr1,
 		a->ev_hup, a->ev_heartbeat, a->ev_stopcheck };
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
@@ -695,6 +718,7 @@ main(int argc, char **argv)
 	nlsource_close(&a->src);
 	close(a->procfd);
 	config_release(&a->cfg);
+	encode_ctx_release(&a->enc);
 	procfs_release_scratch();
 	log_info("stopped");
 	return a->exit_code;

@@ -41,12 +41,24 @@ encode_format_time(uint64_t real_ns, char *buf, size_t buflen)
 	    (unsigned long long)(real_ns % 1000000000ull));
 }
 
+/* Formats a timestamp, reusing the date part while the second is the same. */
 static json_object *
-jtime(uint64_t real_ns)
+jtime(struct encode_ctx *ctx, uint64_t real_ns)
 {
+	int64_t sec = (int64_t)(real_ns / 1000000000ull);
+	uint32_t ns = (uint32_t)(real_ns % 1000000000ull);
 	char buf[48];
-	encode_format_time(real_ns, buf, sizeof(buf));
-	return json_object_new_string(buf);
+	int n;
+
+	if (sec != ctx->date_sec || ctx->date_prefix[0] == '\0') {
+		time_t t = (time_t)sec;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(ctx->date_prefix, sizeof(ctx->date_prefix), "%Y-%m-%dT%H:%M:%S", &tm);
+		ctx->date_sec = sec;
+	}
+	n = snprintf(buf, sizeof(buf), "%s.%09uZ", ctx->date_prefix, ns);
+	return json_object_new_string_len(buf, n);
 }
 
 /* Returns a process's start as wall-clock ns, or 0 when unknown. */
@@ -193,7 +205,7 @@ add_process(struct encode_ctx *ctx, json_object *po, const struct process *p,
 	}
 	uint64_t start = encode_start_ns(ctx, p);
 	if (start)
-		json_object_object_add(po, "start", jtime(start));
+		json_object_object_add(po, "start", jtime(ctx, start));
 	if (p->known & PF_STAT) {
 		if (p->sid > 0)
 			json_object_object_add(jobj(po, "session_leader"), "pid",
@@ -277,6 +289,40 @@ add_action_details(json_object *hids, json_object *po, const struct event *ev)
 	}
 }
 
+/* Builds host, agent and ecs once (again when the host name changes). */
+static void
+encode_shared_objects(struct encode_ctx *ctx)
+{
+	json_object *ao;
+
+	if (ctx->host_obj && strcmp(ctx->host_obj_name, ctx->hostname) == 0)
+		return;
+	encode_ctx_release(ctx);
+	ctx->host_obj = json_object_new_object();
+	json_object_object_add(ctx->host_obj, "hostname", json_object_new_string(ctx->hostname));
+	json_object_object_add(ctx->host_obj, "name", json_object_new_string(ctx->hostname));
+	if (ctx->host_id)
+		json_object_object_add(ctx->host_obj, "id", json_object_new_string(ctx->host_id));
+	snprintf(ctx->host_obj_name, sizeof(ctx->host_obj_name), "%s", ctx->hostname);
+	ao = ctx->agent_obj = json_object_new_object();
+	json_object_object_add(ao, "type", json_object_new_string("hids-agent"));
+	json_object_object_add(ao, "version", json_object_new_string(ctx->agent_version));
+	json_object_object_add(ao, "id", json_object_new_string(ctx->agent_id));
+	json_object_object_add(ao, "ephemeral_id", json_object_new_string(ctx->ephemeral_id));
+	ctx->ecs_obj = json_object_new_object();
+	json_object_object_add(ctx->ecs_obj, "version", json_object_new_string(ECS_VERSION));
+}
+
+/* Frees the objects an encoder context built. */
+void
+encode_ctx_release(struct encode_ctx *ctx)
+{
+	json_object_put(ctx->host_obj);
+	json_object_put(ctx->agent_obj);
+	json_object_put(ctx->ecs_obj);
+	ctx->host_obj = ctx->agent_obj = ctx->ecs_obj = NULL;
+}
+
 /* Adds @timestamp, event.*, host.*, agent.*, ecs.*. */
 static void
 add_envelope(struct encode_ctx *ctx, json_object *root, const struct event *ev)
@@ -286,7 +332,7 @@ add_envelope(struct encode_ctx *ctx, json_object *root, const struct event *ev)
 	uint64_t ts = ev->k.ts_ns ? ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns
 				  : clock_ns(CLOCK_REALTIME);
 
-	json_object_object_add(root, "@timestamp", jtime(ts));
+	json_object_object_add(root, "@timestamp", jtime(ctx, ts));
 	eo = jobj(root, "event");
 	cat = json_object_new_array();
 	type = json_object_new_array();
@@ -307,18 +353,10 @@ add_envelope(struct encode_ctx *ctx, json_object *root, const struct event *ev)
 		json_object_object_add(eo, "duration",
 		    json_object_new_int64((int64_t)ev->duration_ns));
 
-	json_object *ho = jobj(root, "host");
-	json_object_object_add(ho, "hostname", json_object_new_string(ctx->hostname));
-	json_object_object_add(ho, "name", json_object_new_string(ctx->hostname));
-	if (ctx->host_id)
-		json_object_object_add(ho, "id", json_object_new_string(ctx->host_id));
-	json_object *ao = jobj(root, "agent");
-	json_object_object_add(ao, "type", json_object_new_string("hids-agent"));
-	json_object_object_add(ao, "version", json_object_new_string(ctx->agent_version));
-	json_object_object_add(ao, "id", json_object_new_string(ctx->agent_id));
-	json_object_object_add(ao, "ephemeral_id", json_object_new_string(ctx->ephemeral_id));
-	json_object_object_add(jobj(root, "ecs"), "version",
-	    json_object_new_string(ECS_VERSION));
+	encode_shared_objects(ctx);
+	json_object_object_add(root, "host", json_object_get(ctx->host_obj));
+	json_object_object_add(root, "agent", json_object_get(ctx->agent_obj));
+	json_object_object_add(root, "ecs", json_object_get(ctx->ecs_obj));
 }
 
 /* Adds the agent's counters to a heartbeat or lost record. */
@@ -402,7 +440,7 @@ build_doc(struct encode_ctx *ctx, const struct event *ev, struct shrink *sh)
 			add_ids(root, po, ev);
 		if (ev->k.action == EV_EXIT && ev->k.ts_ns)
 			json_object_object_add(po, "end",
-			    jtime(ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns));
+			    jtime(ctx, ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns));
 		if (ev->is_thread)
 			json_object_object_add(jobj(po, "thread"), "id",
 			    json_object_new_int(ev->k.pid));

@@ -23,11 +23,17 @@ struct encode_ctx {
 	long clk_tck;			/* for /proc start times */
 	uint64_t sequence;		/* last event.sequence handed out */
 	size_t max_line_bytes;		/* 0 = no limit */
+	/* Built once and shared by every document (json-c counts references). */
+	struct json_object *host_obj, *agent_obj, *ecs_obj;
+	char host_obj_name[256];	/* hostname host_obj was built for */
+	int64_t date_sec;		/* the second date_prefix formats */
+	char date_prefix[32];		/* "YYYY-MM-DDTHH:MM:SS" */
 };
 
 /* encode.c */
 char *encode_event(struct encode_ctx *ctx, const struct event *ev, size_t *len);
 void encode_format_time(uint64_t real_ns, char *buf, size_t buflen);
 uint64_t encode_start_ns(const struct encode_ctx *ctx, const struct process *p);
+void encode_ctx_release(struct encode_ctx *ctx);
 
 #endif
