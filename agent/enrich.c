@@ -227,6 +227,28 @@ enrich_exit(struct enricher *en, const struct capture_rec *r, struct event *ev)
 	add_parent(en, ev, ev->proc.ppid);
 }
 
+/*
+ * uid or gid: re-reads all credentials from status (the event has only the
+ * real and effective ids); if the process is gone, applies what the event says.
+ */
+static void
+refresh_ids(struct enricher *en, bool alive, const struct kevent *k, struct process *p)
+{
+	char buf[4096];
+	int n = alive ? procfs_read_file(en->procfd, k->tgid, "status", buf, sizeof(buf)) : -1;
+
+	if (n <= 0 || procfs_parse_status(buf, (size_t)n, p) == -1) {
+		if (k->action == EV_UID) {
+			p->ids.ruid = k->rid;
+			p->ids.euid = p->ids.fsuid = k->eid;
+		} else {
+			p->ids.rgid = k->rid;
+			p->ids.egid = p->ids.fsgid = k->eid;
+		}
+	}
+	p->known |= PF_IDS;
+}
+
 /* uid, gid, sid, comm, ptrace, coredump: a change to a known process. */
 static void
 enrich_change(struct enricher *en, const struct capture_rec *r, struct event *ev)
@@ -243,26 +265,10 @@ enrich_change(struct enricher *en, const struct capture_rec *r, struct event *ev
 		p = &e->p;
 	}
 	switch (k->action) {
-	case EV_UID: {
-		char buf[4096];
-		int n = e ? procfs_read_file(en->procfd, k->tgid, "status", buf, sizeof(buf)) : -1;
-		if (n <= 0 || procfs_parse_status(buf, (size_t)n, p) == -1) {
-			p->ids.ruid = k->rid;
-			p->ids.euid = p->ids.fsuid = k->eid;
-		}
-		p->known |= PF_IDS;
+	case EV_UID:
+	case EV_GID:
+		refresh_ids(en, e != NULL, k, p);
 		break;
-	}
-	case EV_GID: {
-		char buf[4096];
-		int n = e ? procfs_read_file(en->procfd, k->tgid, "status", buf, sizeof(buf)) : -1;
-		if (n <= 0 || procfs_parse_status(buf, (size_t)n, p) == -1) {
-			p->ids.rgid = k->rid;
-			p->ids.egid = p->ids.fsgid = k->eid;
-		}
-		p->known |= PF_IDS;
-		break;
-	}
 	case EV_SID:
 		p->sid = k->tgid;
 		p->pgid = k->tgid;
