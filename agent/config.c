@@ -33,6 +33,7 @@ config_defaults(struct config *c)
 	c->log_level = LOG_LVL_INFO;
 	c->log_target = LOG_TO_STDERR;
 	c->heartbeat_interval_s = 60;
+	c->canary_interval_s = 30;
 	c->emit_mask = KEV_FORK | KEV_EXEC | KEV_UID | KEV_GID | KEV_SID |
 	    KEV_PTRACE | KEV_COMM | KEV_COREDUMP | KEV_EXIT;
 	c->threads = false;
@@ -351,6 +352,8 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 			perr(st, "bad log_target '%s' (expected stderr or syslog)", v);
 	} else if (is(section, key, "agent", "heartbeat_interval")) {
 		set_uint(st, key, v, 0, 86400, &c->heartbeat_interval_s);
+	} else if (is(section, key, "agent", "canary_interval")) {
+		set_uint(st, key, v, 0, 86400, &c->canary_interval_s);
 	} else if (is(section, key, "events", "types")) {
 		parse_events(st, v, &c->emit_mask);
 	} else if (is(section, key, "events", "exit")) {

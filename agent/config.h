@@ -21,6 +21,7 @@ struct config {
 	enum log_level log_level;
 	enum log_target log_target;
 	unsigned heartbeat_interval_s;	/* 0 = off */
+	unsigned canary_interval_s;	/* 0 = off */
 	/* [events] */
 	uint32_t emit_mask;
 	bool nonzero_exit_only;

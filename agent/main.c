@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@
 #include "proctab.h"
 
 #define AGENT_BATCH_MS 5	/* pause between two takes of the capture queue */
+#define CANARY_WAIT_MS 2000	/* how long its own child's events may take */
 
 #ifndef HIDS_VERSION
 #define HIDS_VERSION "0.0.0"
@@ -52,6 +54,10 @@ struct agent {
 	struct event *ev_fsync;
 	bool forwarding;
 	struct event *ev_stopcheck;
+	struct event *ev_canary, *ev_canary_check;
+	pid_t canary_pid;		/* our own short-lived child, 0 when none */
+	bool canary_seen;
+	uint64_t canary_failures;
 	uint64_t stop_deadline_ms;
 	struct agent_stats stats;
 	int procfd;
@@ -255,6 +261,12 @@ agent_drain_queue(struct agent *a)
 		n = r->next;
 		if (r->lost_before || r->lost_reason)
 			agent_emit_meta(a, EV_LOST, r->lost_before, r->lost_reason);
+		if (a->canary_pid && r->k.tgid == a->canary_pid) {
+			/* The agent's own check, not an event of the host. */
+			a->canary_seen = true;
+			capture_rec_free(r);
+			continue;
+		}
 		enrich_record(&a->en, r, &ev);
 		agent_emit(a, &ev);
 		event_release(&ev);
@@ -528,6 +540,55 @@ agent_open_spool(struct agent *a)
 	}
 }
 
+/*
+ * The canary: every canary_interval seconds the agent forks a child that exits at
+ * once, and expects the kernel to report it. Nothing arriving means the
+ * connector went silent for us (a listener-count attack with
+ * PROC_CN_MCAST_IGNORE, a kernel problem): that is logged and reported as
+ * a lost record with reason connector_silent, since events may be missed.
+ */
+static void
+canary_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	struct timeval tv = { CANARY_WAIT_MS / 1000, (CANARY_WAIT_MS % 1000) * 1000 };
+	pid_t pid;
+	(void)fd;
+	(void)what;
+	if (a->canary_pid)
+		return;
+	if ((pid = fork()) == 0)
+		_exit(0);
+	if (pid == -1) {
+		log_warn("canary: fork");
+		return;
+	}
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	a->canary_pid = pid;
+	a->canary_seen = false;
+	evtimer_add(a->ev_canary_check, &tv);
+}
+
+static void
+canary_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	(void)fd;
+	(void)what;
+	agent_drain_queue(a);
+	if (a->canary_seen)
+		log_debug("canary: the kernel reported the agent's test process %d", (int)a->canary_pid);
+	else {
+		a->canary_failures++;
+		log_error("the kernel reported none of the agent's own test process (pid %d) "
+		    "within %d ms: process events may be missing", (int)a->canary_pid,
+		    CANARY_WAIT_MS);
+		agent_emit_meta(a, EV_LOST, 0, "connector_silent");
+	}
+	a->canary_pid = 0;
+}
+
 /* Sets up the loop's events; fatal on failure (before the loop runs). */
 static void
 agent_setup_loop(struct agent *a)
@@ -550,6 +611,15 @@ agent_setup_loop(struct agent *a)
 	event_add(a->ev_term, NULL);
 	event_add(a->ev_usr1, NULL);
 	agent_arm_heartbeat(a);
+	/* The canary needs fork or exit events; with neither asked for, there is none. */
+	if ((config_kernel_mask(&a->cfg) & (KEV_FORK | KEV_EXIT)) && a->cfg.canary_interval_s) {
+		struct timeval tv = { (time_t)a->cfg.canary_interval_s, 0 };
+		a->ev_canary = event_new(a->base, -1, EV_PERSIST, canary_cb, a);
+		a->ev_canary_check = evtimer_new(a->base, canary_check_cb, a);
+		if (!a->ev_canary || !a->ev_canary_check)
+			fatalx("cannot create loop events");
+		event_add(a->ev_canary, &tv);
+	}
 }
 
 /* Frees the loop's events. */
@@ -557,7 +627,7 @@ static void
 agent_free_loop(struct agent *a)
 {
 	struct event *evs[] = { a->ev_notify, a->ev_batch, a->ev_int, a->ev_term, a->ev_usr1,
-		a->ev_hup, a->ev_heartbeat, a->ev_stopcheck };
+		a->ev_hup, a->ev_heartbeat, a->ev_stopcheck, a->ev_canary, a->ev_canary_check };
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);

@@ -83,6 +83,20 @@ kill -TERM "$pid"
 wait "$pid"
 check "it still reports events after a refused reload" grep -q "hids-cli-after-hup-$$" "$tmp/hup.out"
 
+# The canary: the agent's own test process is seen and not reported.
+printf '[agent]\ncanary_interval = 1\n' >"$tmp/canary.conf"
+"$bin" --stdout -v -c "$tmp/canary.conf" >"$tmp/canary.out" 2>"$tmp/canary.err" &
+pid=$!
+sleep 4.5
+kill -TERM "$pid"
+wait "$pid"
+check "the canary runs and the kernel reports it" \
+    test "$(grep -c 'canary: the kernel reported' "$tmp/canary.err")" -ge 2
+check "no connector_silent record while the kernel reports" \
+    bash -c "! grep -q connector_silent '$tmp/canary.out'"
+check "the canary's own process is not reported" \
+    bash -c "! jq -e 'select(.process.parent.pid == $pid and .event.action == \"fork\")' '$tmp/canary.out' >/dev/null"
+
 # SIGINT flushes and exits 0, with a final heartbeat.
 "$bin" --stdout >"$tmp/out" 2>"$tmp/err" &
 pid=$!
