@@ -176,7 +176,7 @@ agent_collect_stats(struct agent *a)
 	if (a->forwarding) {
 		s->connected = collector_connected(&a->col);
 		s->collector = collector_current(&a->col);
-		s->events_sent = a->col.q.written;
+		s->events_sent = a->col.q.written + a->col.q.acked;
 		s->events_dropped = a->col.q.dropped;
 		s->queue_bytes = a->col.q.bytes;
 		s->reconnects = a->col.disconnects + a->col.connect_failures;
@@ -233,7 +233,11 @@ agent_report_queue_drops(struct agent *a)
 	struct linequeue *q = &a->col.q;
 	uint64_t n;
 
-	if (a->spooling && a->spool.st.dropped_pending > 0) {
+	/*
+	 * Reported only while connected: the record goes through the spool too,
+	 * and during an outage it could be the next thing dropped, count and all.
+	 */
+	if (a->spooling && a->spool.st.dropped_pending > 0 && collector_connected(&a->col)) {
 		n = a->spool.st.dropped_pending;
 		a->spool.st.dropped_pending = 0;
 		agent_emit_meta(a, EV_LOST, n, "spool_full");
@@ -491,8 +495,13 @@ agent_flush_collector(struct agent *a)
 {
 	struct timeval tv = { 0, 50000 };
 
-	if (!a->forwarding || collector_safe_to_stop(&a->col))
+	if (!a->forwarding)
 		return;
+	if (collector_safe_to_stop(&a->col)) {
+		if (a->spooling && (a->col.q.count || spool_pending(&a->spool)))
+			log_info("stopping; undelivered events stay in the spool for the next start");
+		return;
+	}
 	a->stop_deadline_ms = now_mono_ms() + a->cfg.col.stop_timeout_s * 1000ull;
 	a->ev_stopcheck = event_new(a->base, -1, EV_PERSIST, stopcheck_cb, a);
 	event_add(a->ev_stopcheck, &tv);

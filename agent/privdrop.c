@@ -69,6 +69,7 @@ privdrop_apply(char *err, size_t errlen)
 			return -1;
 		}
 	}
+	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capget, &hdr, data) == -1) {
 		snprintf(err, errlen, "capget: %s", strerror(errno));
 		return -1;

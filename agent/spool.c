@@ -123,7 +123,11 @@ spool_open(struct spool *s, const char *dir, uint64_t max_bytes, enum spool_fsyn
 	s->max_bytes = max_bytes;
 	s->fsync = fsync;
 	s->next_id = 1;
-	s->recycle_bytes = SPOOL_RECYCLE_BYTES;
+	/* At least four segments fit, so dropping the oldest never takes the newest. */
+	s->segment_bytes = max_bytes / 4 < SPOOL_SEGMENT_BYTES ? max_bytes / 4 : SPOOL_SEGMENT_BYTES;
+	if (s->segment_bytes < 4096)
+		s->segment_bytes = 4096;
+	s->recycle_bytes = s->segment_bytes < SPOOL_RECYCLE_BYTES ? s->segment_bytes : SPOOL_RECYCLE_BYTES;
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create spool directory %s: %s", dir, strerror(errno));
 		return -1;
@@ -147,7 +151,7 @@ spool_close(struct spool *s)
 
 	/* A tail read and delivered to its end is not worth replaying. */
 	if (s->tail && s->dirfd != -1) {
-		s->recycle_bytes = 0;
+			s->recycle_bytes = 0;
 		seg_try_remove(s, s->tail);
 	}
 	spool_sync(s);
@@ -281,7 +285,7 @@ spool_append(struct spool *s, const char *line, size_t len)
 	while (s->head && s->total_bytes + SPOOL_HDR + len > s->max_bytes)
 		spool_drop_oldest(s);
 	if (s->wfd == -1 || s->tail == NULL || s->tail->sealed ||
-	    s->tail->bytes >= SPOOL_SEGMENT_BYTES) {
+	    s->tail->bytes >= s->segment_bytes) {
 		if (s->wfd != -1) {
 			if (s->fsync != SPOOL_FSYNC_NEVER)
 				fdatasync(s->wfd);
@@ -399,7 +403,7 @@ static void
 seg_try_remove(struct spool *s, struct spool_seg *g)
 {
 	bool read_past = g->id <= s->rdone_id || (g == s->rseg && s->roff >= g->bytes);
-	bool closed = g->sealed || g->bytes >= SPOOL_SEGMENT_BYTES;
+	bool closed = g->sealed || g->bytes >= s->segment_bytes;
 
 	if (!read_past || g->delivered < g->handed)
 		return;
@@ -465,7 +469,7 @@ spool_read(struct spool *s, const char **line, size_t *len, uint64_t *seg)
 		}
 		if (s->roff >= g->bytes) {
 			/* The tail may still grow; an older segment is done. */
-			if (g->next == NULL && !g->sealed && g->bytes < SPOOL_SEGMENT_BYTES)
+			if (g->next == NULL && !g->sealed && g->bytes < s->segment_bytes)
 				return 0;
 			if (g->next == NULL)
 				return 0;

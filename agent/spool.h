@@ -58,6 +58,7 @@ struct spool {
 	int64_t rrecords;		/* records read from rseg */
 	uint64_t rdone_id;		/* the reader is past every segment up to this id */
 	uint64_t recycle_bytes;		/* SPOOL_RECYCLE_BYTES; 0 when closing */
+	uint64_t segment_bytes;		/* rotate here: SPOOL_SEGMENT_BYTES, less for a small spool */
 	uint64_t next_id;
 	char *rbuf;
 	size_t rbuf_cap;
