@@ -31,6 +31,8 @@
 # tests/bench/analyze.py then scores every run from the tools' outputs and
 # prints a markdown table of medians, the agent/forkstat CPU ratio, per-run
 # details and a PASS/FAIL check of the targets. See tests/bench/README.md.
+# The helpers it shares with forward.sh (build, storm, sampling, process
+# handling) are in tests/bench/lib.sh.
 #
 # Needs: root, cc (static glibc for the no-op, else it falls back to a
 # dynamic build and says so), forkstat, /usr/bin/python3.
@@ -53,8 +55,9 @@ PYTHON=/usr/bin/python3
 [[ -x $PYTHON ]] || PYTHON=python3
 
 usage() { sed -n '3,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
-die() { echo "bench: $*" >&2; exit 1; }
-log() { echo "bench: $*" >&2; }
+BENCH_NAME=bench
+# shellcheck source=tests/bench/lib.sh
+. "$here/lib.sh"
 
 while (($#)); do
 	case $1 in
@@ -82,149 +85,13 @@ done
 command -v forkstat >/dev/null || die "forkstat is not installed (apt-get install forkstat)"
 ((SPAWNS >= 3000)) || log "note: $SPAWNS spawns per storm; the issue asks for at least 3000"
 
-# ---------------------------------------------------------------- cleanup
-# Children started and not yet waited for. Bash may reap a finished child
-# on its own at any time, which frees its pid for reuse, so a pid from this
-# set is only signalled while /proc still shows it as our child (ours).
-declare -A live=()
-tmp=$(mktemp -d /tmp/hidsbench.XXXXXX)
-
-cleanup() {
-	local rc=$? p
-	trap - EXIT INT TERM
-	for p in "${!live[@]}"; do
-		if ours "$p"; then kill -TERM "$p" 2>/dev/null || true; fi
-	done
-	for p in "${!live[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	if ((KEEP)); then
-		log "raw outputs kept in $tmp"
-	else
-		rm -rf "$tmp"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# ---------------------------------------------------------------- build
-"$CC" -O2 -Wall -o "$tmp/spawner" "$here/spawner.c" || die "cannot build spawner"
-LINKAGE=static
-if ! "$CC" -static -O2 -o "$tmp/noop" "$here/noop.c" 2>"$tmp/noop.log"; then
-	LINKAGE=dynamic
-	log "warning: static linking failed ($(head -n1 "$tmp/noop.log")); using a dynamic no-op"
-	"$CC" -O2 -o "$tmp/noop" "$here/noop.c" || die "cannot build noop"
-fi
-NOOP="$tmp/noop"
-SPAWNER="$tmp/spawner"
+# ---------------------------------------------------------------- setup
+bench_setup /tmp/hidsbench.XXXXXX
+bench_build
 RESULTS="$tmp/results.jsonl"
 : >"$RESULTS"
 
 # ---------------------------------------------------------------- helpers
-
-# Prints "CPU_NS CPU_TICKS_NS VMHWM_KB TID:NS:POLICY:CSW,..." of process
-# $1: CPU from the sum of its threads' /proc schedstat run times (ns),
-# utime+stime from /proc/PID/stat as a cross-check, the peak RSS, and each
-# thread's CPU time, scheduling policy (1 = SCHED_FIFO) and context
-# switches.
-sample() {
-	local pid=$1 ns=0 t run rest ticks hz hwm per='' cs k v
-	local -a f
-	for t in /proc/"$pid"/task/*/schedstat; do
-		read -r run _ <"$t" 2>/dev/null || continue
-		ns=$((ns + run))
-		t=${t%/schedstat}
-		{ read -r rest <"$t/stat"; } 2>/dev/null || continue
-		rest=${rest##*) }
-		read -r -a f <<<"$rest"
-		cs=0
-		while read -r k v; do
-			[[ $k == *ctxt_switches: ]] && cs=$((cs + v))
-		done <"$t/status"
-		per+="${per:+,}${t##*/}:$run:${f[38]}:$cs"	# field 41: scheduling policy
-	done
-	read -r rest <"/proc/$pid/stat"
-	rest=${rest##*) }	# fields from 3 on; comm may hold spaces or ')'
-	read -r -a f <<<"$rest"
-	ticks=$((f[11] + f[12]))	# utime (14) + stime (15)
-	hz=$(getconf CLK_TCK)
-	hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
-	((ns > 0)) || ns=$((ticks * 1000000000 / hz))
-	echo "$ns $((ticks * 1000000000 / hz)) $hwm ${per:-none}"
-}
-
-# Counts netlink sockets subscribed to the process-events connector
-# (protocol 11, group bit CN_IDX_PROC): other listeners than the tool under
-# test share the CPU and, by subscribing, can make the agent see a gap.
-cn_listeners() {
-	awk 'NR > 1 && $2 == 11 && $4 ~ /[13579bdfBDF]$/ { n++ } END { print n + 0 }' \
-		/proc/net/netlink 2>/dev/null || echo 0
-}
-
-# Says whether process $1 is a running child of this script.
-ours() {
-	local st
-	local -a f
-	{ read -r st <"/proc/$1/stat"; } 2>/dev/null || return 1
-	st=${st##*) }
-	read -r -a f <<<"$st"
-	[[ ${f[1]} == "$$" && ${f[0]} != Z && ${f[0]} != X ]]
-}
-
-# Says whether process $1 has ended (gone, or a zombie). Bash reaps
-# background children on its own and keeps their status for `wait`, so
-# /proc/PID may vanish at any moment. (No $(<file) here: under set -e a
-# failed $(<file) ends the script even with || after it.)
-ended() {
-	local st
-	{ read -r st <"/proc/$1/stat"; } 2>/dev/null || return 0
-	st=${st##*) }
-	[[ ${st:0:1} == Z || ${st:0:1} == X ]]
-}
-
-# Sends SIGTERM to $1 and reaps it (SIGKILL after 15 s); warns unless it
-# exits with status 0, naming it $2.
-stop() {
-	local pid=$1 name=$2 i rc=0
-	if ours "$pid"; then kill -TERM "$pid" 2>/dev/null || true; fi
-	for ((i = 0; i < 150; i++)); do
-		ended "$pid" && break
-		sleep 0.1
-	done
-	if ours "$pid"; then
-		log "warning: $name (pid $pid) ignored SIGTERM for 15 s; killing it"
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || rc=$?
-	unset "live[$pid]"
-	((rc == 0)) || log "warning: $name exited with status $rc after SIGTERM"
-}
-
-# Dies if tool $2 (pid $1, stderr in $3) is no longer running.
-alive() {
-	if ended "$1"; then
-		tail -n 20 "$3" >&2
-		die "$2 stopped during the storm"
-	fi
-}
-
-# Starts the agent with output in $1/agent.*; sets APID once it logs "ready".
-start_agent() {
-	local dir=$1 i
-	: >"$dir/agent.err"	# exists before the child opens it, for grep below
-	"$AGENT" --stdout >"$dir/agent.out" 2>>"$dir/agent.err" &
-	APID=$!
-	live[$APID]=1
-	for ((i = 0; i < 200; i++)); do
-		grep -qs ': ready$' "$dir/agent.err" && return 0
-		ended "$APID" && { cat "$dir/agent.err" >&2; die "the agent exited during start-up"; }
-		sleep 0.05
-	done
-	cat "$dir/agent.err" >&2
-	die "the agent did not log 'ready' within 10 s"
-}
 
 # Starts forkstat -e exec with output in $1/forkstat.*; sets FPID once it
 # blocks in recv on its connector socket (it has loaded its /proc cache and
@@ -241,27 +108,6 @@ start_forkstat() {
 		sleep 0.05
 	done
 	log "warning: cannot tell whether forkstat is ready (wchan '$w'); going on"
-}
-
-# Runs one storm: $1 spawners share $2 spawns; pid lists go to $3/pids.ID.
-# Sets WALL_S to the storm's wall time.
-storm() {
-	local nsp=$1 total=$2 dir=$3 runid=$4 i n t0 t1 p rc=0
-	local -a pids=()
-	t0=$(date +%s%N)
-	for ((i = 1; i <= nsp; i++)); do
-		n=$((total / nsp + (i <= total % nsp ? 1 : 0)))
-		"$SPAWNER" "$i" "$n" "$NOOP" "$runid" >"$dir/pids.$i" 2>"$dir/spawner.$i.err" &
-		pids+=("$!")
-		live[$!]=1
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" || rc=$?
-		unset "live[$p]"
-	done
-	t1=$(date +%s%N)
-	((rc == 0)) || { cat "$dir"/spawner.*.err >&2; die "a spawner failed"; }
-	WALL_S=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", (b - a) / 1e9 }')
 }
 
 # Scores a tool's output and appends the JSON record to $RESULTS.
@@ -307,7 +153,7 @@ run() {
 	# listener with a per-CPU sequence number of its own, which the agent
 	# would see as a gap if it were already running.
 	[[ $what == forkstat || $what == both ]] && start_forkstat "$dir"
-	[[ $what == agent || $what == both ]] && start_agent "$dir"
+	[[ $what == agent || $what == both ]] && start_agent "$dir" --stdout
 	[[ -n ${APID:-} ]] && sa0=$(sample "$APID")
 	[[ -n ${FPID:-} ]] && sf0=$(sample "$FPID")
 	storm "$nsp" "$SPAWNS" "$dir" "$runid"
