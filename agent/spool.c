@@ -124,9 +124,11 @@ spool_open(struct spool *s, const char *dir, uint64_t max_bytes, enum spool_fsyn
 	s->fsync = fsync;
 	s->next_id = 1;
 	/* At least four segments fit, so dropping the oldest never takes the newest. */
-	s->segment_bytes = max_bytes / 4 < SPOOL_SEGMENT_BYTES ? max_bytes / 4 : SPOOL_SEGMENT_BYTES;
-	if (s->segment_bytes < 4096)
-		s->segment_bytes = 4096;
+	s->segment_bytes = max_bytes / 4;
+	if (s->segment_bytes > SPOOL_SEGMENT_BYTES)
+		s->segment_bytes = SPOOL_SEGMENT_BYTES;
+	else if (s->segment_bytes < SPOOL_MIN_SEGMENT_BYTES)
+		s->segment_bytes = SPOOL_MIN_SEGMENT_BYTES;
 	s->recycle_bytes = s->segment_bytes < SPOOL_RECYCLE_BYTES ? s->segment_bytes : SPOOL_RECYCLE_BYTES;
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create spool directory %s: %s", dir, strerror(errno));

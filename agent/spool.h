@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #define SPOOL_SEGMENT_BYTES (4u << 20)	/* a segment is closed at this size */
+#define SPOOL_MIN_SEGMENT_BYTES 4096u	/* even for a tiny spool */
 #define SPOOL_RECYCLE_BYTES (256u << 10)	/* a delivered tail is closed and deleted past this */
 #define SPOOL_MAX_RECORD (16u << 20)	/* larger lengths mean corruption */
 #define SPOOL_HDR 12u			/* magic, length, crc32 */
