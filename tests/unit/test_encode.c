@@ -115,6 +115,8 @@ encode_parse(struct encode_ctx *ctx, const struct event *ev, size_t *len_out)
 	size_t len = 0;
 	char *line = encode_event(ctx, ev, &len);
 	struct json_tokener *tok = json_tokener_new();
+
+	encode_ctx_release(ctx);	/* the shared objects are built again next time */
 	json_object *doc;
 
 	assert_non_null(line);
@@ -858,6 +860,7 @@ test_max_line_fits_untouched(void **state)
 	assert_non_null(strstr(l1, "\"args_truncated\":true"));
 	free(l1);
 	free(l0);
+	encode_ctx_release(&ctx);
 	event_release(&ev);
 }
 
