@@ -4,7 +4,8 @@ set -u
 . "$(dirname "$0")/lib.sh"
 int_init "$@"
 make_certs "$INT_TMP/certs" || { bad "make test certificates"; int_finish; }
-RSS_LIMIT_KB=$((30 * 1024))
+# HIDS_RSS_FACTOR scales memory bounds for sanitizer builds (tests/run-all.sh).
+RSS_LIMIT_KB=$((30 * 1024 * ${HIDS_RSS_FACTOR:-1}))
 
 # Succeeds once FILE holds COUNT distinct exec events of MARKER.
 has_execs() { [ "$(count_marked_execs "$1" "$2")" -ge "${3:-1}" ]; }
