@@ -116,6 +116,38 @@ capture_rec_free(struct capture_rec *r)
 	free(r);
 }
 
+/*
+ * Hands a record the main loop is done with back to the capture thread,
+ * which frees it. Records are allocated by the capture thread; freeing
+ * them here would take its malloc arena's lock from the main thread, and a
+ * main thread preempted while holding it would stall the capture thread
+ * (no priority inheritance in malloc) just when it must read /proc.
+ */
+void
+capture_rec_done(struct capture *cap, struct capture_rec *r)
+{
+	pthread_mutex_lock(&cap->mu);
+	r->next = cap->done;
+	cap->done = r;
+	pthread_mutex_unlock(&cap->mu);
+}
+
+/* Frees what the main loop handed back; on the capture thread, when idle. */
+static void
+capture_free_done(struct capture *cap)
+{
+	struct capture_rec *r, *n;
+
+	pthread_mutex_lock(&cap->mu);
+	r = cap->done;
+	cap->done = NULL;
+	pthread_mutex_unlock(&cap->mu);
+	for (; r; r = n) {
+		n = r->next;
+		capture_rec_free(r);
+	}
+}
+
 /* Queues a record for the main loop, or drops and counts it when full. */
 static void
 capture_push(struct capture *cap, struct capture_rec *r)
@@ -286,9 +318,9 @@ capture_wake_handler(int sig)
 }
 
 /*
- * The thread: a blocking recv per message (one syscall per event, no poll),
- * with a timeout so the CPU guard runs even when idle. On stop, it drains
- * the socket until EAGAIN once more.
+ * The thread: drains the socket until EAGAIN, then (idle) frees handled
+ * records and blocks in recv, with a timeout so the CPU guard runs even
+ * when idle. On stop, it drains the socket until EAGAIN once more.
  */
 static void *
 capture_main(void *arg)
@@ -304,12 +336,18 @@ capture_main(void *arg)
 	capture_apply_priority(cap);
 	log_info("capture thread running at %s priority", cap->prio_desc);
 	while (!atomic_load(&cap->stop)) {
-		ssize_t n = recv(cap->src->fd, buf, CAPTURE_RECV_BUF, 0);
+		ssize_t n = nlsource_recv(cap->src, buf, CAPTURE_RECV_BUF);
+		if (n == -1 && errno == EAGAIN) {
+			/* Idle: free what the main loop is done with, then block. */
+			capture_free_done(cap);
+			n = recv(cap->src->fd, buf, CAPTURE_RECV_BUF, 0);
+		}
 		capture_recv_result(cap, buf, n);
 		capture_guard(cap, &win_start, &win_cpu, &demoted);
 	}
 	while (capture_recv_result(cap, buf, nlsource_recv(cap->src, buf, CAPTURE_RECV_BUF)))
 		;
+	capture_free_done(cap);
 	free(buf);
 	procfs_release_scratch();
 	return NULL;
@@ -328,7 +366,12 @@ capture_start(struct capture *cap, const struct capture_config *cfg,
 	cap->procfd = procfd;
 	/* Sequence gaps mean loss only when the kernel sends us every event. */
 	cap->gap_detect = !src->kernel_filter;
-	pthread_mutex_init(&cap->mu, NULL);
+	/* Priority inheritance: the main thread holds it briefly, at normal priority. */
+	pthread_mutexattr_t ma;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT);
+	pthread_mutex_init(&cap->mu, &ma);
+	pthread_mutexattr_destroy(&ma);
 	cap->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (cap->notify_fd == -1) {
 		log_warn("capture: eventfd");
@@ -385,4 +428,11 @@ capture_take_all(struct capture *cap, size_t *depth, uint64_t *lost,
 	cap->pending_reason = NULL;
 	pthread_mutex_unlock(&cap->mu);
 	return h;
+}
+
+/* Frees records handed back after the thread stopped. */
+void
+capture_release(struct capture *cap)
+{
+	capture_free_done(cap);
 }

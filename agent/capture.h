@@ -70,6 +70,7 @@ struct capture {
 	pthread_mutex_t mu;
 	struct capture_rec *head, *tail;
 	size_t q_bytes, q_records;
+	struct capture_rec *done;	/* handled by the main loop, for the thread to free */
 	uint64_t pending_lost;	/* known lost, not yet attached to a record */
 	const char *pending_reason;
 	struct capture_counters c;
@@ -83,9 +84,11 @@ struct capture {
 int capture_start(struct capture *cap, const struct capture_config *cfg,
     struct nlsource *src, int procfd);
 void capture_stop(struct capture *cap);
+void capture_release(struct capture *cap);
 struct capture_rec *capture_take_all(struct capture *cap, size_t *depth,
     uint64_t *lost, const char **reason);
 void capture_rec_free(struct capture_rec *r);
+void capture_rec_done(struct capture *cap, struct capture_rec *r);
 uint64_t capture_seq_gap(struct capture *cap, uint32_t cpu, uint32_t seq);
 bool capture_keep(const struct capture_config *cfg, const struct kevent *k,
     bool *is_thread);

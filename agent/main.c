@@ -268,13 +268,13 @@ agent_drain_queue(struct agent *a)
 		if (a->canary_pid && r->k.tgid == a->canary_pid) {
 			/* The agent's own check, not an event of the host. */
 			a->canary_seen = true;
-			capture_rec_free(r);
+			capture_rec_done(&a->cap, r);
 			continue;
 		}
 		enrich_record(&a->en, r, &ev);
 		agent_emit(a, &ev);
 		event_release(&ev);
-		capture_rec_free(r);
+		capture_rec_done(&a->cap, r);
 	}
 	if (lost_after || reason_after)
 		agent_emit_meta(a, EV_LOST, lost_after, reason_after);
@@ -788,6 +788,7 @@ main(int argc, char **argv)
 	nlsource_unsubscribe(&a->src);
 	capture_stop(&a->cap);
 	agent_drain_queue(a);
+	capture_release(&a->cap);
 	agent_emit_meta(a, EV_HEARTBEAT, 0, "stop");
 	agent_flush_collector(a);
 	output_release(&a->out);
