@@ -16,6 +16,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -431,6 +432,142 @@ test_long_args(void **state)
 	assert_true(json_object_get_boolean(jget(e, "hids.args_truncated")));
 }
 
+/* Reads a JSON string field back to raw bytes, undoing hids.escaped; returns a new buffer. */
+static char *
+raw_field(json_object *ev, const char *path, const char *field, size_t *len)
+{
+	json_object *v = jget(ev, path), *esc = jget(ev, "hids.escaped");
+	const char *s;
+	size_t slen;
+	bool escaped = false;
+	char *out;
+
+	if (v == NULL)
+		return NULL;
+	s = json_object_get_string(v);
+	slen = (size_t)json_object_get_string_len(v);
+	for (size_t i = 0; esc && i < json_object_array_length(esc); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(esc, i)), field) == 0)
+			escaped = true;
+	out = malloc(slen + 1);
+	*len = slen;
+	if (escaped)
+		assert_int_equal(bytes_unescape(s, slen, out, len), 0);
+	else
+		memcpy(out, s, slen);
+	return out;
+}
+
+/*
+ * A binary whose path holds a newline, quotes, control bytes and invalid
+ * UTF-8, run from a directory named the same way, then deleted while it
+ * runs: executable and working directory come back byte for byte.
+ */
+static void
+test_hostile_paths(void **state)
+{
+	char dir[256], bin[512], cmd[1200];
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/dir \"q\"\n\x01\xff\\x41", dir_path);
+	snprintf(bin, sizeof(bin), "%s/bin\t\xfe\xc3(\"x\")", dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(cmd, sizeof(cmd), "cp /bin/sleep '%s'", bin);
+	assert_int_equal(system(cmd), 0);
+	char *argv[] = { bin, slow ? "1.5" : "0.5", NULL };
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (chdir(dir) != 0)
+			_exit(1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	json_object *e = wait_event("exec", pid);
+	unlink(bin);	/* deleted after start */
+	waitpid(pid, NULL, 0);
+	rmdir(dir);
+	assert_non_null(e);
+	size_t len;
+	char *exe = raw_field(e, "process.executable", "process.executable", &len);
+	assert_non_null(exe);
+	assert_int_equal(len, strlen(bin));
+	assert_memory_equal(exe, bin, len);
+	free(exe);
+	char *cwd = raw_field(e, "process.working_directory", "process.working_directory", &len);
+	assert_non_null(cwd);
+	assert_int_equal(len, strlen(dir));
+	assert_memory_equal(cwd, dir, len);
+	free(cwd);
+	assert_args(e, argv);
+	json_object *x = wait_event("exit", pid);
+	assert_non_null(x);	/* the exit still knows the deleted binary's path */
+	exe = raw_field(x, "process.executable", "process.executable", &len);
+	assert_non_null(exe);
+	assert_memory_equal(exe, bin, strlen(bin));
+	free(exe);
+}
+
+/* Thousands of arguments come back exactly, with a true count. */
+static void
+test_thousands_of_args(void **state)
+{
+	enum { NARGS = 5000 };
+	static char *argv[NARGS + 5];
+	static char storage[NARGS][8];
+	int a = 0;
+	(void)state;
+	if (slow) {
+		argv[a++] = "/bin/sh";
+		argv[a++] = "-c";
+		argv[a++] = "sleep 0.5";
+	} else {
+		argv[a++] = "/bin/true";
+	}
+	for (int i = 0; i < NARGS; i++) {
+		snprintf(storage[i], sizeof(storage[i]), "a%d", i);
+		argv[a++] = storage[i];
+	}
+	argv[a] = NULL;
+	pid_t pid = fork();
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	waitpid(pid, NULL, 0);
+	json_object *e = wait_event("exec", pid);
+	assert_non_null(e);
+	assert_args(e, argv);
+}
+
+/* A single argument of the largest size the kernel takes (128 KiB) is cut and marked, count true. */
+static void
+test_max_single_arg(void **state)
+{
+	size_t big = 128 * 1024 - 1;	/* MAX_ARG_STRLEN includes the NUL */
+	char *huge = malloc(big + 1);
+	(void)state;
+	memset(huge, 'B', big);
+	huge[big] = '\0';
+	char *fast[] = { "/bin/true", huge, "tail", NULL };
+	char *lingering[] = { "/bin/sh", "-c", "sleep 0.5", huge, NULL };
+	pid_t pid = fork();
+	if (pid == 0) {
+		execv(slow ? lingering[0] : fast[0], slow ? lingering : fast);
+		_exit(127);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	free(huge);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 127);
+	json_object *e = wait_event("exec", pid);
+	assert_non_null(e);
+	assert_int_equal(jint(e, "process.args_count"), slow ? 4 : 3);
+	assert_true(json_object_get_boolean(jget(e, "hids.args_truncated")));
+	/* What was kept is a true prefix: the first argument, then B's. */
+	json_object *args = jget(e, "process.args");
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(args, 0)),
+	    slow ? "/bin/sh" : "/bin/true");
+}
+
 static void *
 thread_fn(void *arg)
 {
@@ -550,6 +687,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_coredump),
 		cmocka_unit_test(test_hostile_args),
 		cmocka_unit_test(test_long_args),
+		cmocka_unit_test(test_hostile_paths),
+		cmocka_unit_test(test_thousands_of_args),
+		cmocka_unit_test(test_max_single_arg),
 		cmocka_unit_test(test_threads_skipped),
 		cmocka_unit_test(test_privileges_dropped),
 		cmocka_unit_test(test_other_user_exec),
