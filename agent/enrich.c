@@ -95,7 +95,12 @@ enrich_fork(struct enricher *en, const struct capture_rec *r, struct event *ev)
 	} else {
 		ev->proc.start_ticks = mono_to_ticks(en, k->ts_ns);
 	}
-	proctab_entity_id(en->tab->host_id, k->tgid, ev->proc.start_ticks, ev->proc.entity_id);
+	/* The previous process with this pid may have started in the same tick. */
+	struct proctab_entry *old = proctab_lookup(en->tab, k->tgid);
+	uint32_t gen = old && old->p.start_ticks == ev->proc.start_ticks ? old->gen + 1
+	    : proctab_reuse_gen(en->tab, k->tgid, ev->proc.start_ticks);
+	proctab_entity_id_gen(en->tab->host_id, k->tgid, ev->proc.start_ticks, gen,
+	    ev->proc.entity_id);
 	if (pe) {
 		process_copy(&ev->parent, &pe->p, en->max_args);
 		ev->has_parent = true;
@@ -106,6 +111,7 @@ enrich_fork(struct enricher *en, const struct capture_rec *r, struct event *ev)
 	struct proctab_entry *ce = proctab_upsert(en->tab, k->tgid);
 	proctab_set(en->tab, ce, &ev->proc);
 	ce->fork_ts_ns = k->ts_ns;
+	ce->gen = gen;
 }
 
 /* Overlays what the exec snapshot read onto the inherited image. */

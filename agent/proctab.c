@@ -102,6 +102,10 @@ proctab_remove(struct proctab *t, int32_t pid)
 	struct proctab_entry **pp = &t->buckets[bucket_of(t, pid)], *e;
 	while ((e = *pp) != NULL) {
 		if (e->p.pid == pid) {
+			size_t slot = (uint32_t)pid % PROCTAB_RECENT;
+			t->recent[slot].pid = pid;
+			t->recent[slot].start_ticks = e->p.start_ticks;
+			t->recent[slot].gen = e->gen;
 			*pp = e->hnext;
 			lru_unlink(t, e);
 			process_release(&e->p);
@@ -153,18 +157,36 @@ void
 proctab_entity_id(const char *host_id, int32_t pid, uint64_t start_ticks,
     char out[ENTITY_ID_LEN + 1])
 {
+	proctab_entity_id_gen(host_id, pid, start_ticks, 0, out);
+}
+
+/*
+ * Computes the entity id of the gen-th process with this pid and start tick:
+ * gen 0 hashes host_id:pid:start_ticks (what a restarted agent computes
+ * again from /proc), gen > 0 appends ":gen", for a pid reused within one
+ * clock tick (10 ms), which would otherwise share its predecessor's id.
+ */
+void
+proctab_entity_id_gen(const char *host_id, int32_t pid, uint64_t start_ticks, uint32_t gen,
+    char out[ENTITY_ID_LEN + 1])
+{
 	static const char b64[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	char in[128];
-	int n = snprintf(in, sizeof(in), "%s:%d:%llu", host_id, pid,
-	    (unsigned long long)start_ticks);
+	int n = gen ? snprintf(in, sizeof(in), "%s:%d:%llu:%u", host_id, pid,
+			  (unsigned long long)start_ticks, gen)
+		    : snprintf(in, sizeof(in), "%s:%d:%llu", host_id, pid,
+			  (unsigned long long)start_ticks);
 
 	if (n < 0)
 		n = 0;
 	if ((size_t)n >= sizeof(in)) {
 		/* A long host id does not fit the stack buffer: hash all of it. */
-		char *big = xasprintf("%s:%d:%llu", host_id, pid, (unsigned long long)start_ticks);
+		char *big = gen ? xasprintf("%s:%d:%llu:%u", host_id, pid,
+				      (unsigned long long)start_ticks, gen)
+				: xasprintf("%s:%d:%llu", host_id, pid,
+				      (unsigned long long)start_ticks);
 		SHA256((const unsigned char *)big, strlen(big), md);
 		free(big);
 	} else {
@@ -178,6 +200,17 @@ proctab_entity_id(const char *host_id, int32_t pid, uint64_t start_ticks,
 		out[o++] = b64[v & 63];
 	}
 	out[ENTITY_ID_LEN] = '\0';
+}
+
+/* Returns the generation a new process of this pid and start tick gets. */
+uint32_t
+proctab_reuse_gen(const struct proctab *t, int32_t pid, uint64_t start_ticks)
+{
+	size_t slot = (uint32_t)pid % PROCTAB_RECENT;
+
+	if (t->recent[slot].pid == pid && t->recent[slot].start_ticks == start_ticks)
+		return t->recent[slot].gen + 1;
+	return 0;
 }
 
 /* Fills the table from a scan of /proc; returns how many processes it found. */

@@ -11,8 +11,11 @@
 
 #include "event.h"
 
+#define PROCTAB_RECENT 4096	/* exited pids remembered, for pid reuse within one tick */
+
 struct proctab_entry {
 	struct process p;
+	uint32_t gen;			/* > 0: a reuse of pid within the same start tick */
 	uint64_t fork_ts_ns;		/* monotonic, from the fork event */
 	struct proctab_entry *hnext;	/* hash chain */
 	struct proctab_entry *lprev, *lnext;	/* recency list */
@@ -27,6 +30,11 @@ struct proctab {
 	uint64_t evictions;
 	struct proctab_entry *lru_head, *lru_tail;	/* head = oldest */
 	char host_id[65];
+	struct {
+		int32_t pid;
+		uint64_t start_ticks;
+		uint32_t gen;
+	} recent[PROCTAB_RECENT];	/* last exit per slot (pid % PROCTAB_RECENT) */
 };
 
 /* proctab.c */
@@ -39,6 +47,9 @@ void proctab_remove(struct proctab *t, int32_t pid);
 void proctab_set(struct proctab *t, struct proctab_entry *e, const struct process *p);
 void proctab_entity_id(const char *host_id, int32_t pid, uint64_t start_ticks,
     char out[ENTITY_ID_LEN + 1]);
+void proctab_entity_id_gen(const char *host_id, int32_t pid, uint64_t start_ticks,
+    uint32_t gen, char out[ENTITY_ID_LEN + 1]);
+uint32_t proctab_reuse_gen(const struct proctab *t, int32_t pid, uint64_t start_ticks);
 size_t proctab_seed(struct proctab *t, int procfd);
 
 #endif

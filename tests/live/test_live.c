@@ -568,6 +568,128 @@ test_max_single_arg(void **state)
 	    slow ? "/bin/sh" : "/bin/true");
 }
 
+/* Makes the next fork get pid want (root: /proc/sys/kernel/ns_last_pid); false if it cannot. */
+static bool
+set_next_pid(pid_t want)
+{
+	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+	if (f == NULL)
+		return false;
+	fprintf(f, "%d", (int)want - 1);
+	return fclose(f) == 0;
+}
+
+/*
+ * The same pid used again and again, many times within one clock tick:
+ * every process keeps its own entity id, and exec and exit of each carry
+ * that process's own args and id, never its predecessor's.
+ */
+static void
+test_pid_reuse(void **state)
+{
+	enum { ROUNDS = 40 };
+	char tags[ROUNDS][48];
+	pid_t target = 0;
+	int done = 0;
+	(void)state;
+	/* A pid well past the current ones, so it is free. */
+	pid_t probe = fork();
+	if (probe == 0)
+		_exit(0);
+	waitpid(probe, NULL, 0);
+	target = probe + 5000;
+	for (int i = 0; i < ROUNDS; i++) {
+		snprintf(tags[i], sizeof(tags[i]), "hids-reuse-%s-%d", nonce, i);
+		if (!set_next_pid(target))
+			skip();
+		pid_t pid = fork();
+		if (pid == 0) {
+			if (getpid() != target)
+				_exit(9);
+			execl("/bin/true", "/bin/true", tags[i], (char *)NULL);
+			_exit(127);
+		}
+		int status;
+		waitpid(pid, &status, 0);
+		if (pid != target) {
+			i--;	/* someone else took it: try again */
+			if (++done > ROUNDS * 4)
+				fail_msg("pid %d kept being taken", (int)target);
+			continue;
+		}
+	}
+	/* Every exec of the reused pid: its own args, a fresh entity id, matched by its exit. */
+	char ids[ROUNDS][32];
+	int found = 0;
+	uint64_t deadline = ms_now() + (slow ? WAIT_MS_SLOW : WAIT_MS);
+	while (found < ROUNDS && ms_now() < deadline) {
+		slurp();
+		found = 0;
+		for (size_t l = 0; l < nlines; l++) {
+			const char *a = jstr(lines[l], "event.action");
+			json_object *args = jget(lines[l], "process.args");
+			if (!a || strcmp(a, "exec") || jint(lines[l], "process.pid") != target || !args ||
+			    json_object_array_length(args) != 2)
+				continue;
+			const char *tag = json_object_get_string(json_object_array_get_idx(args, 1));
+			for (int i = 0; i < ROUNDS; i++)
+				if (strcmp(tag, tags[i]) == 0) {
+					snprintf(ids[i], sizeof(ids[i]), "%s", jstr(lines[l], "process.entity_id"));
+					found++;
+				}
+		}
+		if (found < ROUNDS)
+			usleep(50000);
+	}
+	assert_int_equal(found, ROUNDS);
+	for (int i = 0; i < ROUNDS; i++)
+		for (int j = i + 1; j < ROUNDS; j++)
+			if (strcmp(ids[i], ids[j]) == 0)
+				fail_msg("processes %d and %d (same pid %d) share entity id %s", i, j,
+				    (int)target, ids[i]);
+	/* Each exit of the pid names one of those ids with that process's args. */
+	int exits = 0;
+	for (size_t l = 0; l < nlines; l++) {
+		const char *a = jstr(lines[l], "event.action");
+		json_object *args = jget(lines[l], "process.args");
+		if (!a || strcmp(a, "exit") || jint(lines[l], "process.pid") != target || !args)
+			continue;
+		const char *tag = json_object_get_string(json_object_array_get_idx(args, 1));
+		for (int i = 0; i < ROUNDS; i++)
+			if (tag && strcmp(tag, tags[i]) == 0) {
+				assert_string_equal(jstr(lines[l], "process.entity_id"), ids[i]);
+				exits++;
+			}
+	}
+	assert_int_equal(exits, ROUNDS);
+}
+
+/* A fork storm leaves the agent's memory small (peak RSS from /proc). */
+static void
+test_storm_memory_bounded(void **state)
+{
+	char path[64], line[256];
+	long hwm = -1;
+	(void)state;
+	for (int i = 0; i < (slow ? 300 : 3000); i++) {
+		pid_t p = fork();
+		if (p == 0)
+			_exit(0);
+		waitpid(p, NULL, 0);
+	}
+	usleep(500000);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)agent_pid);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		sscanf(line, "VmHWM: %ld", &hwm);
+	fclose(f);
+	print_message("agent peak RSS after the storm: %ld kB\n", hwm);
+	assert_true(hwm > 0);
+	if (!slow)	/* valgrind's own memory is not the agent's */
+		assert_true(hwm < 32 * 1024);
+}
+
 static void *
 thread_fn(void *arg)
 {
@@ -690,6 +812,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_hostile_paths),
 		cmocka_unit_test(test_thousands_of_args),
 		cmocka_unit_test(test_max_single_arg),
+		cmocka_unit_test(test_pid_reuse),
+		cmocka_unit_test(test_storm_memory_bounded),
 		cmocka_unit_test(test_threads_skipped),
 		cmocka_unit_test(test_privileges_dropped),
 		cmocka_unit_test(test_other_user_exec),

@@ -371,6 +371,35 @@ test_entity_id_long_host(void **state)
 	assert_string_equal(id, "ofFEaldAmlOKuPsL3So7eYIt");
 }
 
+/* A pid reused within one start tick gets a new generation, hence a new entity id. */
+static void
+test_reuse_generation(void **state)
+{
+	struct proctab t;
+	char a[ENTITY_ID_LEN + 1], b[ENTITY_ID_LEN + 1];
+	(void)state;
+	proctab_init(&t, 64, 256, "h");
+	assert_int_equal(proctab_reuse_gen(&t, 500, 77), 0);
+	struct proctab_entry *e = proctab_upsert(&t, 500);
+	e->p.start_ticks = 77;
+	e->gen = 0;
+	proctab_remove(&t, 500);
+	assert_int_equal(proctab_reuse_gen(&t, 500, 77), 1);	/* same tick: next generation */
+	assert_int_equal(proctab_reuse_gen(&t, 500, 78), 0);	/* later tick: no clash */
+	assert_int_equal(proctab_reuse_gen(&t, 500 + PROCTAB_RECENT, 77), 0);	/* same slot, other pid */
+	e = proctab_upsert(&t, 500);
+	e->p.start_ticks = 77;
+	e->gen = 1;
+	proctab_remove(&t, 500);
+	assert_int_equal(proctab_reuse_gen(&t, 500, 77), 2);
+	proctab_entity_id(t.host_id, 500, 77, a);
+	proctab_entity_id_gen(t.host_id, 500, 77, 0, b);
+	assert_string_equal(a, b);	/* generation 0 is the id a restarted agent computes */
+	proctab_entity_id_gen(t.host_id, 500, 77, 1, b);
+	assert_string_not_equal(a, b);
+	proctab_release(&t);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -384,6 +413,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_entity_id_properties),
 		cmocka_unit_test(test_init_keeps_host_id),
 		cmocka_unit_test(test_seed_from_proc),
+		cmocka_unit_test(test_reuse_generation),
 		cmocka_unit_test(test_entity_id_long_host),
 	};
 	return unit_main(argc, argv, "proctab", tests, UNIT_COUNT(tests), NULL, 0);
