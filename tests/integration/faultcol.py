@@ -235,6 +235,43 @@ def close_mid(tls, args, stats, cid):
     log("conn %d: cut after %d bytes" % (cid, got))
 
 
+def alert_mid(tls, args, stats, cid):
+    """Reads a little, then ends TLS with an alert (close_notify) while the
+    TCP connection stays open, as a collector shutting TLS down would."""
+    tls.settimeout(2)
+    try:
+        data = tls.recv(4096)
+        if data:
+            append_out(args.out, data, cid)
+            stats.add("bytes_received", len(data))
+        raw = tls.unwrap()      # sends the alert; TCP stays up
+        stats.add("alerts_sent")
+        log("conn %d: sent a close_notify alert mid-stream" % cid)
+        STOP.wait(3)
+        raw.close()
+    except (ssl.SSLError, OSError) as e:
+        stats.set("last_error", str(e))
+        log("conn %d: alert mode: %s" % (cid, e))
+
+
+def relp_bad(tls, args, stats, cid):
+    """Answers a RELP open with what --relp-reply names: garbage, or the
+    start of a frame far larger than any answer."""
+    tls.settimeout(2)
+    try:
+        data = tls.recv(4096)
+        append_out(args.out, data, cid)
+        if args.relp_reply == "huge":
+            tls.sendall(b"1 rsp 999999999 200 OK\n" + b"x" * 200000)
+        else:
+            tls.sendall(b"\x00garbage that is not RELP\n" * 100)
+        stats.add("bad_relp_sent")
+        STOP.wait(3)
+    except (ssl.SSLError, OSError) as e:
+        stats.set("last_error", str(e))
+        log("conn %d: relp-bad mode: %s" % (cid, e))
+
+
 def handle_conn(sock, peer, ctx, args, stats, cid, closer_slots):
     """Runs one accepted connection through the mode's behaviour."""
     stats.add("connections")
@@ -267,6 +304,10 @@ def handle_conn(sock, peer, ctx, args, stats, cid, closer_slots):
             serve_io(tls, args, stats, cid, random_chunks())
         elif mode == "giant":
             serve_io(tls, args, stats, cid, giant_chunks(args.giant_bytes))
+        elif mode == "alert":
+            alert_mid(tls, args, stats, cid)
+        elif mode == "relp-bad":
+            relp_bad(tls, args, stats, cid)
         else:
             serve_io(tls, args, stats, cid)
     finally:
@@ -295,7 +336,10 @@ def parse_args():
     """Reads the command line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--mode", required=True, choices=["accept", "stall", "close-mid",
-                   "garbage", "refuse", "slow-handshake", "tls11", "giant"])
+                   "garbage", "refuse", "slow-handshake", "tls11", "giant", "alert",
+                   "relp-bad"])
+    p.add_argument("--relp-reply", choices=["garbage", "huge"], default="garbage",
+                   help="relp-bad: what to answer the open with")
     p.add_argument("--host", default="127.0.0.1", help="127.0.0.1 or ::1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--cert", help="server certificate (chain) PEM")
