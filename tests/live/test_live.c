@@ -588,7 +588,7 @@ static void
 test_pid_reuse(void **state)
 {
 	enum { ROUNDS = 40 };
-	char tags[ROUNDS][48];
+	char tags[ROUNDS][64];
 	pid_t target = 0;
 	int done = 0;
 	(void)state;
@@ -686,8 +686,10 @@ test_storm_memory_bounded(void **state)
 	fclose(f);
 	print_message("agent peak RSS after the storm: %ld kB\n", hwm);
 	assert_true(hwm > 0);
-	if (!slow)	/* valgrind's own memory is not the agent's */
-		assert_true(hwm < 32 * 1024);
+	/* valgrind's own memory is not the agent's; sanitizers scale it (HIDS_RSS_FACTOR). */
+	const char *factor = getenv("HIDS_RSS_FACTOR");
+	if (!slow)
+		assert_true(hwm < 32 * 1024 * (factor ? atol(factor) : 1));
 }
 
 static void *
