@@ -224,6 +224,22 @@ assert_args(json_object *ev, char *const argv[])
 	}
 }
 
+/* Runs argv[0] with argv in a child, waits for it, and returns its pid; *status gets its wait status. */
+static pid_t
+run_argv(char *const argv[], int *status)
+{
+	int st;
+	pid_t pid = fork();
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	waitpid(pid, &st, 0);
+	if (status)
+		*status = st;
+	return pid;
+}
+
 /* fork, exec with exact args, and exit with code 3. */
 static void
 test_fork_exec_exit(void **state)
@@ -233,13 +249,8 @@ test_fork_exec_exit(void **state)
 	snprintf(tag, sizeof(tag), "hids-live-%s", nonce);
 	/* Exits at once; under valgrind it lives a little, as the agent reads slowly. */
 	char *argv[] = { "/bin/sh", "-c", slow ? "sleep 0.5; exit 3" : "exit 3", tag, NULL };
-	pid_t pid = fork();
-	if (pid == 0) {
-		execv(argv[0], argv);
-		_exit(127);
-	}
 	int status;
-	waitpid(pid, &status, 0);
+	pid_t pid = run_argv(argv, &status);
 	assert_int_equal(WEXITSTATUS(status), 3);
 
 	json_object *f = wait_event("fork", pid);
@@ -396,12 +407,7 @@ test_hostile_args(void **state)
 	char *lingering[] = { "/bin/sh", "-c", "sleep 0.5", "new\nline", "quote\"and\\back",
 		"\x01\x1f\x7f", "bad\xff\xfeutf8", "caf\xc3\xa9", "back\\x41slash", nonce, NULL };
 	char **argv = slow ? lingering : fast;
-	pid_t pid = fork();
-	if (pid == 0) {
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	waitpid(pid, NULL, 0);
+	pid_t pid = run_argv(argv, NULL);
 	json_object *e = wait_event("exec", pid);
 	assert_non_null(e);
 	assert_args(e, argv);
@@ -419,12 +425,7 @@ test_long_args(void **state)
 	char *fast[] = { "/bin/true", "first", huge, "last", NULL };
 	char *lingering[] = { "/bin/sh", "-c", "sleep 0.5", huge, NULL };
 	char **argv = slow ? lingering : fast;
-	pid_t pid = fork();
-	if (pid == 0) {
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	waitpid(pid, NULL, 0);
+	pid_t pid = run_argv(argv, NULL);
 	free(huge);
 	json_object *e = wait_event("exec", pid);
 	assert_non_null(e);
@@ -527,12 +528,7 @@ test_thousands_of_args(void **state)
 		argv[a++] = storage[i];
 	}
 	argv[a] = NULL;
-	pid_t pid = fork();
-	if (pid == 0) {
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	waitpid(pid, NULL, 0);
+	pid_t pid = run_argv(argv, NULL);
 	json_object *e = wait_event("exec", pid);
 	assert_non_null(e);
 	assert_args(e, argv);
@@ -549,13 +545,8 @@ test_max_single_arg(void **state)
 	huge[big] = '\0';
 	char *fast[] = { "/bin/true", huge, "tail", NULL };
 	char *lingering[] = { "/bin/sh", "-c", "sleep 0.5", huge, NULL };
-	pid_t pid = fork();
-	if (pid == 0) {
-		execv(slow ? lingering[0] : fast[0], slow ? lingering : fast);
-		_exit(127);
-	}
 	int status;
-	waitpid(pid, &status, 0);
+	pid_t pid = run_argv(slow ? lingering : fast, &status);
 	free(huge);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 127);
 	json_object *e = wait_event("exec", pid);
