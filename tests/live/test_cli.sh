@@ -5,7 +5,8 @@ bin=${1:?usage: test_cli.sh AGENT_BINARY}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+pub=
+trap 'rm -rf "$tmp" ${pub:+"$pub"}' EXIT
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok - $1"; }
 bad() { fail=$((fail + 1)); echo "not ok - $1"; }
@@ -46,8 +47,14 @@ check "a missing config says so" grep -q "cannot open" "$tmp/err"
 # CAP_NET_ADMIN (one clear line, exit 1); newer ones serve it, and the agent
 # must then say that it cannot raise the capture thread's priority.
 if command -v setpriv >/dev/null; then
+	# The checkout may sit in a directory only root can enter (mktemp -d is
+	# 0700): give the unprivileged run its own readable copies.
+	pub=$(mktemp -d)
+	chmod 755 "$pub"
+	install -m 755 "$bin" "$pub/hids-agent"
+	install -m 644 "$top/deploy/hids-agent.conf" "$pub/hids-agent.conf"
 	timeout -s TERM 3 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
-	    "$bin" --stdout -c "$top/deploy/hids-agent.conf" >/dev/null 2>"$tmp/err"
+	    "$pub/hids-agent" --stdout -c "$pub/hids-agent.conf" >/dev/null 2>"$tmp/err"
 	rc=$?
 	if [ $rc -eq 1 ]; then
 		check "unprivileged run names CAP_NET_ADMIN" grep -q "CAP_NET_ADMIN" "$tmp/err"
