@@ -129,6 +129,7 @@ capture_rec_done(struct capture *cap, struct capture_rec *r)
 	pthread_mutex_lock(&cap->mu);
 	r->next = cap->done;
 	cap->done = r;
+	atomic_store_explicit(&cap->done_waiting, true, memory_order_relaxed);
 	pthread_mutex_unlock(&cap->mu);
 }
 
@@ -141,6 +142,7 @@ capture_free_done(struct capture *cap)
 	pthread_mutex_lock(&cap->mu);
 	r = cap->done;
 	cap->done = NULL;
+	atomic_store_explicit(&cap->done_waiting, false, memory_order_relaxed);
 	pthread_mutex_unlock(&cap->mu);
 	for (; r; r = n) {
 		n = r->next;
@@ -336,10 +338,20 @@ capture_main(void *arg)
 	capture_apply_priority(cap);
 	log_info("capture thread running at %s priority", cap->prio_desc);
 	while (!atomic_load(&cap->stop)) {
-		ssize_t n = nlsource_recv(cap->src, buf, CAPTURE_RECV_BUF);
-		if (n == -1 && errno == EAGAIN) {
-			/* Idle: free what the main loop is done with, then block. */
-			capture_free_done(cap);
+		ssize_t n;
+		/*
+		 * The socket blocks, so a plain recv drains it until it is empty
+		 * and then waits: one syscall per datagram. Only when the main
+		 * loop handed records back does a non-blocking recv first find
+		 * out whether the thread is idle enough to free them.
+		 */
+		if (atomic_load_explicit(&cap->done_waiting, memory_order_relaxed)) {
+			n = nlsource_recv(cap->src, buf, CAPTURE_RECV_BUF);
+			if (n == -1 && errno == EAGAIN) {
+				capture_free_done(cap);
+				n = recv(cap->src->fd, buf, CAPTURE_RECV_BUF, 0);
+			}
+		} else {
 			n = recv(cap->src->fd, buf, CAPTURE_RECV_BUF, 0);
 		}
 		capture_recv_result(cap, buf, n);

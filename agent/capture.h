@@ -71,6 +71,7 @@ struct capture {
 	struct capture_rec *head, *tail;
 	size_t q_bytes, q_records;
 	struct capture_rec *done;	/* handled by the main loop, for the thread to free */
+	_Atomic bool done_waiting;	/* done is not empty */
 	uint64_t pending_lost;	/* known lost, not yet attached to a record */
 	const char *pending_reason;
 	struct capture_counters c;

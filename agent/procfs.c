@@ -39,12 +39,16 @@ procfs_read_file(int procfd, int pid, const char *name, char *buf, size_t bufsiz
 	if ((fd = openat(procfd, path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
 	while ((size_t)total < bufsize - 1) {
-		n = read(fd, buf + total, bufsize - 1 - (size_t)total);
+		size_t want = bufsize - 1 - (size_t)total;
+		n = read(fd, buf + total, want);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		total += n;
+		/* /proc renders these files whole on the first read: short means done. */
+		if ((size_t)n < want)
+			break;
 	}
 	close(fd);
 	buf[total] = '\0';
@@ -108,6 +112,9 @@ procfs_read_cmdline(int procfd, int pid, size_t max_bytes, struct process *p)
 		if (n <= 0)
 			break;
 		len += (size_t)n;
+		/* The kernel copies all it has up to the count asked: short means done. */
+		if ((size_t)n < max_bytes - (len - (size_t)n))
+			break;
 	}
 	if (len == max_bytes) {
 		/* Past the cap: count the remaining arguments, keep no bytes. */
