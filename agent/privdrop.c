@@ -12,6 +12,13 @@
  *  - CAP_DAC_READ_SEARCH: re-reading certificates and the config on SIGHUP
  *    when an operator made them readable by a group only.
  * Must run before other threads start: capabilities are per thread.
+ *
+ * Nothing here assumes uid 0. The packaged unit starts the agent as the
+ * hids-agent user with the first three as ambient capabilities; systemd
+ * must then put them in the inheritable set too, and its seccomp filter
+ * denies capset. An inheritable set within the kept one is therefore left
+ * as it is: with the ambient set cleared and no_new_privs set, nothing the
+ * agent could exec gains anything from it.
  */
 #include "privdrop.h"
 
@@ -78,17 +85,29 @@ privdrop_apply(char *err, size_t errlen)
 	for (int i = 0; i < 2; i++) {
 		uint32_t keep = (uint32_t)(CAPS_KEPT >> (32 * i));
 		change |= (data[i].effective & ~keep) || (data[i].permitted & ~keep) ||
-		    data[i].inheritable;
+		    (data[i].inheritable & ~keep);
+	}
+	/*
+	 * Under the systemd unit the sets are already right (as root, or as the
+	 * hids-agent user with ambient capabilities): no capset, which its
+	 * filter denies. Otherwise (root outside systemd) the inheritable set
+	 * is emptied along with the rest.
+	 */
+	for (int i = 0; change && i < 2; i++) {
+		uint32_t keep = (uint32_t)(CAPS_KEPT >> (32 * i));
 		data[i].effective &= keep;
 		data[i].permitted &= keep;
 		data[i].inheritable = 0;
 	}
-	/* Under the systemd unit the sets are already right: no capset, which its filter denies. */
 	if (change && syscall(SYS_capset, &hdr, data) == -1) {
 		snprintf(err, errlen, "capset: %s", strerror(errno));
 		return -1;
 	}
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	/* A prctl, not capset: allowed under the unit's filter. Before Linux 4.3 there is no ambient set. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 && errno != EINVAL) {
+		snprintf(err, errlen, "cannot clear the ambient capabilities: %s", strerror(errno));
+		return -1;
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
 		snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));
 		return -1;
