@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,14 +207,23 @@ is(const char *section, const char *key, const char *s, const char *k)
 	return strcmp(section, s) == 0 && strcmp(key, k) == 0;
 }
 
-/* Replaces *dst with a copy of a readable file's path, or reports why not. */
+/*
+ * Replaces *dst with a copy of a file's path, and reports it if the agent
+ * cannot read it. It opens the file rather than asking access(): that
+ * answers for the real uid without capabilities, not for the agent as it
+ * will read the file (the hids-agent user through its group, or root).
+ * The path is kept even then, so that the one error is not followed by
+ * others about the key missing (the config is refused anyway).
+ */
 static void
 set_file(struct parse_state *st, const char *key, const char *v, char **dst)
 {
-	if (access(v, R_OK) == -1) {
+	int fd = open(v, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (fd == -1)
 		perr(st, "cannot read %s '%s': %s", key, v, strerror(errno));
-		return;
-	}
+	else
+		close(fd);
 	free(*dst);
 	*dst = xstrdup(v);
 }

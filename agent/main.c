@@ -733,7 +733,14 @@ main(int argc, char **argv)
 	agent_parse_args(argc, argv, &config_path, &check_only, &verbose, &to_stdout);
 	a->to_stdout = to_stdout;
 	config_defaults(&a->cfg);
-	if (config_path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+	/*
+	 * Only a default config that is not there means built-in defaults; one
+	 * the agent may not read (run as a user outside the hids-agent group)
+	 * is used, so that config_load says why it cannot open it.
+	 */
+	if (config_path == NULL &&
+	    (faccessat(AT_FDCWD, CONFIG_DEFAULT_PATH, F_OK, AT_EACCESS) == 0 ||
+	    (errno != ENOENT && errno != ENOTDIR)))
 		config_path = CONFIG_DEFAULT_PATH;
 	if (config_path && config_load(&a->cfg, config_path, stderr) == -1)
 		return 1;
