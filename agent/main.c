@@ -8,6 +8,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/capability.h>
 #include <openssl/sha.h>
 #include <signal.h>
 #include <stdio.h>
@@ -669,6 +670,10 @@ agent_start_capture(struct agent *a)
 	/* Before any other thread starts: capabilities are per thread. */
 	if (privdrop_apply(err, sizeof(err)) == -1)
 		fatalx("cannot drop privileges: %s", err);
+	if (!(privdrop_effective() & (1ull << CAP_SYS_PTRACE)))
+		log_warnx("no CAP_SYS_PTRACE: other users' processes are reported without "
+		    "executable and working directory (under /proc hidepid=, without any "
+		    "/proc details)");
 	if (names_start(&a->names) == -1)
 		fatalx("cannot start the name resolver thread");
 	memset(&cc, 0, sizeof(cc));

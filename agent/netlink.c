@@ -2,8 +2,9 @@
  * netlink.c: the connector socket. Subscription is confirmed by the
  * kernel's reply (a PROC_EVENT_NONE message whose ack field is our nonce
  * plus one); no reply within NL_ACK_TIMEOUT_MS means the connector is not
- * serving us (no CONFIG_PROC_EVENTS, no CAP_NET_ADMIN, or not in the
- * initial user and pid namespaces).
+ * serving us (no CONFIG_PROC_EVENTS, no CAP_NET_ADMIN before Linux 6.6, or
+ * not in the initial user and pid namespaces). Root is not required: the
+ * capability, ambient for the hids-agent user under the unit, is enough.
  */
 #include "netlink.h"
 
@@ -173,7 +174,8 @@ nlsource_subscribe(struct nlsource *s, uint32_t mask, char *err, size_t errlen)
 	}
 	if (r != 1) {
 		snprintf(err, errlen, "no reply from the kernel's process-events "
-		    "connector: the agent needs root (CAP_NET_ADMIN), a kernel with "
+		    "connector: the agent needs CAP_NET_ADMIN (root, or the unit's ambient "
+		    "capabilities), a kernel with "
 		    "CONFIG_PROC_EVENTS, and the initial user and pid namespaces "
 		    "(containers are not served)");
 		return -1;

@@ -115,6 +115,19 @@ privdrop_apply(char *err, size_t errlen)
 	return 0;
 }
 
+/* Returns the calling thread's effective capabilities (0 if unknown). */
+uint64_t
+privdrop_effective(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) == -1)
+		return 0;
+	return (uint64_t)data[0].effective | ((uint64_t)data[1].effective << 32);
+}
+
 /* Sends a state string to systemd's notify socket, if there is one. */
 int
 sdnotify_send(const char *state)

@@ -13,6 +13,7 @@
 /* privdrop.c */
 int privdrop_apply(char *err, size_t errlen);
 uint64_t privdrop_kept_mask(void);
+uint64_t privdrop_effective(void);
 int sdnotify_send(const char *state);
 
 #endif
