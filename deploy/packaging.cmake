@@ -31,7 +31,9 @@ add_custom_target(hids_manpages ALL DEPENDS ${HIDS_MAN_GZ})
 
 # The config: a conffile in the package. A plain `cmake --install` over an
 # edited copy leaves it alone and puts the new default beside it as
-# hids-agent.conf.dist, the way dpkg would.
+# hids-agent.conf.dist, the way dpkg would. It holds no secret and is
+# installed 0644 root:root; the package's postinst makes it and its
+# directory root:hids-agent 0640/0750 for the keys an admin adds there.
 install(CODE "
   set(_dst \"\$ENV{DESTDIR}${HIDS_CONF_DIR}/hids-agent.conf\")
   set(_src \"${HIDS_DEPLOY_DIR}/hids-agent.conf\")
@@ -64,6 +66,12 @@ install(CODE "
     PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
     FILES \"${HIDS_PKG_OUT}/hids-agent.service\")
 ")
+
+# The service's system user, for systemd-sysusers (sysusers.d(5)): what
+# creates it on installs without the package. The package's postinst
+# creates the same user with adduser.
+install(FILES ${HIDS_DEPLOY_DIR}/hids-agent.sysusers DESTINATION lib/sysusers.d
+  RENAME hids-agent.conf)
 
 # Documentation: README, every docs/*.md, and the example config.
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
@@ -99,7 +107,9 @@ set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER ${CPACK_PACKAGE_CONTACT})
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# Library dependencies come from dpkg-shlibdeps (package dpkg-dev).
+# Library dependencies come from dpkg-shlibdeps (package dpkg-dev), and are
+# added to these: postinst creates the hids-agent user with adduser.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${HIDS_DEPLOY_DIR}/debian/conffiles

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Proves the .deb builds with the right metadata, installs with apt, runs, registers its conffile and unit, lints its man pages, upgrades in place, and purges clean.
+# Proves the .deb builds with the right metadata, installs with apt, creates the hids-agent user and gives it what it needs and no more, runs as that user, registers its conffile and unit, lints its man pages, upgrades in place, and purges clean (keeping the user).
 set -u
 top=${1:?usage: test_package.sh SOURCE_DIR BUILD_DIR}
 build=${2:?usage: test_package.sh SOURCE_DIR BUILD_DIR}
@@ -8,8 +8,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 export DEBIAN_FRONTEND=noninteractive
 tmp=$(mktemp -d)
 installed_by_us=false
+user=hids-agent
+user_before=false
+getent passwd "$user" >/dev/null && user_before=true
 cleanup() {
 	"$installed_by_us" && purge_all
+	# The package keeps its user on purge; the test does not, unless it was there before.
+	if ! "$user_before" && getent passwd "$user" >/dev/null; then
+		userdel "$user" 2>/dev/null
+		getent group "$user" >/dev/null && groupdel "$user" 2>/dev/null
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -38,6 +46,7 @@ check "Maintainer is set" test -n "$(field Maintainer)"
 check "Description has a summary and a body" test "$(grep -c '^ ' "$tmp/control")" -ge 2
 depends=$(field Depends)
 echo "# Depends: $depends"
+check "Depends names adduser (postinst creates the user)" grep -Eq '(^|, )adduser(,|$)' <<<"$depends"
 for lib in libevent-2 libevent-openssl libmnl libjson-c libinih libssl libc6; do
 	check "Depends names $lib" grep -q "$lib" <<<"$depends"
 done
@@ -53,7 +62,7 @@ for f in ./usr/sbin/hids-agent ./etc/hids-agent/hids-agent.conf ./lib/systemd/sy
     ./usr/share/man/man8/hids-agent.8.gz ./usr/share/man/man5/hids-agent.conf.5.gz \
     ./usr/share/doc/hids-agent/README.md ./usr/share/doc/hids-agent/operations.md \
     ./usr/share/doc/hids-agent/security.md ./usr/share/doc/hids-agent/siem.md \
-    ./usr/share/doc/hids-agent/examples/hids-agent.conf; do
+    ./usr/share/doc/hids-agent/examples/hids-agent.conf ./usr/lib/sysusers.d/hids-agent.conf; do
 	check "package holds $f" grep -qx "$f" "$tmp/files"
 done
 check "nothing under /usr/local" bash -c "! grep -q '^./usr/local' '$tmp/files'"
@@ -70,17 +79,51 @@ check "/usr/sbin/hids-agent --version prints $version" test "$(/usr/sbin/hids-ag
 check "the installed config is valid" test $? -eq 0
 conffiles=$(dpkg-query -W -f='${Conffiles}' hids-agent)
 check "the config is a registered conffile" grep -q '^ /etc/hids-agent/hids-agent.conf [0-9a-f]\{32\}$' <<<"$conffiles"
-check "the state directory exists, mode 750" test "$(stat -c %a:%U /var/lib/hids-agent 2>/dev/null)" = 750:root
+
+# The service's user: a system account that cannot log in, with a group of
+# its own; it owns the spool and reads the config directory through the group.
+pw=$(getent passwd "$user")
+IFS=: read -r _ _ uid gid _ home shell <<<"$pw"
+echo "# $pw"
+check "postinst creates the system user $user" test -n "$pw" -a "${uid:-1000}" -lt 1000
+check "  ... with its own group $user" test "$(getent group "${gid:-x}" | cut -d: -f1)" = "$user"
+check "  ... home /nonexistent, no login shell" test "$home" = /nonexistent -a "$shell" = /usr/sbin/nologin
+check "  ... in no other group" test "$(id -G "$user" 2>/dev/null)" = "$gid"
+perms() { stat -c %a:%U:%G "$1" 2>/dev/null; }
+check "/var/lib/hids-agent is 750 hids-agent:hids-agent" test "$(perms /var/lib/hids-agent)" = 750:$user:$user
+check "/etc/hids-agent is 750 root:hids-agent" test "$(perms /etc/hids-agent)" = 750:root:$user
+check "the config is 640 root:hids-agent" test "$(perms /etc/hids-agent/hids-agent.conf)" = 640:root:$user
+sysusers=/usr/lib/sysusers.d/hids-agent.conf
+if command -v systemd-sysusers >/dev/null; then
+	systemd-sysusers --dry-run - <"$sysusers" >"$tmp/sysusers" 2>&1
+	check "the sysusers.d file names the user postinst created (nothing left to create)" \
+	    test $? -eq 0 -a ! -s "$tmp/sysusers" || cat "$tmp/sysusers"
+	mkdir -p "$tmp/sysroot/etc"
+	systemd-sysusers --root="$tmp/sysroot" - <"$sysusers" >/dev/null 2>&1
+	IFS=: read -r _ _ _ _ _ shome sshell < <(grep "^$user:" "$tmp/sysroot/etc/passwd")
+	check "systemd-sysusers makes the same user from it on an empty root" \
+	    test "${shome:-}" = /nonexistent -a "${sshell:-}" = /usr/sbin/nologin
+else
+	skipped "the sysusers.d file" "systemd-sysusers is not installed"
+fi
+
 unit=/lib/systemd/system/hids-agent.service
 check "the unit runs /usr/sbin/hids-agent" grep -q '^ExecStart=/usr/sbin/hids-agent -c /etc/hids-agent/hids-agent.conf$' "$unit"
+check "the unit runs it as User=hids-agent, Group=hids-agent" \
+    bash -c "grep -qx 'User=$user' '$unit' && grep -qx 'Group=$user' '$unit'"
+check "the unit's ambient capabilities are its bounding set" test \
+    "$(sed -n 's/^AmbientCapabilities=//p' "$unit")" = "$(sed -n 's/^CapabilityBoundingSet=//p' "$unit")"
 if command -v systemd-analyze >/dev/null; then
 	systemd-analyze verify "$unit" >"$tmp/verify" 2>&1
 	check "systemd-analyze verify passes on the installed unit" test $? -eq 0 -a ! -s "$tmp/verify" || cat "$tmp/verify"
-	score=$(systemd-analyze security --offline=yes "$unit" 2>/dev/null |
-	    sed -n 's/.*Overall exposure level for hids-agent.service: \([0-9.]*\).*/\1/p')
+	systemd-analyze security --offline=yes "$unit" >"$tmp/security" 2>&1
+	score=$(sed -n 's/.*Overall exposure level for hids-agent.service: \([0-9.]*\).*/\1/p' "$tmp/security")
 	echo "# systemd-analyze security exposure: ${score:-unknown}"
-	check "security exposure is at most 2.9 (got ${score:-none})" \
-	    awk -v s="${score:-99}" 'BEGIN { exit !(s <= 2.9) }'
+	grep '✗' "$tmp/security" | awk '{ printf "#   %s %s\n", $2, $NF }'
+	check "security exposure is below 2.5 (got ${score:-none})" \
+	    awk -v s="${score:-99}" 'BEGIN { exit !(s < 2.5) }'
+	check "systemd-analyze no longer flags User=, ProtectProc= or RemoveIPC=" \
+	    bash -c "! grep -Eq '✗ (User=|ProtectProc=|RemoveIPC=)' '$tmp/security'"
 else
 	skipped "systemd-analyze verify" "systemd-analyze is not installed"
 fi
@@ -116,17 +159,59 @@ else
 	/usr/sbin/hids-agent --stdout >/dev/null 2>"$tmp/run.err" &
 	pid=$!
 	for _ in $(seq 100); do grep -q ready "$tmp/run.err" 2>/dev/null && break; sleep 0.1; done
-	check "the installed agent starts and reports ready" grep -q ready "$tmp/run.err"
+	check "the installed agent starts as root and reports ready" grep -q ready "$tmp/run.err"
 	kill -TERM "$pid"
 	wait "$pid"
 	check "the installed agent exits 0 on SIGTERM" test $? -eq 0
+	# As the unit runs it: the unit's user, command line and capabilities.
+	# tests/live/test_sandbox.sh adds the unit's /proc and seccomp settings.
+	caps=$(sed -n 's/^AmbientCapabilities=//p' "$unit" | tr 'A-Z ' 'a-z,' | sed 's/cap_/+/g')
+	cmd=$(sed -n 's/^ExecStart=//p' "$unit")
+	setpriv --reuid="$user" --regid="$user" --init-groups --inh-caps=-all,"$caps" \
+	    --ambient-caps="$caps" --bounding-set=-all,"$caps" --no-new-privs \
+	    $cmd --stdout >/dev/null 2>"$tmp/run.err" &
+	pid=$!
+	for _ in $(seq 100); do grep -q ready "$tmp/run.err" 2>/dev/null && break; sleep 0.1; done
+	check "as $user with the unit's capabilities, it reads its config and reports ready" \
+	    grep -q ready "$tmp/run.err" || sed 's/^/# /' "$tmp/run.err"
+	check "  ... with no warning or error" bash -c "! grep -Eq ': (warning|error):' '$tmp/run.err'" ||
+	    sed 's/^/# /' "$tmp/run.err"
+	capeff=$(sed -n 's/^CapEff:\t//p' "/proc/$pid/status" 2>/dev/null)
+	check "  ... keeping CapEff 0000000000881000 (got ${capeff:-none})" test "$capeff" = 0000000000881000
+	kill -TERM "$pid"
+	wait "$pid"
+	check "  ... and exits 0 on SIGTERM" test $? -eq 0
 fi
+# ExecReload's check, as the unit's user; any other user may not read the config.
+setpriv --reuid="$user" --regid="$user" --init-groups --inh-caps=-all \
+    /usr/sbin/hids-agent --check-config -c /etc/hids-agent/hids-agent.conf >/dev/null 2>"$tmp/cc.err"
+check "$user may check the config (ExecReload)" test $? -eq 0 || sed 's/^/# /' "$tmp/cc.err"
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+    /usr/sbin/hids-agent --check-config >/dev/null 2>"$tmp/cc.err"
+check "another user gets exit 1, not the built-in defaults" test $? -eq 1
+check "  ... with one line saying it cannot open the config" \
+    test "$(wc -l <"$tmp/cc.err")" -eq 1 -a "$(grep -c '^/etc/hids-agent/hids-agent.conf: cannot open: Permission denied$' "$tmp/cc.err")" -eq 1 ||
+    sed 's/^/# /' "$tmp/cc.err"
 
-# Upgrade in place (same version again): the admin's edit of the conffile stays.
+# Upgrade in place (same version again): the admin's edit of the conffile
+# stays; a spool left by a version that ran as root is handed to the user;
+# a mode the admin pinned with dpkg-statoverride stays.
 echo "# edited by test_package" >>/etc/hids-agent/hids-agent.conf
+mkdir -p /var/lib/hids-agent/old
+echo segment >/var/lib/hids-agent/old/seg
+chown -R root:root /var/lib/hids-agent
+chmod 600 /var/lib/hids-agent/old/seg
+dpkg-statoverride --add root "$user" 0710 /etc/hids-agent
+chmod 0710 /etc/hids-agent
 dpkg -i "$deb" >"$tmp/dpkg.log" 2>&1
 check "reinstalling over itself succeeds" test $? -eq 0 || tail -n 20 "$tmp/dpkg.log"
+dpkg-statoverride --remove /etc/hids-agent
 check "the admin's edit of the config survives" grep -q "edited by test_package" /etc/hids-agent/hids-agent.conf
+check "  ... and stays 640 root:hids-agent" test "$(perms /etc/hids-agent/hids-agent.conf)" = 640:root:$user
+check "a root-owned spool from an older version is handed to $user" \
+    test "$(perms /var/lib/hids-agent):$(perms /var/lib/hids-agent/old/seg)" = "750:$user:$user:600:$user:$user"
+check "a dpkg-statoverride on /etc/hids-agent is respected" test "$(perms /etc/hids-agent)" = 710:root:$user
+check "the user is reused, not created again" test "$(getent passwd "$user")" = "$pw"
 
 # Remove keeps the config; purge takes everything.
 apt-get remove -y -qq hids-agent >"$tmp/apt.log" 2>&1
@@ -137,8 +222,11 @@ apt-get purge -y -qq hids-agent >"$tmp/apt.log" 2>&1
 check "apt-get purge succeeds" test $? -eq 0
 check "purge leaves no package record" bash -c "! dpkg-query -W hids-agent >/dev/null 2>&1 || test \"\$(dpkg-query -W -f='\${db:Status-Abbrev}' hids-agent)\" = 'un '"
 for p in /etc/hids-agent /var/lib/hids-agent /lib/systemd/system/hids-agent.service \
-    /etc/systemd/system/multi-user.target.wants/hids-agent.service /usr/share/doc/hids-agent; do
+    /etc/systemd/system/multi-user.target.wants/hids-agent.service /usr/share/doc/hids-agent \
+    /usr/lib/sysusers.d/hids-agent.conf; do
 	check "purge removes $p" test ! -e "$p"
 done
+check "purge keeps the $user user and group (Debian practice; docs/operations.md)" \
+    test "$(getent passwd "$user")" = "$pw" -a -n "$(getent group "$user")"
 installed_by_us=false
 summary
