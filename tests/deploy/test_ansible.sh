@@ -9,12 +9,19 @@ export DEBIAN_FRONTEND=noninteractive
 tmp=$(mktemp -d)
 installed_by_us=false
 conf=/etc/hids-agent/hids-agent.conf
+user_before=false
+getent passwd hids-agent >/dev/null && user_before=true
 cleanup() {
 	if "$installed_by_us"; then
 		purge_all
 		rm -f /etc/hids-agent/test-ca.pem /etc/hids-agent/test-client.pem \
 		    /etc/hids-agent/test-client.key
 		rmdir /etc/hids-agent 2>/dev/null
+	fi
+	# The package keeps its user on purge; the test does not, unless it was there before.
+	if ! "$user_before" && getent passwd hids-agent >/dev/null; then
+		userdel hids-agent 2>/dev/null
+		getent group hids-agent >/dev/null && groupdel hids-agent 2>/dev/null
 	fi
 	rm -rf "$tmp"
 }
@@ -91,7 +98,15 @@ check "the config has protocol = relp" grep -qx 'protocol = relp' "$conf"
 check "the config has the spool" grep -qx 'dir = /var/lib/hids-agent' "$conf"
 check "only the spool keys that were set are written" \
     bash -c "grep -qx 'max_bytes = 64M' '$conf' && ! grep -q '^fsync' '$conf'"
-check "the key is written mode 600" test "$(stat -c %a /etc/hids-agent/test-client.key)" = 600
+perms() { stat -c %a:%U:%G "$1" 2>/dev/null; }
+check "the key is written 640 root:hids-agent" test "$(perms /etc/hids-agent/test-client.key)" = 640:root:hids-agent
+check "the certificates are written 644 root:hids-agent" \
+    test "$(perms /etc/hids-agent/test-ca.pem) $(perms /etc/hids-agent/test-client.pem)" = "644:root:hids-agent 644:root:hids-agent"
+check "the config is written 640 root:hids-agent" test "$(perms "$conf")" = 640:root:hids-agent
+check "/etc/hids-agent is 750 root:hids-agent" test "$(perms /etc/hids-agent)" = 750:root:hids-agent
+check "the hids-agent user can check the config, key included (ExecReload)" \
+    setpriv --reuid=hids-agent --regid=hids-agent --init-groups --inh-caps=-all \
+    /usr/sbin/hids-agent --check-config -c "$conf"
 check "the CA bundle is written as given" cmp -s "$tmp/ca.pem" /etc/hids-agent/test-ca.pem
 check "the written config passes --check-config" /usr/sbin/hids-agent --check-config -c "$conf"
 check "the IP allow list drop-in is written" \
