@@ -1,23 +1,28 @@
 /*
- * encode.c: builds the ECS document of one event with json-c and returns it
- * as a single line ending in '\n'. Strings from processes go through
+ * encode.c: writes the ECS document of one event as a single line ending
+ * in '\n'. The schema is fixed, so the line is written straight into one
+ * growing buffer, key by key, in the order docs/schema.md lists: no tree of
+ * objects is built (json-c's cost about 13 us per event in the storm
+ * benchmark, most of it malloc). Strings from processes go through
  * escape.c first, so the line is valid UTF-8 whatever argv held. When
  * max_line_bytes is set and the line is longer, args are cut (marked in
  * hids.args_truncated) until it fits; a line is never split.
  */
 #include "encode.h"
 
-#include <json-c/json.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "common.h"
 #include "escape.h"
 
-#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 #define COMPACT_STR_BYTES 256	/* strings kept when a line must shrink past its args */
+#define JW_MAX_DEPTH 8
+#define JW_MAX_ESCAPED 16	/* fields that can be listed in hids.escaped */
 
 /* How much a line must give up to fit max_line_bytes. */
 struct shrink {
@@ -26,6 +31,166 @@ struct shrink {
 	bool drop_previous;
 	bool cut;		/* a string was cut */
 };
+
+/* The line being written: a buffer, and per open object whether it has a member yet. */
+struct jw {
+	char *buf;
+	size_t len, cap;
+	int depth;
+	bool has[JW_MAX_DEPTH];
+	const char *escaped[JW_MAX_ESCAPED];	/* field names, static or in esc_names */
+	char esc_names[JW_MAX_ESCAPED][48];
+	int n_escaped;
+};
+
+static void
+jw_reserve(struct jw *w, size_t more)
+{
+	if (w->len + more <= w->cap)
+		return;
+	size_t cap = w->cap ? w->cap : 1024;
+	while (cap < w->len + more)
+		cap *= 2;
+	w->buf = xrealloc(w->buf, cap);
+	w->cap = cap;
+}
+
+static void
+jw_raw(struct jw *w, const char *s, size_t n)
+{
+	jw_reserve(w, n);
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+}
+
+static void
+jw_char(struct jw *w, char c)
+{
+	jw_reserve(w, 1);
+	w->buf[w->len++] = c;
+}
+
+/* Writes s (valid UTF-8) as a JSON string: quotes, backslashes and control characters escaped. */
+static void
+jw_string(struct jw *w, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, run = 0;
+
+	jw_reserve(w, n + 2);
+	w->buf[w->len++] = '"';
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		jw_raw(w, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': jw_raw(w, "\\\"", 2); break;
+		case '\\': jw_raw(w, "\\\\", 2); break;
+		case '\n': jw_raw(w, "\\n", 2); break;
+		case '\r': jw_raw(w, "\\r", 2); break;
+		case '\t': jw_raw(w, "\\t", 2); break;
+		case '\b': jw_raw(w, "\\b", 2); break;
+		case '\f': jw_raw(w, "\\f", 2); break;
+		default: {
+			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			jw_raw(w, u, sizeof(u));
+		}
+		}
+	}
+	jw_raw(w, s + run, n - run);
+	jw_char(w, '"');
+}
+
+/* Starts a member: the comma if needed, then "key":. */
+static void
+jw_key(struct jw *w, const char *key)
+{
+	if (w->has[w->depth])
+		jw_char(w, ',');
+	w->has[w->depth] = true;
+	jw_char(w, '"');
+	jw_raw(w, key, strlen(key));
+	jw_raw(w, "\":", 2);
+}
+
+/* Opens a nested object; key NULL for the document itself. */
+static void
+jw_open(struct jw *w, const char *key)
+{
+	if (key)
+		jw_key(w, key);
+	jw_char(w, '{');
+	w->depth++;
+	w->has[w->depth] = false;
+}
+
+static void
+jw_close(struct jw *w)
+{
+	jw_char(w, '}');
+	w->depth--;
+}
+
+/* Opens an object that is left out again (jw_close_opt) if nothing goes in it. */
+static size_t
+jw_open_opt(struct jw *w, const char *key)
+{
+	size_t mark = w->len;
+	bool had = w->has[w->depth];
+
+	jw_open(w, key);
+	return mark | (had ? (size_t)1 << (sizeof(size_t) * 8 - 1) : 0);
+}
+
+static void
+jw_close_opt(struct jw *w, size_t mark)
+{
+	size_t top = (size_t)1 << (sizeof(size_t) * 8 - 1);
+
+	if (w->has[w->depth]) {
+		jw_close(w);
+		return;
+	}
+	w->depth--;
+	w->len = mark & ~top;
+	w->has[w->depth] = (mark & top) != 0;
+}
+
+static void
+jw_str(struct jw *w, const char *key, const char *s)
+{
+	jw_key(w, key);
+	jw_string(w, s, strlen(s));
+}
+
+static void
+jw_int(struct jw *w, const char *key, int64_t v)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
+	jw_key(w, key);
+	jw_raw(w, buf, (size_t)n);
+}
+
+static void
+jw_bool(struct jw *w, const char *key, bool v)
+{
+	jw_key(w, key);
+	jw_raw(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+/* Notes a field whose value was escaped; prefix.suffix names it. */
+static void
+jw_escaped(struct jw *w, const char *prefix, const char *suffix)
+{
+	if (w->n_escaped >= JW_MAX_ESCAPED)
+		return;
+	snprintf(w->esc_names[w->n_escaped], sizeof(w->esc_names[0]), "%s.%s", prefix, suffix);
+	w->escaped[w->n_escaped] = w->esc_names[w->n_escaped];
+	w->n_escaped++;
+}
 
 /* Formats wall-clock ns as RFC 3339 UTC with nanoseconds. */
 void
@@ -41,9 +206,9 @@ encode_format_time(uint64_t real_ns, char *buf, size_t buflen)
 	    (unsigned long long)(real_ns % 1000000000ull));
 }
 
-/* Formats a timestamp, reusing the date part while the second is the same. */
-static json_object *
-jtime(struct encode_ctx *ctx, uint64_t real_ns)
+/* Writes a timestamp, reusing the date part while the second is the same. */
+static void
+jw_time(struct jw *w, struct encode_ctx *ctx, const char *key, uint64_t real_ns)
 {
 	int64_t sec = (int64_t)(real_ns / 1000000000ull);
 	uint32_t ns = (uint32_t)(real_ns % 1000000000ull);
@@ -57,8 +222,9 @@ jtime(struct encode_ctx *ctx, uint64_t real_ns)
 		strftime(ctx->date_prefix, sizeof(ctx->date_prefix), "%Y-%m-%dT%H:%M:%S", &tm);
 		ctx->date_sec = sec;
 	}
-	n = snprintf(buf, sizeof(buf), "%s.%09uZ", ctx->date_prefix, ns);
-	return json_object_new_string_len(buf, n);
+	n = snprintf(buf, sizeof(buf), "\"%s.%09uZ\"", ctx->date_prefix, ns);
+	jw_key(w, key);
+	jw_raw(w, buf, (size_t)n);
 }
 
 /* Returns a process's start as wall-clock ns, or 0 when unknown. */
@@ -73,49 +239,92 @@ encode_start_ns(const struct encode_ctx *ctx, const struct process *p)
 	return 0;
 }
 
-/* Gets or creates the object at key inside o. */
-static json_object *
-jobj(json_object *o, const char *key)
+/* Writes the reversible escape of bytes (escape.h) as a JSON string. */
+static void
+jw_escape_value(struct jw *w, const char *s, size_t n)
 {
-	json_object *c;
-	if (json_object_object_get_ex(o, key, &c))
-		return c;
-	c = json_object_new_object();
-	json_object_object_add(o, key, c);
-	return c;
+	size_t elen;
+	char *e = bytes_escape(s, n, &elen);
+	jw_string(w, e, elen);
+	free(e);
+}
+
+/* Writes bytes that are valid UTF-8, or their reversible escape (then says so). */
+static void
+jw_bytes_value(struct jw *w, const char *s, size_t n, bool *escaped)
+{
+	*escaped = !utf8_valid(s, n);
+	if (*escaped)
+		jw_escape_value(w, s, n);
+	else
+		jw_string(w, s, n);
 }
 
 /* Adds attacker-controlled bytes as a string, escaping reversibly if needed. */
 static void
-add_bytes(json_object *o, const char *key, const char *s, size_t n,
-    json_object *escaped, const char *field, struct shrink *sh)
+add_bytes(struct jw *w, const char *key, const char *s, size_t n,
+    const char *prefix, struct shrink *sh)
 {
+	bool esc;
+
 	if (sh->str_cap && n > sh->str_cap) {
 		sh->cut = true;
 		if (sh->str_cap == 1)
 			return;	/* the last resort leaves strings out */
 		n = utf8_truncate(s, n, sh->str_cap);
 	}
-	if (utf8_valid(s, n)) {
-		json_object_object_add(o, key, json_object_new_string_len(s, (int)n));
-		return;
-	}
-	size_t elen;
-	char *e = bytes_escape(s, n, &elen);
-	json_object_object_add(o, key, json_object_new_string_len(e, (int)elen));
-	free(e);
-	json_object_array_add(escaped, json_object_new_string(field));
+	jw_key(w, key);
+	jw_bytes_value(w, s, n, &esc);
+	if (esc)
+		jw_escaped(w, prefix, key);
 }
 
+/* Writes {"id":"N","name":...}; the name comes from NSS, so it is treated like process strings. */
 static void
-add_id(json_object *o, const char *key, uint32_t id, const char *name)
+add_id(struct jw *w, const char *key, uint32_t id, const char *name, struct shrink *sh)
 {
-	char buf[16];
-	json_object *u = jobj(o, key);
+	char buf[16], prefix[32];
+
 	snprintf(buf, sizeof(buf), "%u", id);
-	json_object_object_add(u, "id", json_object_new_string(buf));
-	if (name)
-		json_object_object_add(u, "name", json_object_new_string(name));
+	jw_open(w, key);
+	jw_str(w, "id", buf);
+	if (name) {
+		snprintf(prefix, sizeof(prefix), "%s%s", w->depth > 2 ? "process." : "", key);
+		add_bytes(w, "name", name, strlen(name), prefix, sh);
+	}
+	jw_close(w);
+}
+
+/* Writes the arguments in args[0, keep) as JSON strings, separated by sep. */
+static void
+jw_arg_list(struct jw *w, const struct process *p, size_t keep, bool esc, char sep,
+    bool quoted)
+{
+	/*
+	 * keep bytes hold NUL-separated arguments, so a NUL at keep - 1 ends
+	 * the last but one and leaves an empty last one (argv [..., ""]).
+	 * Nothing kept of non-empty args (cut to fit) is no argument at all;
+	 * argv [""] has no bytes either but one argument.
+	 */
+	if (keep == 0 && (p->args_len > 0 || p->args_count == 0))
+		return;
+	for (size_t off = 0; off <= keep;) {
+		const char *a = p->args + off;
+		size_t alen = strnlen(a, keep - off), start;
+		if (off > 0)
+			jw_char(w, sep);
+		start = w->len;
+		if (esc)
+			jw_escape_value(w, a, alen);
+		else
+			jw_string(w, a, alen);
+		if (!quoted) {
+			/* Inside one string: drop the quotes around this piece. */
+			memmove(w->buf + start, w->buf + start + 1, w->len - start - 2);
+			w->len -= 2;
+		}
+		off += alen + 1;
+	}
 }
 
 /*
@@ -124,138 +333,127 @@ add_id(json_object *o, const char *key, uint32_t id, const char *name)
  * "process.args" in hids.escaped applies to the whole array.
  */
 static void
-add_args(json_object *po, const struct process *p, size_t keep,
-    json_object *escaped, const char *prefix, bool with_cmdline)
+add_args(struct jw *w, const struct process *p, size_t keep, const char *prefix,
+    bool with_count, bool with_cmdline)
 {
-	json_object *arr = json_object_new_array();
 	bool esc = !utf8_valid_args(p->args, keep);
-	char *cl = xmalloc(keep * 4 + 1);
-	size_t off = 0, cl_len = 0;
-	char field[64];
 
-	while (off < keep) {
-		const char *a = p->args + off;
-		size_t alen = strnlen(a, keep - off);
-		if (esc) {
-			size_t elen;
-			char *e = bytes_escape(a, alen, &elen);
-			json_object_array_add(arr, json_object_new_string_len(e, (int)elen));
-			memcpy(cl + cl_len, e, elen);
-			cl_len += elen;
-			free(e);
-		} else {
-			json_object_array_add(arr, json_object_new_string_len(a, (int)alen));
-			memcpy(cl + cl_len, a, alen);
-			cl_len += alen;
-		}
-		off += alen + 1;
-		if (off < keep)
-			cl[cl_len++] = ' ';
+	jw_key(w, "args");
+	jw_char(w, '[');
+	jw_arg_list(w, p, keep, esc, ',', true);
+	jw_char(w, ']');
+	if (with_count)
+		jw_int(w, "args_count", p->args_count);
+	if (with_cmdline) {
+		jw_key(w, "command_line");
+		jw_char(w, '"');
+		jw_arg_list(w, p, keep, esc, ' ', false);
+		jw_char(w, '"');
 	}
-	json_object_object_add(po, "args", arr);
-	json_object_object_add(po, "args_count", json_object_new_int64(p->args_count));
-	if (with_cmdline)
-		json_object_object_add(po, "command_line",
-		    json_object_new_string_len(cl, (int)cl_len));
 	if (esc) {
-		snprintf(field, sizeof(field), "%s.args", prefix);
-		json_object_array_add(escaped, json_object_new_string(field));
-		if (with_cmdline) {
-			snprintf(field, sizeof(field), "%s.command_line", prefix);
-			json_object_array_add(escaped, json_object_new_string(field));
-		}
+		jw_escaped(w, prefix, "args");
+		if (with_cmdline)
+			jw_escaped(w, prefix, "command_line");
 	}
-	free(cl);
 }
 
-/* Adds the ECS fields of one process under o; prefix names it for hids.escaped. */
-static void
-add_process(struct encode_ctx *ctx, json_object *po, const struct process *p,
-    json_object *escaped, const char *prefix, struct shrink *sh, bool full)
-{
-	size_t args_keep = sh->args_keep;
-	char field[64];
+/* Which parts of a process add_process writes. */
+enum {
+	AP_FULL = 1,		/* cwd, start, session, group leader, tty, command_line */
+	AP_NO_IDS = 2,		/* leave out pid, entity_id and args_count (previous) */
+};
 
-	if (p->pid > 0)
-		json_object_object_add(po, "pid", json_object_new_int(p->pid));
-	if (p->entity_id[0])
-		json_object_object_add(po, "entity_id",
-		    json_object_new_string(p->entity_id));
-	if ((p->known & PF_NAME) && p->name[0]) {
-		snprintf(field, sizeof(field), "%s.name", prefix);
-		add_bytes(po, "name", p->name, strlen(p->name), escaped, field, sh);
-	}
-	if ((p->known & PF_EXE) && p->executable) {
-		snprintf(field, sizeof(field), "%s.executable", prefix);
-		add_bytes(po, "executable", p->executable, strlen(p->executable),
-		    escaped, field, sh);
-	}
+/* Writes the ECS fields of one process into the open object; prefix names it for hids.escaped. */
+static void
+add_process(struct encode_ctx *ctx, struct jw *w, const struct process *p,
+    const char *prefix, struct shrink *sh, int how)
+{
+	bool full = how & AP_FULL, ids = !(how & AP_NO_IDS);
+
+	if (ids && p->pid > 0)
+		jw_int(w, "pid", p->pid);
+	if (ids && p->entity_id[0])
+		jw_str(w, "entity_id", p->entity_id);
+	if ((p->known & PF_NAME) && p->name[0])
+		add_bytes(w, "name", p->name, strlen(p->name), prefix, sh);
+	if ((p->known & PF_EXE) && p->executable)
+		add_bytes(w, "executable", p->executable, strlen(p->executable), prefix, sh);
 	if ((p->known & PF_ARGS) && p->args) {
 		/* A cut lands on a character boundary: valid argv stays unescaped. */
-		size_t keep = args_keep < p->args_len ?
-		    utf8_truncate(p->args, p->args_len, args_keep) : p->args_len;
-		add_args(po, p, keep, escaped, prefix, full);
+		size_t keep = sh->args_keep < p->args_len ?
+		    utf8_truncate(p->args, p->args_len, sh->args_keep) : p->args_len;
+		add_args(w, p, keep, prefix, ids, full);
 	}
 	if (!full)
 		return;
-	if ((p->known & PF_CWD) && p->cwd) {
-		snprintf(field, sizeof(field), "%s.working_directory", prefix);
-		add_bytes(po, "working_directory", p->cwd, strlen(p->cwd), escaped,
-		    field, sh);
-	}
+	if ((p->known & PF_CWD) && p->cwd)
+		add_bytes(w, "working_directory", p->cwd, strlen(p->cwd), prefix, sh);
 	uint64_t start = encode_start_ns(ctx, p);
 	if (start)
-		json_object_object_add(po, "start", jtime(ctx, start));
+		jw_time(w, ctx, "start", start);
 	if (p->known & PF_STAT) {
-		if (p->sid > 0)
-			json_object_object_add(jobj(po, "session_leader"), "pid",
-			    json_object_new_int(p->sid));
-		if (p->pgid > 0)
-			json_object_object_add(jobj(po, "group_leader"), "pid",
-			    json_object_new_int(p->pgid));
+		if (p->sid > 0) {
+			jw_open(w, "session_leader");
+			jw_int(w, "pid", p->sid);
+			jw_close(w);
+		}
+		if (p->pgid > 0) {
+			jw_open(w, "group_leader");
+			jw_int(w, "pid", p->pgid);
+			jw_close(w);
+		}
 		if (p->tty_nr != 0) {
-			json_object *cd = jobj(jobj(po, "tty"), "char_device");
 			unsigned maj = ((unsigned)p->tty_nr >> 8) & 0xfff;
 			unsigned min = ((unsigned)p->tty_nr & 0xff) |
 			    (((unsigned)p->tty_nr >> 12) & 0xfff00);
-			json_object_object_add(cd, "major", json_object_new_int((int)maj));
-			json_object_object_add(cd, "minor", json_object_new_int((int)min));
+			jw_open(w, "tty");
+			jw_open(w, "char_device");
+			jw_int(w, "major", maj);
+			jw_int(w, "minor", min);
+			jw_close(w);
+			jw_close(w);
 		}
 	}
 }
 
-/* Adds the credentials of a process the ECS way. */
+/* Writes a related process (parent, tracer) with its pid even when nothing else is known. */
 static void
-add_ids(json_object *root, json_object *po, const struct event *ev)
+add_related(struct encode_ctx *ctx, struct jw *w, const char *key, bool known,
+    const struct process *p, int32_t pid, const char *prefix, struct shrink *sh)
+{
+	jw_open(w, key);
+	if (known)
+		add_process(ctx, w, p, prefix, sh, 0);
+	if ((!known || p->pid <= 0) && pid > 0)
+		jw_int(w, "pid", pid);
+	jw_close(w);
+}
+
+/* Writes the process's credentials the ECS way. */
+static void
+add_proc_ids(struct jw *w, const struct event *ev, struct shrink *sh)
 {
 	const struct proc_ids *id = &ev->proc.ids;
 
-	add_id(po, "user", id->euid, ev->user_name);
-	add_id(po, "real_user", id->ruid, NULL);
-	add_id(po, "saved_user", id->suid, NULL);
-	add_id(po, "group", id->egid, ev->group_name);
-	add_id(po, "real_group", id->rgid, NULL);
-	add_id(po, "saved_group", id->sgid, NULL);
-	add_id(root, "user", id->euid, ev->user_name);
-	add_id(root, "group", id->egid, ev->group_name);
+	add_id(w, "user", id->euid, ev->user_name, sh);
+	add_id(w, "real_user", id->ruid, NULL, sh);
+	add_id(w, "saved_user", id->suid, NULL, sh);
+	add_id(w, "group", id->egid, ev->group_name, sh);
+	add_id(w, "real_group", id->rgid, NULL, sh);
+	add_id(w, "saved_group", id->sgid, NULL, sh);
 }
 
-/* Adds the kernel-specific details that ECS has no field for. */
+/* Writes the kernel-specific details that ECS has no field for, into hids. */
 static void
-add_action_details(json_object *hids, json_object *po, const struct event *ev)
+add_action_details(struct jw *w, const struct event *ev)
 {
 	const struct kevent *k = &ev->k;
 
 	switch (k->action) {
 	case EV_EXIT: {
 		uint32_t st = k->exit_status;
-		if ((st & 0x7f) == 0) {
-			json_object_object_add(po, "exit_code",
-			    json_object_new_int((int)((st >> 8) & 0xff)));
-		} else if ((st & 0x7f) != 0x7f) {
+		if ((st & 0x7f) != 0 && (st & 0x7f) != 0x7f) {
 			int sig = (int)(st & 0x7f);
-			json_object *so = jobj(hids, "signal");
-			json_object_object_add(so, "number", json_object_new_int(sig));
 			const char *name = sigabbrev_np(sig);
 			char buf[24];
 			if (name)
@@ -264,107 +462,119 @@ add_action_details(json_object *hids, json_object *po, const struct event *ev)
 				snprintf(buf, sizeof(buf), "SIGRTMIN+%d", sig - SIGRTMIN);
 			else
 				snprintf(buf, sizeof(buf), "SIG%d", sig);
-			json_object_object_add(so, "name", json_object_new_string(buf));
-			json_object_object_add(hids, "core_dumped",
-			    json_object_new_boolean((st & 0x80) != 0));
+			jw_open(w, "signal");
+			jw_int(w, "number", sig);
+			jw_str(w, "name", buf);
+			jw_close(w);
+			jw_bool(w, "core_dumped", (st & 0x80) != 0);
 		}
-		json_object_object_add(hids, "exit_status", json_object_new_int64(st));
+		jw_int(w, "exit_status", st);
 		break;
 	}
 	case EV_UID:
-	case EV_GID: {
-		json_object *c = jobj(hids, k->action == EV_UID ? "uid" : "gid");
-		json_object_object_add(c, "real", json_object_new_int64(k->rid));
-		json_object_object_add(c, "effective", json_object_new_int64(k->eid));
+	case EV_GID:
+		jw_open(w, k->action == EV_UID ? "uid" : "gid");
+		jw_int(w, "real", k->rid);
+		jw_int(w, "effective", k->eid);
+		jw_close(w);
 		break;
-	}
-	case EV_PTRACE: {
-		json_object *t = jobj(hids, "ptrace");
-		json_object_object_add(t, "op", json_object_new_string(
-		    k->tracer_pid ? "attach" : "detach"));
+	case EV_PTRACE:
+		jw_open(w, "ptrace");
+		jw_str(w, "op", k->tracer_pid ? "attach" : "detach");
+		jw_close(w);
 		break;
-	}
 	default:
 		break;
 	}
 }
 
-/* Builds host, agent and ecs once (again when the host name changes). */
+/* Renders host, agent and ecs once (again when the host name changes). */
 static void
-encode_shared_objects(struct encode_ctx *ctx)
+encode_shared(struct encode_ctx *ctx)
 {
-	json_object *ao;
+	struct jw w = { 0 };
 
-	if (ctx->host_obj && strcmp(ctx->host_obj_name, ctx->hostname) == 0)
+	if (ctx->shared && strcmp(ctx->shared_host, ctx->hostname) == 0)
 		return;
-	encode_ctx_release(ctx);
-	ctx->host_obj = json_object_new_object();
-	json_object_object_add(ctx->host_obj, "hostname", json_object_new_string(ctx->hostname));
-	json_object_object_add(ctx->host_obj, "name", json_object_new_string(ctx->hostname));
+	free(ctx->shared);
+	jw_open(&w, NULL);	/* only to have a member before: the comma comes with it */
+	w.has[w.depth] = true;
+	jw_open(&w, "host");
+	bool esc;
+	jw_key(&w, "hostname");
+	jw_bytes_value(&w, ctx->hostname, strlen(ctx->hostname), &esc);
+	jw_key(&w, "name");
+	jw_bytes_value(&w, ctx->hostname, strlen(ctx->hostname), &esc);
 	if (ctx->host_id)
-		json_object_object_add(ctx->host_obj, "id", json_object_new_string(ctx->host_id));
-	snprintf(ctx->host_obj_name, sizeof(ctx->host_obj_name), "%s", ctx->hostname);
-	ao = ctx->agent_obj = json_object_new_object();
-	json_object_object_add(ao, "type", json_object_new_string("hids-agent"));
-	json_object_object_add(ao, "version", json_object_new_string(ctx->agent_version));
-	json_object_object_add(ao, "id", json_object_new_string(ctx->agent_id));
-	json_object_object_add(ao, "ephemeral_id", json_object_new_string(ctx->ephemeral_id));
-	ctx->ecs_obj = json_object_new_object();
-	json_object_object_add(ctx->ecs_obj, "version", json_object_new_string(ECS_VERSION));
+		jw_str(&w, "id", ctx->host_id);
+	jw_close(&w);
+	jw_open(&w, "agent");
+	jw_str(&w, "type", "hids-agent");
+	jw_str(&w, "version", ctx->agent_version);
+	jw_str(&w, "id", ctx->agent_id);
+	jw_str(&w, "ephemeral_id", ctx->ephemeral_id);
+	jw_close(&w);
+	jw_open(&w, "ecs");
+	jw_str(&w, "version", ECS_VERSION);
+	jw_close(&w);
+	/* Without the '{' the fragment starts with the comma: ,"host":{...},...,"ecs":{...} */
+	ctx->shared_len = w.len - 1;
+	ctx->shared = xmalloc(ctx->shared_len);
+	memcpy(ctx->shared, w.buf + 1, ctx->shared_len);
+	free(w.buf);
+	snprintf(ctx->shared_host, sizeof(ctx->shared_host), "%s", ctx->hostname);
 }
 
-/* Frees the objects an encoder context built. */
+/* Frees what an encoder context keeps between events. */
 void
 encode_ctx_release(struct encode_ctx *ctx)
 {
-	json_object_put(ctx->host_obj);
-	json_object_put(ctx->agent_obj);
-	json_object_put(ctx->ecs_obj);
-	ctx->host_obj = ctx->agent_obj = ctx->ecs_obj = NULL;
+	free(ctx->shared);
+	ctx->shared = NULL;
+	ctx->shared_len = 0;
+	free(ctx->buf);
+	ctx->buf = NULL;
+	ctx->buf_cap = 0;
 }
 
-/* Adds @timestamp, event.*, host.*, agent.*, ecs.*. */
+/* Writes @timestamp, event.*, host.*, agent.*, ecs.*. */
 static void
-add_envelope(struct encode_ctx *ctx, json_object *root, const struct event *ev)
+add_envelope(struct encode_ctx *ctx, struct jw *w, const struct event *ev)
 {
-	json_object *eo, *cat, *type;
 	char idbuf[64];
 	uint64_t ts = ev->k.ts_ns ? ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns
 				  : clock_ns(CLOCK_REALTIME);
+	bool metric = ev->k.action == EV_LOST || ev->k.action == EV_HEARTBEAT;
 
-	json_object_object_add(root, "@timestamp", jtime(ctx, ts));
-	eo = jobj(root, "event");
-	cat = json_object_new_array();
-	type = json_object_new_array();
+	jw_time(w, ctx, "@timestamp", ts);
 	ctx->sequence++;
 	snprintf(idbuf, sizeof(idbuf), "%s-%llu", ctx->ephemeral_id,
 	    (unsigned long long)ctx->sequence);
-	json_object_object_add(eo, "kind", json_object_new_string(
-	    ev->k.action == EV_LOST || ev->k.action == EV_HEARTBEAT ? "metric" : "event"));
-	json_object_array_add(cat, json_object_new_string("process"));
-	json_object_object_add(eo, "category", cat);
-	json_object_array_add(type, json_object_new_string(ev_action_type(ev->k.action)));
-	json_object_object_add(eo, "type", type);
-	json_object_object_add(eo, "action", json_object_new_string(ev_action_name(ev->k.action)));
-	json_object_object_add(eo, "id", json_object_new_string(idbuf));
-	json_object_object_add(eo, "sequence", json_object_new_int64((int64_t)ctx->sequence));
-	json_object_object_add(eo, "module", json_object_new_string("hids"));
+	jw_open(w, "event");
+	jw_str(w, "kind", metric ? "metric" : "event");
+	jw_key(w, "category");
+	jw_raw(w, "[\"process\"]", 11);
+	jw_key(w, "type");
+	jw_char(w, '[');
+	jw_string(w, ev_action_type(ev->k.action), strlen(ev_action_type(ev->k.action)));
+	jw_char(w, ']');
+	jw_str(w, "action", ev_action_name(ev->k.action));
+	jw_str(w, "id", idbuf);
+	jw_int(w, "sequence", (int64_t)ctx->sequence);
+	jw_str(w, "module", "hids");
 	if (ev->duration_ns)
-		json_object_object_add(eo, "duration",
-		    json_object_new_int64((int64_t)ev->duration_ns));
-
-	encode_shared_objects(ctx);
-	json_object_object_add(root, "host", json_object_get(ctx->host_obj));
-	json_object_object_add(root, "agent", json_object_get(ctx->agent_obj));
-	json_object_object_add(root, "ecs", json_object_get(ctx->ecs_obj));
+		jw_int(w, "duration", (int64_t)ev->duration_ns);
+	jw_close(w);
+	encode_shared(ctx);
+	jw_raw(w, ctx->shared, ctx->shared_len);
 }
 
-/* Adds the agent's counters to a heartbeat or lost record. */
+/* Writes the agent's counters of a heartbeat or lost record. */
 static void
-add_stats(json_object *hids, const struct agent_stats *s)
+add_stats(struct jw *w, const struct agent_stats *s)
 {
-	json_object *so = jobj(hids, "stats");
-#define STAT(f) json_object_object_add(so, #f, json_object_new_int64((int64_t)s->f))
+	jw_open(w, "stats");
+#define STAT(f) jw_int(w, #f, (int64_t)s->f)
 	STAT(events_seen);
 	STAT(events_emitted);
 	STAT(events_lost);
@@ -383,9 +593,8 @@ add_stats(json_object *hids, const struct agent_stats *s)
 		STAT(events_dropped);
 		STAT(queue_bytes);
 		STAT(reconnects);
-		json_object_object_add(so, "connected", json_object_new_boolean(s->connected));
-		json_object_object_add(so, "collector",
-		    json_object_new_string(s->collector ? s->collector : ""));
+		jw_bool(w, "connected", s->connected);
+		jw_str(w, "collector", s->collector ? s->collector : "");
 		STAT(relp_errors);
 	}
 	if (s->spooling) {
@@ -397,87 +606,107 @@ add_stats(json_object *hids, const struct agent_stats *s)
 		STAT(spool_write_errors);
 	}
 #undef STAT
+	jw_close(w);
 }
 
-/* Builds the document within the limits of sh. */
-static json_object *
-build_doc(struct encode_ctx *ctx, const struct event *ev, struct shrink *sh)
+/* Writes the process part of an event: process, user, group, container. */
+static void
+add_event_process(struct encode_ctx *ctx, struct jw *w, const struct event *ev,
+    struct shrink *sh)
 {
-	size_t args_keep = sh->args_keep;
-	json_object *root = json_object_new_object();
-	json_object *hids = json_object_new_object();
-	json_object *escaped = json_object_new_array();
 	const struct process *p = &ev->proc;
 
-	add_envelope(ctx, root, ev);
-	if (ev->k.action == EV_LOST) {
-		json_object_object_add(hids, "lost", json_object_new_int64((int64_t)ev->lost));
+	jw_open(w, "process");
+	add_process(ctx, w, p, "process", sh, AP_FULL);
+	if (ev->has_parent || p->ppid > 0)
+		add_related(ctx, w, "parent", ev->has_parent, &ev->parent, p->ppid,
+		    "process.parent", sh);
+	if (ev->has_previous && !sh->drop_previous) {
+		jw_open(w, "previous");
+		add_process(ctx, w, &ev->previous, "process.previous", sh, AP_NO_IDS);
+		jw_close(w);
 	}
+	if (p->known & PF_IDS)
+		add_proc_ids(w, ev, sh);
+	if (ev->k.action == EV_EXIT && ev->k.ts_ns)
+		jw_time(w, ctx, "end", ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns);
+	if (ev->is_thread) {
+		jw_open(w, "thread");
+		jw_int(w, "id", ev->k.pid);
+		jw_close(w);
+	}
+	if (ev->k.action == EV_EXIT && (ev->k.exit_status & 0x7f) == 0)
+		jw_int(w, "exit_code", (ev->k.exit_status >> 8) & 0xff);
+	jw_close(w);
+	if (p->known & PF_IDS) {
+		add_id(w, "user", p->ids.euid, ev->user_name, sh);
+		add_id(w, "group", p->ids.egid, ev->group_name, sh);
+	}
+	if ((p->known & PF_CONTAINER) && p->container_id[0]) {
+		jw_open(w, "container");
+		jw_str(w, "id", p->container_id);
+		jw_close(w);
+	}
+}
+
+/* Writes the hids.* fields of a process event. */
+static void
+add_event_hids(struct encode_ctx *ctx, struct jw *w, const struct event *ev,
+    struct shrink *sh)
+{
+	const struct process *p = &ev->proc;
+
+	if ((p->known & PF_NSPID) && p->ns_pid > 0 && p->ns_pid != p->pid)
+		jw_int(w, "ns_pid", p->ns_pid);
+	if (p->exe_deleted)
+		jw_bool(w, "exe_deleted", true);
+	if (ev->has_tracer)
+		add_related(ctx, w, "tracer", true, &ev->tracer, ev->k.tracer_tgid,
+		    "hids.tracer", sh);
+	add_action_details(w, ev);
+	if (ev->proc_gone)
+		jw_bool(w, "proc_gone", true);
+	if ((p->known & PF_ARGS) && (p->args_truncated || sh->args_keep < p->args_len))
+		jw_bool(w, "args_truncated", true);
+	if (sh->cut || sh->drop_previous)
+		jw_bool(w, "truncated", true);
+	jw_open(w, "kernel");
+	jw_int(w, "cpu", ev->k.cpu);
+	jw_int(w, "seq", ev->k.seq);
+	jw_close(w);
+}
+
+/* Writes the whole document within the limits of sh. */
+static void
+build_doc(struct encode_ctx *ctx, struct jw *w, const struct event *ev, struct shrink *sh)
+{
+	bool proc_event = ev->k.action != EV_LOST && ev->k.action != EV_HEARTBEAT;
+
+	jw_open(w, NULL);
+	add_envelope(ctx, w, ev);
+	if (proc_event)
+		add_event_process(ctx, w, ev, sh);
+	size_t mark = jw_open_opt(w, "hids");
+	if (ev->k.action == EV_LOST)
+		jw_int(w, "lost", (int64_t)ev->lost);
 	if (ev->reason)
-		json_object_object_add(hids, "reason", json_object_new_string(ev->reason));
+		jw_str(w, "reason", ev->reason);
 	if (ev->stats)
-		add_stats(hids, ev->stats);
-	if (ev->k.action != EV_LOST && ev->k.action != EV_HEARTBEAT) {
-		json_object *po = jobj(root, "process");
-		add_process(ctx, po, p, escaped, "process", sh, true);
-		if (ev->has_parent || p->ppid > 0) {
-			json_object *pp = jobj(po, "parent");
-			if (ev->has_parent)
-				add_process(ctx, pp, &ev->parent, escaped,
-				    "process.parent", sh, false);
-			if (!json_object_object_get_ex(pp, "pid", NULL) && p->ppid > 0)
-				json_object_object_add(pp, "pid", json_object_new_int(p->ppid));
+		add_stats(w, ev->stats);
+	if (proc_event)
+		add_event_hids(ctx, w, ev, sh);
+	if (w->n_escaped > 0) {
+		jw_key(w, "escaped");
+		jw_char(w, '[');
+		for (int i = 0; i < w->n_escaped; i++) {
+			if (i > 0)
+				jw_char(w, ',');
+			jw_string(w, w->escaped[i], strlen(w->escaped[i]));
 		}
-		if (ev->has_previous && !sh->drop_previous) {
-			json_object *pv = jobj(po, "previous");
-			add_process(ctx, pv, &ev->previous, escaped, "process.previous",
-			    sh, false);
-			json_object_object_del(pv, "pid");
-			json_object_object_del(pv, "entity_id");
-			json_object_object_del(pv, "args_count");
-		}
-		if (p->known & PF_IDS)
-			add_ids(root, po, ev);
-		if (ev->k.action == EV_EXIT && ev->k.ts_ns)
-			json_object_object_add(po, "end",
-			    jtime(ctx, ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns));
-		if (ev->is_thread)
-			json_object_object_add(jobj(po, "thread"), "id",
-			    json_object_new_int(ev->k.pid));
-		if ((p->known & PF_CONTAINER) && p->container_id[0])
-			json_object_object_add(jobj(root, "container"), "id",
-			    json_object_new_string(p->container_id));
-		if ((p->known & PF_NSPID) && p->ns_pid > 0 && p->ns_pid != p->pid)
-			json_object_object_add(hids, "ns_pid", json_object_new_int(p->ns_pid));
-		if (p->exe_deleted)
-			json_object_object_add(hids, "exe_deleted", json_object_new_boolean(1));
-		if (ev->has_tracer) {
-			json_object *t = jobj(hids, "tracer");
-			add_process(ctx, t, &ev->tracer, escaped, "hids.tracer", sh, false);
-			if (!json_object_object_get_ex(t, "pid", NULL))
-				json_object_object_add(t, "pid", json_object_new_int(ev->k.tracer_tgid));
-		}
-		add_action_details(hids, po, ev);
-		if (ev->proc_gone)
-			json_object_object_add(hids, "proc_gone", json_object_new_boolean(1));
-		bool cut = (p->known & PF_ARGS) && (p->args_truncated || args_keep < p->args_len);
-		if (cut)
-			json_object_object_add(hids, "args_truncated", json_object_new_boolean(1));
-		if (sh->cut || sh->drop_previous)
-			json_object_object_add(hids, "truncated", json_object_new_boolean(1));
-		json_object *kern = jobj(hids, "kernel");
-		json_object_object_add(kern, "cpu", json_object_new_int64(ev->k.cpu));
-		json_object_object_add(kern, "seq", json_object_new_int64(ev->k.seq));
+		jw_char(w, ']');
 	}
-	if (json_object_array_length(escaped) > 0)
-		json_object_object_add(hids, "escaped", escaped);
-	else
-		json_object_put(escaped);
-	if (json_object_object_length(hids) > 0)
-		json_object_object_add(root, "hids", hids);
-	else
-		json_object_put(hids);
-	return root;
+	jw_close_opt(w, mark);
+	jw_close(w);
 }
 
 /*
@@ -493,28 +722,23 @@ encode_event(struct encode_ctx *ctx, const struct event *ev, size_t *len)
 {
 	struct shrink sh = { .args_keep = SIZE_MAX };
 	uint64_t seq0 = ctx->sequence;
+	struct jw w;
 
+	memset(&w, 0, sizeof(w));
+	w.buf = ctx->buf;	/* the buffer of the last line, kept for the next */
+	w.cap = ctx->buf_cap;
 	for (;;) {
-		json_object *doc;
-		const char *s;
-		size_t slen;
-
 		ctx->sequence = seq0;
 		sh.cut = false;
-		doc = build_doc(ctx, ev, &sh);
-		s = json_object_to_json_string_length(doc, JSON_FLAGS, &slen);
-		if (ctx->max_line_bytes == 0 || slen + 1 <= ctx->max_line_bytes ||
-		    sh.str_cap == 1) {
-			char *out = xmalloc(slen + 2);
-			memcpy(out, s, slen);
-			out[slen] = '\n';
-			out[slen + 1] = '\0';
-			*len = slen + 1;
-			json_object_put(doc);
-			return out;
-		}
-		json_object_put(doc);
-		size_t over = slen + 1 - ctx->max_line_bytes;
+		w.len = 0;
+		w.depth = 0;
+		w.has[0] = false;
+		w.n_escaped = 0;
+		build_doc(ctx, &w, ev, &sh);
+		if (ctx->max_line_bytes == 0 || w.len + 1 <= ctx->max_line_bytes ||
+		    sh.str_cap == 1)
+			break;
+		size_t over = w.len + 1 - ctx->max_line_bytes;
 		size_t cur = sh.args_keep < ev->proc.args_len ? sh.args_keep : ev->proc.args_len;
 		if ((ev->proc.known & PF_ARGS) && cur > 0) {
 			/*
@@ -532,4 +756,12 @@ encode_event(struct encode_ctx *ctx, const struct event *ev, size_t *len)
 			sh.str_cap = 1;	/* last resort: keep ids and numbers only */
 		}
 	}
+	ctx->buf = w.buf;
+	ctx->buf_cap = w.cap;
+	char *out = xmalloc(w.len + 2);
+	memcpy(out, w.buf, w.len);
+	out[w.len] = '\n';
+	out[w.len + 1] = '\0';
+	*len = w.len + 1;
+	return out;
 }

@@ -23,9 +23,12 @@ struct encode_ctx {
 	long clk_tck;			/* for /proc start times */
 	uint64_t sequence;		/* last event.sequence handed out */
 	size_t max_line_bytes;		/* 0 = no limit */
-	/* Built once and shared by every document (json-c counts references). */
-	struct json_object *host_obj, *agent_obj, *ecs_obj;
-	char host_obj_name[256];	/* hostname host_obj was built for */
+	/* ,"host":{..},"agent":{..},"ecs":{..}: rendered once, copied into every line. */
+	char *shared;
+	size_t shared_len;
+	char shared_host[256];		/* hostname shared was rendered for */
+	char *buf;			/* the line buffer, kept between events */
+	size_t buf_cap;
 	int64_t date_sec;		/* the second date_prefix formats */
 	char date_prefix[32];		/* "YYYY-MM-DDTHH:MM:SS" */
 };

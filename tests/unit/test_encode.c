@@ -292,6 +292,37 @@ test_action_types(void **state)
 	}
 }
 
+/* Empty arguments survive: argv ["x", ""] and argv [""] keep their count. */
+static void
+test_empty_args_kept(void **state)
+{
+	struct encode_ctx ctx;
+	struct event ev;
+	json_object *d, *a;
+
+	(void)state;
+	ctx_init(&ctx);
+	exec_event(&ev);
+	set_args(&ev.proc, "x\0", 2, 2);
+	d = encode_parse(&ctx, &ev, NULL);
+	a = jget(d, "process.args");
+	assert_int_equal(json_object_array_length(a), 2);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(a, 0)), "x");
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(a, 1)), "");
+	assert_string_equal(json_object_get_string(jget(d, "process.command_line")), "x ");
+	json_object_put(d);
+
+	set_args(&ev.proc, "", 0, 1);
+	d = encode_parse(&ctx, &ev, NULL);
+	a = jget(d, "process.args");
+	assert_int_equal(json_object_array_length(a), 1);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(a, 0)), "");
+	assert_int_equal(json_object_get_int(jget(d, "process.args_count")), 1);
+	json_object_put(d);
+	event_release(&ev);
+	encode_ctx_release(&ctx);
+}
+
 static void
 test_invalid_utf8_args_escaped(void **state)
 {
@@ -1099,6 +1130,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_sequence_and_ids),
 		cmocka_unit_test(test_action_types),
 		cmocka_unit_test(test_invalid_utf8_args_escaped),
+		cmocka_unit_test(test_empty_args_kept),
 		cmocka_unit_test(test_invalid_utf8_paths_escaped),
 		cmocka_unit_test(test_control_chars_stay_on_one_line),
 		cmocka_unit_test(test_exit_codes_and_signals),
