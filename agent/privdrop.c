@@ -17,8 +17,8 @@
  * hids-agent user with the first three as ambient capabilities; systemd
  * must then put them in the inheritable set too, and its seccomp filter
  * denies capset. An inheritable set within the kept one is therefore left
- * as it is: with the ambient set cleared and no_new_privs set, nothing the
- * agent could exec gains anything from it.
+ * as it is: with the ambient set cleared and no_new_privs set, it gives
+ * nothing exec'd more than the agent holds, and the agent execs nothing.
  */
 #include "privdrop.h"
 
