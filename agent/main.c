@@ -34,6 +34,7 @@
 
 #define AGENT_BATCH_MS 5	/* pause between two takes of the capture queue */
 #define CANARY_WAIT_MS 2000	/* how long its own child's events may take */
+#define CANARY_MAX_WAITS 5	/* windows granted while other events still arrive */
 
 #ifndef HIDS_VERSION
 #define HIDS_VERSION "0.0.0"
@@ -58,6 +59,8 @@ struct agent {
 	struct event *ev_canary, *ev_canary_check;
 	pid_t canary_pid;		/* our own short-lived child, 0 when none */
 	bool canary_seen;
+	uint64_t canary_events;		/* capture's seen counter when the window began */
+	int canary_waits;		/* windows waited so far */
 	uint64_t canary_failures;
 	uint64_t stop_deadline_ms;
 	struct agent_stats stats;
@@ -577,6 +580,8 @@ canary_cb(evutil_socket_t fd, short what, void *arg)
 		;
 	a->canary_pid = pid;
 	a->canary_seen = false;
+	a->canary_events = atomic_load(&a->cap.c.seen);
+	a->canary_waits = 1;
 	evtimer_add(a->ev_canary_check, &tv);
 }
 
@@ -587,13 +592,27 @@ canary_check_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	agent_drain_queue(a);
-	if (a->canary_seen)
+	uint64_t events = atomic_load(&a->cap.c.seen);
+	if (a->canary_seen) {
 		log_debug("canary: the kernel reported the agent's test process %d", (int)a->canary_pid);
-	else {
+	} else if (events != a->canary_events && a->canary_waits < CANARY_MAX_WAITS) {
+		/*
+		 * Other events still arrive, so the connector is not silent: the
+		 * capture thread is behind (a storm, or its CPU guard demoted it)
+		 * and the child's events are still queued. Wait another window.
+		 */
+		struct timeval tv = { CANARY_WAIT_MS / 1000, (CANARY_WAIT_MS % 1000) * 1000 };
+		log_debug("canary: events arrive but not yet those of process %d; waiting",
+		    (int)a->canary_pid);
+		a->canary_events = events;
+		a->canary_waits++;
+		evtimer_add(a->ev_canary_check, &tv);
+		return;
+	} else {
 		a->canary_failures++;
 		log_error("the kernel reported none of the agent's own test process (pid %d) "
 		    "within %d ms: process events may be missing", (int)a->canary_pid,
-		    CANARY_WAIT_MS);
+		    CANARY_WAIT_MS * a->canary_waits);
 		agent_emit_meta(a, EV_LOST, 0, "connector_silent");
 	}
 	a->canary_pid = 0;
