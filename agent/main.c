@@ -52,27 +52,27 @@ struct agent {
 	struct output out;
 	struct collector col;
 	struct spool spool;
-	bool spooling;
 	struct event *ev_fsync;
-	bool forwarding;
 	struct event *ev_stopcheck;
 	struct event *ev_canary, *ev_canary_check;
-	pid_t canary_pid;		/* our own short-lived child, 0 when none */
-	bool canary_seen;
+	struct event *ev_notify, *ev_batch, *ev_int, *ev_term, *ev_usr1, *ev_hup, *ev_heartbeat;
 	uint64_t canary_events;		/* capture's seen counter when the window began */
-	int canary_waits;		/* windows waited so far */
 	uint64_t canary_failures;
 	uint64_t stop_deadline_ms;
 	struct agent_stats stats;
+	const char *config_path;
+	pid_t canary_pid;		/* our own short-lived child, 0 when none */
+	int canary_waits;		/* windows waited so far */
 	int procfd;
+	int exit_code;
 	char hostname[256];
 	char host_id[65];
 	char agent_id[33];
 	char ephemeral_id[17];
-	struct event *ev_notify, *ev_batch, *ev_int, *ev_term, *ev_usr1, *ev_hup, *ev_heartbeat;
-	const char *config_path;
+	bool spooling;
+	bool forwarding;
+	bool canary_seen;
 	bool to_stdout;
-	int exit_code;
 	bool stopping;
 };
 
