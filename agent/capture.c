@@ -38,13 +38,15 @@ capture_apply_priority(struct capture *cap)
 	snprintf(cap->prio_desc, sizeof(cap->prio_desc), "normal");
 	if (cfg->prio == CAPTURE_PRIO_FIFO) {
 		struct sched_param sp = { .sched_priority = cfg->prio_value };
-		if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0) {
+		int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+		if (err == 0) {
 			snprintf(cap->prio_desc, sizeof(cap->prio_desc), "fifo:%d",
 			    cfg->prio_value);
 			return;
 		}
+		/* pthread_* return their error; errno is not set. */
 		log_warnx("capture thread cannot use SCHED_FIFO (%s); "
-		    "falling back to nice -20", strerror(errno));
+		    "falling back to nice -20", strerror(err));
 		if (setpriority(PRIO_PROCESS, (id_t)tid, -20) == 0) {
 			snprintf(cap->prio_desc, sizeof(cap->prio_desc), "nice:-20");
 			return;
