@@ -201,13 +201,24 @@ capture_note_lost(struct capture *cap, uint64_t n, const char *reason)
 	pthread_mutex_unlock(&cap->mu);
 }
 
-/* Handles one decoded event: filter, read /proc if exec or fork, queue. */
+/* Where a record goes: straight to the queue, or to a merge list. */
+typedef void (*capture_sink)(struct capture *cap, struct capture_rec *r);
+
+/* Handles one decoded event: filter, read /proc if exec or fork, hand to sink. */
 static void
-capture_one(struct capture *cap, const struct kevent *k)
+capture_one(struct capture *cap, const struct kevent *k, enum capture_feed feed,
+    capture_sink sink)
 {
 	struct capture_rec *r;
 	bool is_thread;
 
+	/*
+	 * Until its kernel filter is in place each socket gets every event;
+	 * the other socket's share is a duplicate, not an event.
+	 */
+	if ((feed == FEED_EXEC && k->action != EV_EXEC) ||
+	    (feed == FEED_OTHER && k->action == EV_EXEC))
+		return;
 	atomic_fetch_add(&cap->c.seen, 1);
 	if (!capture_keep(&cap->cfg, k, &is_thread)) {
 		if (is_thread && !cap->cfg.threads)
@@ -226,12 +237,13 @@ capture_one(struct capture *cap, const struct kevent *k)
 	else if (k->action == EV_FORK && !is_thread)
 		/* The start time makes the entity id; the child may exit at once. */
 		r->snap_got = procfs_snapshot(cap->procfd, k->tgid, SNAP_STAT, 0, &r->snap);
-	capture_push(cap, r);
+	sink(cap, r);
 }
 
 /* Decodes every message of one datagram. */
 static void
-capture_datagram(struct capture *cap, const uint8_t *buf, size_t len)
+capture_datagram(struct capture *cap, const uint8_t *buf, size_t len,
+    enum capture_feed feed, capture_sink sink)
 {
 	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
 
@@ -248,7 +260,7 @@ capture_datagram(struct capture *cap, const uint8_t *buf, size_t len)
 		}
 		switch (r) {
 		case DECODE_OK:
-			capture_one(cap, &k);
+			capture_one(cap, &k, feed, sink);
 			break;
 		case DECODE_ACK:
 		case DECODE_CONTROL:
@@ -294,12 +306,13 @@ capture_guard(struct capture *cap, uint64_t *win_start, uint64_t *win_cpu, bool 
 
 /* Handles what one recv returned; false when the socket has nothing more now. */
 static bool
-capture_recv_result(struct capture *cap, uint8_t *buf, ssize_t n)
+capture_recv_result(struct capture *cap, uint8_t *buf, ssize_t n,
+    enum capture_feed feed, capture_sink sink)
 {
 	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
 
 	if (n > 0) {
-		capture_datagram(cap, buf, (size_t)n);
+		capture_datagram(cap, buf, (size_t)n, feed, sink);
 		return true;
 	}
 	if (n == -1 && errno == ENOBUFS) {
@@ -312,6 +325,109 @@ capture_recv_result(struct capture *cap, uint8_t *buf, ssize_t n)
 	if (n == -1 && errno != EAGAIN && errno != EINTR && log_ratelimit_allow(&rl))
 		log_warn("capture: recv");
 	return false;
+}
+
+/* Sinks of split mode: hold records for the merge. */
+void
+capture_hold_exec(struct capture *cap, struct capture_rec *r)
+{
+	if (cap->exec_tail)
+		cap->exec_tail->next = r;
+	else
+		cap->exec_head = r;
+	cap->exec_tail = r;
+}
+
+void
+capture_hold_other(struct capture *cap, struct capture_rec *r)
+{
+	if (cap->other_tail)
+		cap->other_tail->next = r;
+	else
+		cap->other_head = r;
+	cap->other_tail = r;
+}
+
+/*
+ * Queues, in kernel time order, every held exec record and every held
+ * other record stamped at or before upto; later other records stay held.
+ */
+void
+capture_merge_push(struct capture *cap, uint64_t upto)
+{
+	for (;;) {
+		struct capture_rec *e = cap->exec_head, *o = cap->other_head, *r;
+		bool o_ok = o && o->k.ts_ns <= upto;
+		if (e && (!o_ok || e->k.ts_ns <= o->k.ts_ns)) {
+			r = e;
+			if ((cap->exec_head = e->next) == NULL)
+				cap->exec_tail = NULL;
+		} else if (o_ok) {
+			r = o;
+			if ((cap->other_head = o->next) == NULL)
+				cap->other_tail = NULL;
+		} else {
+			return;
+		}
+		r->next = NULL;
+		capture_push(cap, r);
+	}
+}
+
+/* Sets how long a recv on the exec socket blocks; only when it changes. */
+static void
+capture_set_wait(struct capture *cap, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (ms == cap->other_wait_ms)
+		return;
+	if (setsockopt(cap->src->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+		log_warn("capture: SO_RCVTIMEO");
+	cap->other_wait_ms = ms;
+}
+
+#define CAPTURE_OTHER_WAIT_MIN_MS 5	/* other events wait at most this long in a storm */
+#define CAPTURE_OTHER_WAIT_MAX_MS 100	/* ... and this long on a quiet host */
+
+/*
+ * One round of split mode. Exec events wake the thread and are read from
+ * /proc at once; other events (fork, exit, ...) stay in their socket and
+ * are read here in a batch, without a wake-up each: that is two of the
+ * three wake-ups a short-lived process costs.
+ *
+ * The two sockets are merged by kernel timestamp so that every process's
+ * events stay in order. The exec socket is drained first, up to time t;
+ * then the other socket. An exec a process did before one of its other
+ * events was queued before that event was stamped, so every other event
+ * stamped at or before t has its earlier execs in hand; the ones stamped
+ * later wait for the next round. (The kernel queues a fork event before
+ * the child can run, so a child's exec never overtakes its fork either.)
+ */
+static void
+capture_split_round(struct capture *cap, uint8_t *buf, bool block)
+{
+	bool got_other = false;
+	ssize_t n;
+
+	if (block) {
+		n = recv(cap->src->fd, buf, CAPTURE_RECV_BUF, 0);
+		capture_recv_result(cap, buf, n, FEED_EXEC, capture_hold_exec);
+	}
+	while (capture_recv_result(cap, buf, nlsource_recv(cap->src, buf, CAPTURE_RECV_BUF),
+	    FEED_EXEC, capture_hold_exec))
+		;
+	uint64_t t = clock_ns(CLOCK_MONOTONIC);
+	while (capture_recv_result(cap, buf, nlsource_recv(cap->src_other, buf,
+	    CAPTURE_RECV_BUF), FEED_OTHER, capture_hold_other))
+		got_other = true;
+	capture_merge_push(cap, t);
+	/* Others arriving: look again soon. Quiet: wait longer, up to a bound. */
+	if (got_other)
+		capture_set_wait(cap, CAPTURE_OTHER_WAIT_MIN_MS);
+	else if (cap->other_wait_ms < CAPTURE_OTHER_WAIT_MAX_MS)
+		capture_set_wait(cap, cap->other_wait_ms * 2 > CAPTURE_OTHER_WAIT_MAX_MS ?
+		    CAPTURE_OTHER_WAIT_MAX_MS : cap->other_wait_ms * 2);
 }
 
 /* Wakes the thread out of a blocking recv; the handler does nothing else. */
@@ -335,11 +451,22 @@ capture_main(void *arg)
 	bool demoted = false;
 	struct timeval tv = { CAPTURE_GUARD_PERIOD_MS / 1000, (CAPTURE_GUARD_PERIOD_MS % 1000) * 1000 };
 
-	if (setsockopt(cap->src->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+	if (cap->src_other)
+		capture_set_wait(cap, CAPTURE_OTHER_WAIT_MIN_MS);
+	else if (setsockopt(cap->src->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
 		log_warn("capture: SO_RCVTIMEO");
 	capture_apply_priority(cap);
-	log_info("capture thread running at %s priority", cap->prio_desc);
+	log_info("capture thread running at %s priority, %s", cap->prio_desc,
+	    cap->src_other ? "exec events on their own socket" : "one socket");
 	while (!atomic_load(&cap->stop)) {
+		if (cap->src_other) {
+			/* Held other events are seconds old at most: no blocking then. */
+			capture_split_round(cap, buf, cap->other_head == NULL);
+			if (atomic_load_explicit(&cap->done_waiting, memory_order_relaxed))
+				capture_free_done(cap);
+			capture_guard(cap, &win_start, &win_cpu, &demoted);
+			continue;
+		}
 		ssize_t n;
 		/*
 		 * The socket blocks, so a plain recv drains it until it is empty
@@ -356,11 +483,17 @@ capture_main(void *arg)
 		} else {
 			n = recv(cap->src->fd, buf, CAPTURE_RECV_BUF, 0);
 		}
-		capture_recv_result(cap, buf, n);
+		capture_recv_result(cap, buf, n, FEED_ALL, capture_push);
 		capture_guard(cap, &win_start, &win_cpu, &demoted);
 	}
-	while (capture_recv_result(cap, buf, nlsource_recv(cap->src, buf, CAPTURE_RECV_BUF)))
-		;
+	if (cap->src_other) {
+		capture_split_round(cap, buf, false);
+		capture_merge_push(cap, UINT64_MAX);
+	} else {
+		while (capture_recv_result(cap, buf, nlsource_recv(cap->src, buf, CAPTURE_RECV_BUF),
+		    FEED_ALL, capture_push))
+			;
+	}
 	capture_free_done(cap);
 	free(buf);
 	procfs_release_scratch();
@@ -370,16 +503,17 @@ capture_main(void *arg)
 /* Starts the thread; returns -1 with a logged reason on failure. */
 int
 capture_start(struct capture *cap, const struct capture_config *cfg,
-    struct nlsource *src, int procfd)
+    struct nlsource *src, struct nlsource *src_other, int procfd)
 {
 	int err;
 
 	memset(cap, 0, sizeof(*cap));
 	cap->cfg = *cfg;
 	cap->src = src;
+	cap->src_other = src_other;
 	cap->procfd = procfd;
 	/* Sequence gaps mean loss only when the kernel sends us every event. */
-	cap->gap_detect = !src->kernel_filter;
+	cap->gap_detect = !src->kernel_filter && src_other == NULL;
 	/* Priority inheritance: the main thread holds it briefly, at normal priority. */
 	pthread_mutexattr_t ma;
 	pthread_mutexattr_init(&ma);

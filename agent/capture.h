@@ -59,9 +59,20 @@ struct capture_counters {
 	_Atomic uint64_t rt_demotions;
 };
 
+/*
+ * Which events a socket brings. With the 6.6+ kernel filter the agent uses
+ * two sockets: exec events wake the thread at once, everything else waits
+ * in the second socket and is read in batches (see capture.c).
+ */
+enum capture_feed { FEED_ALL = 0, FEED_EXEC, FEED_OTHER };
+
 struct capture {
 	struct capture_config cfg;
-	struct nlsource *src;
+	struct nlsource *src;		/* every event, or exec only when src_other is set */
+	struct nlsource *src_other;	/* every other event; NULL with one socket */
+	/* The thread's own merge lists (split mode): exec records, other records. */
+	struct capture_rec *exec_head, *exec_tail, *other_head, *other_tail;
+	unsigned other_wait_ms;		/* how long exec's recv waits while others may come */
 	int procfd;
 	int notify_fd;		/* eventfd: records are waiting */
 	_Atomic bool stop;	/* the thread should end */
@@ -83,7 +94,7 @@ struct capture {
 
 /* capture.c */
 int capture_start(struct capture *cap, const struct capture_config *cfg,
-    struct nlsource *src, int procfd);
+    struct nlsource *src, struct nlsource *src_other, int procfd);
 void capture_stop(struct capture *cap);
 void capture_release(struct capture *cap);
 struct capture_rec *capture_take_all(struct capture *cap, size_t *depth,
@@ -91,6 +102,10 @@ struct capture_rec *capture_take_all(struct capture *cap, size_t *depth,
 void capture_rec_free(struct capture_rec *r);
 void capture_rec_done(struct capture *cap, struct capture_rec *r);
 uint64_t capture_seq_gap(struct capture *cap, uint32_t cpu, uint32_t seq);
+/* Split mode's merge, on the capture thread (exposed for the unit tests). */
+void capture_hold_exec(struct capture *cap, struct capture_rec *r);
+void capture_hold_other(struct capture *cap, struct capture_rec *r);
+void capture_merge_push(struct capture *cap, uint64_t upto);
 bool capture_keep(const struct capture_config *cfg, const struct kevent *k,
     bool *is_thread);
 

@@ -41,6 +41,7 @@ config_defaults(struct config *c)
 	c->prio = CAPTURE_PRIO_FIFO;
 	c->prio_value = 1;
 	c->max_rt_cpu_percent = 50;
+	c->exec_socket = true;
 	c->rcvbuf = 8u << 20;
 	c->queue_max_bytes = 4u << 20;
 	c->queue_max_records = 65536;
@@ -379,6 +380,8 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 		parse_priority(st, v, c);
 	} else if (is(section, key, "capture", "max_rt_cpu_percent")) {
 		set_uint(st, key, v, 1, 100, &c->max_rt_cpu_percent);
+	} else if (is(section, key, "capture", "exec_socket")) {
+		set_bool(st, key, v, &c->exec_socket);
 	} else if (is(section, key, "capture", "rcvbuf")) {
 		set_size(st, key, v, 64u << 10, 1u << 30, &c->rcvbuf);
 	} else if (is(section, key, "capture", "queue_max_bytes")) {

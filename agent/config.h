@@ -30,6 +30,7 @@ struct config {
 	enum capture_prio prio;
 	int prio_value;
 	unsigned max_rt_cpu_percent;
+	bool exec_socket;		/* exec events on a socket of their own (6.6+) */
 	size_t rcvbuf;
 	size_t queue_max_bytes;
 	size_t queue_max_records;

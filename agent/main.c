@@ -43,7 +43,8 @@
 struct agent {
 	struct config cfg;
 	struct event_base *base;
-	struct nlsource src;
+	struct nlsource src;		/* every event, or exec only (split) */
+	struct nlsource src_other;	/* split: every other event; fd -1 when unused */
 	struct capture cap;
 	struct proctab tab;
 	struct names names;
@@ -669,6 +670,40 @@ agent_free_loop(struct agent *a)
 	event_base_free(a->base);
 }
 
+/*
+ * Subscribes. With the 6.6+ kernel filter, exec events get a socket of
+ * their own, so that only they wake the capture thread (capture.c, split
+ * mode); otherwise one socket brings every event. Exits on failure.
+ */
+static void
+agent_subscribe(struct agent *a, uint32_t mask)
+{
+	uint32_t others = mask & ~KEV_EXEC;
+	bool split = a->cfg.exec_socket && (mask & KEV_EXEC) && (others & ~KEV_NONZERO_EXIT);
+	char err[256];
+
+	a->src_other.fd = -1;
+	if (nlsource_subscribe(&a->src, split ? KEV_EXEC : mask, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (!split)
+		return;
+	if (a->src.kernel_filter) {
+		if (nlsource_open(&a->src_other, a->cfg.rcvbuf, err, sizeof(err)) == 0 &&
+		    nlsource_subscribe(&a->src_other, others, err, sizeof(err)) == 0 &&
+		    a->src_other.kernel_filter)
+			return;
+		if (a->src_other.nl) {
+			nlsource_unsubscribe(&a->src_other);
+			nlsource_close(&a->src_other);
+		}
+		log_warnx("cannot give exec events a socket of their own; using one");
+	}
+	/* No filter for the exec socket after all: it must bring every event. */
+	a->src_other.fd = -1;
+	if (nlsource_subscribe(&a->src, mask, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+}
+
 /* Starts capture: socket, subscription, table seed, thread. Exits on failure. */
 static void
 agent_start_capture(struct agent *a)
@@ -681,9 +716,9 @@ agent_start_capture(struct agent *a)
 		fatal("cannot open /proc");
 	if (nlsource_open(&a->src, a->cfg.rcvbuf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if (nlsource_subscribe(&a->src, mask, err, sizeof(err)) == -1)
-		fatalx("%s", err);
+	agent_subscribe(a, mask);
 	log_info("subscribed to the process-events connector (%s, receive buffer %zu bytes)",
+	    a->src_other.fd != -1 ? "exec events on their own socket, kernel-side filters" :
 	    a->src.kernel_filter ? "kernel-side event filter" : "all events",
 	    a->src.rcvbuf);
 	/* Before any other thread starts: capabilities are per thread. */
@@ -706,7 +741,8 @@ agent_start_capture(struct agent *a)
 	cc.queue_max_bytes = a->cfg.queue_max_bytes;
 	cc.queue_max_records = a->cfg.queue_max_records;
 	/* Start capturing before the scan, so nothing started during it is missed. */
-	if (capture_start(&a->cap, &cc, &a->src, a->procfd) == -1)
+	if (capture_start(&a->cap, &cc, &a->src,
+	    a->src_other.fd != -1 ? &a->src_other : NULL, a->procfd) == -1)
 		fatalx("cannot start the capture thread");
 	size_t n = proctab_seed(&a->tab, a->procfd);
 	log_info("process table seeded with %zu processes", n);
@@ -817,6 +853,8 @@ main(int argc, char **argv)
 
 	sdnotify_send("STOPPING=1");
 	nlsource_unsubscribe(&a->src);
+	if (a->src_other.fd != -1)
+		nlsource_unsubscribe(&a->src_other);
 	capture_stop(&a->cap);
 	agent_drain_queue(a);
 	capture_release(&a->cap);
@@ -827,6 +865,8 @@ main(int argc, char **argv)
 	names_stop(&a->names);
 	proctab_release(&a->tab);
 	nlsource_close(&a->src);
+	if (a->src_other.fd != -1)
+		nlsource_close(&a->src_other);
 	close(a->procfd);
 	config_release(&a->cfg);
 	encode_ctx_release(&a->enc);

@@ -1,0 +1,223 @@
+/*
+ * test_capture.c: the capture thread's pure parts, without the kernel:
+ * the split mode's merge of exec and other records by kernel timestamp
+ * (other records stamped after the exec socket was drained wait), the
+ * per-CPU sequence gap count, and the event filter.
+ */
+#include "unit.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "capture.h"
+
+/* A capture with a queue and an eventfd, but no thread and no socket. */
+static void
+cap_init(struct capture *cap)
+{
+	memset(cap, 0, sizeof(*cap));
+	cap->cfg.queue_max_records = 1000;
+	cap->cfg.queue_max_bytes = 1 << 20;
+	pthread_mutex_init(&cap->mu, NULL);
+	cap->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(cap->notify_fd >= 0);
+}
+
+static void
+cap_free(struct capture *cap)
+{
+	size_t depth;
+	uint64_t lost;
+	const char *reason;
+	struct capture_rec *r = capture_take_all(cap, &depth, &lost, &reason), *n;
+
+	for (; r; r = n) {
+		n = r->next;
+		capture_rec_free(r);
+	}
+	close(cap->notify_fd);
+	pthread_mutex_destroy(&cap->mu);
+}
+
+static struct capture_rec *
+rec(enum ev_action action, int32_t pid, uint64_t ts)
+{
+	struct capture_rec *r = calloc(1, sizeof(*r));
+	assert_non_null(r);
+	r->k.action = action;
+	r->k.pid = r->k.tgid = pid;
+	r->k.ts_ns = ts;
+	process_init(&r->snap);
+	return r;
+}
+
+/* Takes the queue and writes its records as "action:pid" words into out. */
+static void
+take_order(struct capture *cap, char *out, size_t outlen)
+{
+	size_t depth, off = 0;
+	uint64_t lost;
+	const char *reason;
+	struct capture_rec *r = capture_take_all(cap, &depth, &lost, &reason), *n;
+
+	out[0] = '\0';
+	for (; r; r = n) {
+		n = r->next;
+		off += (size_t)snprintf(out + off, outlen - off, "%s%s:%d", off ? " " : "",
+		    ev_action_name(r->k.action), r->k.pid);
+		capture_rec_free(r);
+	}
+}
+
+/* Exec and other records come out in timestamp order, each list's own order kept. */
+static void
+test_merge_orders_by_timestamp(void **state)
+{
+	struct capture cap;
+	char got[256];
+
+	(void)state;
+	cap_init(&cap);
+	capture_hold_exec(&cap, rec(EV_EXEC, 10, 200));
+	capture_hold_exec(&cap, rec(EV_EXEC, 11, 400));
+	capture_hold_other(&cap, rec(EV_FORK, 10, 100));
+	capture_hold_other(&cap, rec(EV_FORK, 11, 300));
+	capture_hold_other(&cap, rec(EV_EXIT, 10, 350));
+	capture_hold_other(&cap, rec(EV_EXIT, 11, 500));
+	capture_merge_push(&cap, 1000);
+	take_order(&cap, got, sizeof(got));
+	assert_string_equal(got, "fork:10 exec:10 fork:11 exit:10 exec:11 exit:11");
+	assert_null(cap.exec_head);
+	assert_null(cap.other_head);
+	cap_free(&cap);
+}
+
+/*
+ * An other record stamped after the exec socket was drained (upto) waits:
+ * an exec of that process may still be on its way. It goes out, merged,
+ * with the next round.
+ */
+static void
+test_merge_holds_later_others(void **state)
+{
+	struct capture cap;
+	char got[256];
+
+	(void)state;
+	cap_init(&cap);
+	capture_hold_exec(&cap, rec(EV_EXEC, 20, 100));
+	capture_hold_other(&cap, rec(EV_FORK, 21, 150));
+	capture_hold_other(&cap, rec(EV_EXIT, 22, 260));
+	capture_hold_other(&cap, rec(EV_EXIT, 23, 270));
+	capture_merge_push(&cap, 200);
+	take_order(&cap, got, sizeof(got));
+	assert_string_equal(got, "exec:20 fork:21");
+	assert_non_null(cap.other_head);
+	assert_int_equal(cap.other_head->k.pid, 22);
+
+	/* Next round: the exec of 22 arrived late but was stamped first. */
+	capture_hold_exec(&cap, rec(EV_EXEC, 22, 250));
+	capture_hold_exec(&cap, rec(EV_EXEC, 24, 280));
+	capture_merge_push(&cap, 300);
+	take_order(&cap, got, sizeof(got));
+	assert_string_equal(got, "exec:22 exit:22 exit:23 exec:24");
+	assert_null(cap.exec_head);
+	assert_null(cap.exec_tail);
+	assert_null(cap.other_head);
+	assert_null(cap.other_tail);
+	cap_free(&cap);
+}
+
+/* Held execs always go out: they were read before the drain's time mark. */
+static void
+test_merge_flushes_execs_without_others(void **state)
+{
+	struct capture cap;
+	char got[256];
+
+	(void)state;
+	cap_init(&cap);
+	capture_hold_exec(&cap, rec(EV_EXEC, 30, 500));
+	capture_merge_push(&cap, 10);
+	take_order(&cap, got, sizeof(got));
+	assert_string_equal(got, "exec:30");
+	cap_free(&cap);
+}
+
+/* A full queue drops and counts, also in the merge. */
+static void
+test_merge_respects_queue_bound(void **state)
+{
+	struct capture cap;
+	char got[256];
+
+	(void)state;
+	cap_init(&cap);
+	cap.cfg.queue_max_records = 2;
+	for (int i = 0; i < 4; i++)
+		capture_hold_other(&cap, rec(EV_FORK, 40 + i, (uint64_t)i));
+	capture_merge_push(&cap, 100);
+	assert_int_equal(atomic_load(&cap.c.queue_drops), 2);
+	take_order(&cap, got, sizeof(got));
+	assert_string_equal(got, "fork:40 fork:41");
+	cap_free(&cap);
+}
+
+/* Gaps in one CPU's sequence count as lost; other CPUs and going back do not. */
+static void
+test_seq_gap(void **state)
+{
+	struct capture cap;
+
+	(void)state;
+	memset(&cap, 0, sizeof(cap));
+	assert_int_equal(capture_seq_gap(&cap, 0, 5), 0);
+	assert_int_equal(capture_seq_gap(&cap, 0, 6), 0);
+	assert_int_equal(capture_seq_gap(&cap, 1, 100), 0);
+	assert_int_equal(capture_seq_gap(&cap, 0, 9), 2);
+	assert_int_equal(capture_seq_gap(&cap, 0, 7), 0);	/* stale */
+	assert_int_equal(capture_seq_gap(&cap, 0, 10), 0);
+	assert_int_equal(capture_seq_gap(&cap, 0xffffffffu, 1), 0);	/* no such CPU slot */
+	/* Wrap-around of the 32-bit counter is not a gap. */
+	assert_int_equal(capture_seq_gap(&cap, 2, 0xffffffffu), 0);
+	assert_int_equal(capture_seq_gap(&cap, 2, 0), 0);
+}
+
+/* Threads are dropped unless asked for; non-zero exits only when so configured. */
+static void
+test_keep(void **state)
+{
+	struct capture_config cfg = { .emit_mask = KEV_FORK | KEV_EXEC | KEV_EXIT };
+	struct kevent k = { .what = KEV_FORK, .action = EV_FORK, .pid = 7, .tgid = 6 };
+	bool thr;
+
+	(void)state;
+	assert_false(capture_keep(&cfg, &k, &thr));
+	assert_true(thr);
+	cfg.threads = true;
+	assert_true(capture_keep(&cfg, &k, &thr));
+	k.pid = 6;
+	k.what = KEV_UID;
+	k.action = EV_UID;
+	assert_false(capture_keep(&cfg, &k, &thr));
+	k.what = KEV_EXIT;
+	k.action = EV_EXIT;
+	cfg.nonzero_exit_only = true;
+	assert_false(capture_keep(&cfg, &k, &thr));
+	k.exit_status = 3 << 8;
+	assert_true(capture_keep(&cfg, &k, &thr));
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_merge_orders_by_timestamp),
+		cmocka_unit_test(test_merge_holds_later_others),
+		cmocka_unit_test(test_merge_flushes_execs_without_others),
+		cmocka_unit_test(test_merge_respects_queue_bound),
+		cmocka_unit_test(test_seq_gap),
+		cmocka_unit_test(test_keep),
+	};
+	return unit_main(argc, argv, "capture", tests, UNIT_COUNT(tests), NULL, 0);
+}
