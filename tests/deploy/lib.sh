@@ -1,19 +1,7 @@
 # Shared by the deploy tests: counters, and building the .deb once per run.
 # Sourced, not run.
 
-pass=0 fail=0 skip=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-skipped() { skip=$((skip + 1)); echo "ok - $1 # SKIP $2"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; return 1; fi; }
-summary() {
-	if [ "$skip" -gt 0 ]; then
-		echo "$pass passed, $fail failed, $skip skipped"
-	else
-		echo "$pass passed, $fail failed"
-	fi
-	test "$fail" -eq 0
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 
 # True when a hids-agent package is installed (or half-installed).
 deb_installed() {

@@ -7,10 +7,7 @@ top=$(cd "$here/../.." && pwd)
 tmp=$(mktemp -d)
 pub=
 trap 'rm -rf "$tmp" ${pub:+"$pub"}' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+. "$here/../tap.sh"
 
 out=$("$bin" --version); check "--version prints the version" grep -Eq '^hids-agent [0-9]+\.[0-9]+\.[0-9]+$' <<<"$out"
 "$bin" --help >/dev/null; check "--help exits 0" test $? -eq 0
@@ -113,5 +110,4 @@ wait "$pid"
 check "SIGINT exits 0" test $? -eq 0
 check "the last line is the stop heartbeat" grep -q '"reason":"stop"' <(tail -n 1 "$tmp/out")
 
-echo "$pass passed, $fail failed"
-test "$fail" -eq 0
+summary

@@ -13,13 +13,10 @@ cleanup() {
 		kill -TERM "$agent"
 		wait "$agent" 2>/dev/null
 	fi
-	[ -n "${KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
+	if [ -n "${KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+. "$(cd "$(dirname "$0")" && pwd)/../tap.sh"
 
 per=${ORDER_SPAWNS:-300}	# processes per spawner; two spawners run at once
 kmaj=$(uname -r | cut -d. -f1) kmin=$(uname -r | cut -d. -f2)
@@ -109,5 +106,4 @@ PY
 	check "exec_socket=$mode: no lost record" test "$lost" -eq 0
 done
 
-echo "# $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

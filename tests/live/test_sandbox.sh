@@ -15,19 +15,7 @@ deny=${2:?usage: test_sandbox.sh AGENT_BINARY DENY_SYSCALLS_BINARY}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 
-pass=0 fail=0 skip=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-skipped() { skip=$((skip + 1)); echo "ok - $1 # SKIP $2"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; return 1; fi; }
-summary() {
-	if [ "$skip" -gt 0 ]; then
-		echo "$pass passed, $fail failed, $skip skipped"
-	else
-		echo "$pass passed, $fail failed"
-	fi
-	test "$fail" -eq 0
-}
+. "$here/../tap.sh"
 
 for tool in unshare setpriv nsenter chrt jq useradd userdel; do
 	if ! command -v "$tool" >/dev/null; then
