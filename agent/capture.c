@@ -152,6 +152,17 @@ capture_free_done(struct capture *cap)
 	}
 }
 
+/* Appends r to the list head..tail. */
+static void
+rec_append(struct capture_rec **head, struct capture_rec **tail, struct capture_rec *r)
+{
+	if (*tail)
+		(*tail)->next = r;
+	else
+		*head = r;
+	*tail = r;
+}
+
 /* Queues a record for the main loop, or drops and counts it when full. */
 static void
 capture_push(struct capture *cap, struct capture_rec *r)
@@ -176,11 +187,7 @@ capture_push(struct capture *cap, struct capture_rec *r)
 	cap->pending_lost = 0;
 	cap->pending_reason = NULL;
 	wake = cap->head == NULL;
-	if (cap->tail)
-		cap->tail->next = r;
-	else
-		cap->head = r;
-	cap->tail = r;
+	rec_append(&cap->head, &cap->tail, r);
 	cap->q_bytes += r->bytes;
 	cap->q_records++;
 	pthread_mutex_unlock(&cap->mu);
@@ -339,21 +346,13 @@ capture_recv_result(struct capture *cap, uint8_t *buf, ssize_t n,
 void
 capture_hold_exec(struct capture *cap, struct capture_rec *r)
 {
-	if (cap->exec_tail)
-		cap->exec_tail->next = r;
-	else
-		cap->exec_head = r;
-	cap->exec_tail = r;
+	rec_append(&cap->exec_head, &cap->exec_tail, r);
 }
 
 void
 capture_hold_other(struct capture *cap, struct capture_rec *r)
 {
-	if (cap->other_tail)
-		cap->other_tail->next = r;
-	else
-		cap->other_head = r;
-	cap->other_tail = r;
+	rec_append(&cap->other_head, &cap->other_tail, r);
 }
 
 /*
