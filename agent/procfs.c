@@ -112,9 +112,6 @@ procfs_read_cmdline(int procfd, int pid, size_t max_bytes, struct process *p)
 		if (n <= 0)
 			break;
 		len += (size_t)n;
-		/* The kernel copies all it has up to the count asked: short means done. */
-		if ((size_t)n < max_bytes - (len - (size_t)n))
-			break;
 	}
 	if (len == max_bytes) {
 		/* Past the cap: count the remaining arguments, keep no bytes. */
