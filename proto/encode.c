@@ -70,15 +70,14 @@ jw_char(struct jw *w, char c)
 	w->buf[w->len++] = c;
 }
 
-/* Writes s (valid UTF-8) as a JSON string: quotes, backslashes and control characters escaped. */
+/* Writes s (valid UTF-8) as the inside of a JSON string: quotes, backslashes and control characters escaped. */
 static void
-jw_string(struct jw *w, const char *s, size_t n)
+jw_chars(struct jw *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, run = 0;
 
-	jw_reserve(w, n + 2);
-	w->buf[w->len++] = '"';
+	jw_reserve(w, n);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\')
@@ -100,6 +99,14 @@ jw_string(struct jw *w, const char *s, size_t n)
 		}
 	}
 	jw_raw(w, s + run, n - run);
+}
+
+/* Writes s (valid UTF-8) as a JSON string. */
+static void
+jw_string(struct jw *w, const char *s, size_t n)
+{
+	jw_char(w, '"');
+	jw_chars(w, s, n);
 	jw_char(w, '"');
 }
 
@@ -133,29 +140,32 @@ jw_close(struct jw *w)
 	w->depth--;
 }
 
+/* Where an optional object began: the line's length and whether its parent had a member. */
+struct jw_mark {
+	size_t len;
+	bool had;
+};
+
 /* Opens an object that is left out again (jw_close_opt) if nothing goes in it. */
-static size_t
+static struct jw_mark
 jw_open_opt(struct jw *w, const char *key)
 {
-	size_t mark = w->len;
-	bool had = w->has[w->depth];
+	struct jw_mark m = { w->len, w->has[w->depth] };
 
 	jw_open(w, key);
-	return mark | (had ? (size_t)1 << (sizeof(size_t) * 8 - 1) : 0);
+	return m;
 }
 
 static void
-jw_close_opt(struct jw *w, size_t mark)
+jw_close_opt(struct jw *w, struct jw_mark m)
 {
-	size_t top = (size_t)1 << (sizeof(size_t) * 8 - 1);
-
 	if (w->has[w->depth]) {
 		jw_close(w);
 		return;
 	}
 	w->depth--;
-	w->len = mark & ~top;
-	w->has[w->depth] = (mark & top) != 0;
+	w->len = m.len;
+	w->has[w->depth] = m.had;
 }
 
 static void
@@ -239,13 +249,16 @@ encode_start_ns(const struct encode_ctx *ctx, const struct process *p)
 	return 0;
 }
 
-/* Writes the reversible escape of bytes (escape.h) as a JSON string. */
+/* Writes the reversible escape of bytes (escape.h) as a JSON string, or only its inside. */
 static void
-jw_escape_value(struct jw *w, const char *s, size_t n)
+jw_escape_value(struct jw *w, const char *s, size_t n, bool quoted)
 {
 	size_t elen;
 	char *e = bytes_escape(s, n, &elen);
-	jw_string(w, e, elen);
+	if (quoted)
+		jw_string(w, e, elen);
+	else
+		jw_chars(w, e, elen);
 	free(e);
 }
 
@@ -255,7 +268,7 @@ jw_bytes_value(struct jw *w, const char *s, size_t n, bool *escaped)
 {
 	*escaped = !utf8_valid(s, n);
 	if (*escaped)
-		jw_escape_value(w, s, n);
+		jw_escape_value(w, s, n, true);
 	else
 		jw_string(w, s, n);
 }
@@ -310,19 +323,15 @@ jw_arg_list(struct jw *w, const struct process *p, size_t keep, bool esc, char s
 		return;
 	for (size_t off = 0; off <= keep;) {
 		const char *a = p->args + off;
-		size_t alen = strnlen(a, keep - off), start;
+		size_t alen = strnlen(a, keep - off);
 		if (off > 0)
 			jw_char(w, sep);
-		start = w->len;
 		if (esc)
-			jw_escape_value(w, a, alen);
-		else
+			jw_escape_value(w, a, alen, quoted);
+		else if (quoted)
 			jw_string(w, a, alen);
-		if (!quoted) {
-			/* Inside one string: drop the quotes around this piece. */
-			memmove(w->buf + start, w->buf + start + 1, w->len - start - 2);
-			w->len -= 2;
-		}
+		else
+			jw_chars(w, a, alen);	/* a piece of one string */
 		off += alen + 1;
 	}
 }
@@ -686,7 +695,7 @@ build_doc(struct encode_ctx *ctx, struct jw *w, const struct event *ev, struct s
 	add_envelope(ctx, w, ev);
 	if (proc_event)
 		add_event_process(ctx, w, ev, sh);
-	size_t mark = jw_open_opt(w, "hids");
+	struct jw_mark mark = jw_open_opt(w, "hids");
 	if (ev->k.action == EV_LOST)
 		jw_int(w, "lost", (int64_t)ev->lost);
 	if (ev->reason)
