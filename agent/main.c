@@ -561,11 +561,19 @@ agent_open_spool(struct agent *a)
  * PROC_CN_MCAST_IGNORE, a kernel problem): that is logged and reported as
  * a lost record with reason connector_silent, since events may be missed.
  */
+/* Checks again for the canary's events in CANARY_WAIT_MS. */
+static void
+canary_arm_check(struct agent *a)
+{
+	struct timeval tv = { CANARY_WAIT_MS / 1000, (CANARY_WAIT_MS % 1000) * 1000 };
+
+	evtimer_add(a->ev_canary_check, &tv);
+}
+
 static void
 canary_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
-	struct timeval tv = { CANARY_WAIT_MS / 1000, (CANARY_WAIT_MS % 1000) * 1000 };
 	pid_t pid;
 	(void)fd;
 	(void)what;
@@ -583,7 +591,7 @@ canary_cb(evutil_socket_t fd, short what, void *arg)
 	a->canary_seen = false;
 	a->canary_events = atomic_load(&a->cap.c.seen);
 	a->canary_waits = 1;
-	evtimer_add(a->ev_canary_check, &tv);
+	canary_arm_check(a);
 }
 
 static void
@@ -602,12 +610,11 @@ canary_check_cb(evutil_socket_t fd, short what, void *arg)
 		 * capture thread is behind (a storm, or its CPU guard demoted it)
 		 * and the child's events are still queued. Wait another window.
 		 */
-		struct timeval tv = { CANARY_WAIT_MS / 1000, (CANARY_WAIT_MS % 1000) * 1000 };
 		log_debug("canary: events arrive but not yet those of process %d; waiting",
 		    (int)a->canary_pid);
 		a->canary_events = events;
 		a->canary_waits++;
-		evtimer_add(a->ev_canary_check, &tv);
+		canary_arm_check(a);
 		return;
 	} else {
 		a->canary_failures++;
