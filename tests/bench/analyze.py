@@ -254,12 +254,14 @@ def thread_cpu(r):
     return res
 
 
-def table(path):
-    runs = []
+def load_runs(path):
+    """The results file: one JSON object per non-empty line."""
     with open(path) as f:
-        for line in f:
-            if line.strip():
-                runs.append(json.loads(line))
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def table(path):
+    runs = load_runs(path)
     if not runs:
         print("no results")
         return 1

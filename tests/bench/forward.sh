@@ -157,14 +157,7 @@ start_collector() {
 
 # Waits until the agent (pid $1, log $2) has logged its TLS connection.
 wait_connected() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		grep -qs ': connected (' "$2" && return 0
-		ended "$1" && { cat "$2" >&2; die "the agent exited before connecting"; }
-		sleep 0.05
-	done
-	cat "$2" >&2
-	die "the agent did not connect to the collector within 10 s"
+	wait_log "$1" "$2" ': connected (' "connect to the collector"
 }
 
 # Runs one more no-op, the end marker, and waits until file $1 holds its

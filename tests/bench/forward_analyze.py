@@ -18,7 +18,6 @@ import json
 import math
 import os
 import re
-import statistics
 import sys
 import tempfile
 from collections import defaultdict
@@ -163,21 +162,12 @@ def run_wait(r, k0, k1, pid=None):
 
 # ---------------------------------------------------------------- table
 
-def med(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
-
-
-def fmt(v, spec, none="n/a"):
-    return none if v is None else format(v, spec)
+med = analyze.med
+fmt = analyze.fmt
 
 
 def table(path):
-    runs = []
-    with open(path) as f:
-        for line in f:
-            if line.strip():
-                runs.append(json.loads(line))
+    runs = analyze.load_runs(path)
     if not runs:
         print("no results")
         return 1

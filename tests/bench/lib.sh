@@ -156,19 +156,27 @@ alive() {
 # $1/agent.out and standard error to $1/agent.err; sets APID once it logs
 # "ready".
 start_agent() {
-	local dir=$1 i
+	local dir=$1
 	shift
 	: >"$dir/agent.err"	# exists before the child opens it, for grep below
 	"$AGENT" "$@" >"$dir/agent.out" 2>>"$dir/agent.err" &
 	APID=$!
 	live[$APID]=1
+	wait_log "$APID" "$dir/agent.err" ': ready$' "log 'ready'"
+}
+
+# Waits up to 10 s until log $2 of the agent (pid $1) matches regex $3;
+# dies, showing the log, when the agent exits first or the time is up ($4
+# says what was awaited).
+wait_log() {
+	local i
 	for ((i = 0; i < 200; i++)); do
-		grep -qs ': ready$' "$dir/agent.err" && return 0
-		ended "$APID" && { cat "$dir/agent.err" >&2; die "the agent exited during start-up"; }
+		grep -qs "$3" "$2" && return 0
+		ended "$1" && { cat "$2" >&2; die "the agent exited before it did $4"; }
 		sleep 0.05
 	done
-	cat "$dir/agent.err" >&2
-	die "the agent did not log 'ready' within 10 s"
+	cat "$2" >&2
+	die "the agent did not $4 within 10 s"
 }
 
 # Runs one storm: $1 spawners share $2 spawns; pid lists go to $3/pids.ID.
