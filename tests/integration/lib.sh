@@ -19,6 +19,17 @@ INT_PASS=0
 INT_FAIL=0
 INT_SKIPPED=0
 
+# Checks DIR/rsyslog.conf with rsyslogd -N1; prints rsyslog's complaint and
+# returns 1 when it is refused.
+rsyslog_config_ok() {
+	local dir=$1
+	if ! rsyslogd -N1 -f "$dir/rsyslog.conf" >"$dir/rsyslog-check.log" 2>&1; then
+		echo "rsyslog rejects its config $dir/rsyslog.conf:" >&2
+		cat "$dir/rsyslog-check.log" >&2
+		return 1
+	fi
+}
+
 # Prints a passing result line.
 ok() { INT_PASS=$((INT_PASS + 1)); echo "ok - $1"; }
 
@@ -312,11 +323,7 @@ start_rsyslog() {
 	    streamDriver.certFile="$certs/server.pem"
 	    streamDriver.keyFile="$certs/server.key")
 	EOF
-	if ! rsyslogd -N1 -f "$dir/rsyslog.conf" >"$dir/rsyslog-check.log" 2>&1; then
-		echo "rsyslog rejects its config:" >&2
-		cat "$dir/rsyslog-check.log" >&2
-		return 1
-	fi
+	rsyslog_config_ok "$dir" || return 1
 	rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/rsyslog.pid" >"$dir/rsyslog.out" 2>&1 &
 	RSYSLOG_PID=$!
 	int_track "$RSYSLOG_PID"

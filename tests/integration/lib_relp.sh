@@ -79,11 +79,7 @@ start_rsyslog_relp() {
 	    tls.caCert="$certs/ca.pem" tls.myCert="$certs/server.pem"
 	    tls.myPrivKey="$certs/server.key")
 	EOF
-	if ! rsyslogd -N1 -f "$dir/rsyslog.conf" >"$dir/rsyslog-check.log" 2>&1; then
-		echo "rsyslog rejects its imrelp config:" >&2
-		cat "$dir/rsyslog-check.log" >&2
-		return 1
-	fi
+	rsyslog_config_ok "$dir" || return 1
 	rm -f "$dir/rsyslog.pid"
 	rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/rsyslog.pid" >>"$dir/rsyslog.out" 2>&1 &
 	RSYSLOG_PID=$!
