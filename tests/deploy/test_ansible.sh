@@ -44,12 +44,11 @@ if ! build_deb "$top" "$build/deploy-pkg"; then
 fi
 
 # A throwaway CA and client certificate, handed to the role as PEM text.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-    -subj /CN=test-ca -keyout "$tmp/ca.key" -out "$tmp/ca.pem" >/dev/null 2>&1
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=test-host \
-    -keyout "$tmp/client.key" -out "$tmp/client.csr" >/dev/null 2>&1
-openssl x509 -req -in "$tmp/client.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
-    -CAcreateserial -days 2 -out "$tmp/client.pem" >/dev/null 2>&1
+if ! "$top/deploy/make-certs.sh" "$tmp" >/dev/null 2>&1; then
+	bad "deploy/make-certs.sh makes the test certificates"
+	summary
+	exit 1
+fi
 python3 - "$tmp" "$deb" >"$tmp/vars.json" <<'PY'
 import json, sys
 tmp, deb = sys.argv[1], sys.argv[2]
