@@ -15,6 +15,7 @@
 
 #include "encode.h"
 #include "escape.h"
+#include "../jpath.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -62,17 +63,6 @@ take_cstr(struct input *in)
 	return take_str(in, &len);
 }
 
-static json_object *
-get(json_object *o, const char *a, const char *b)
-{
-	json_object *x = NULL, *y = NULL;
-	if (!json_object_object_get_ex(o, a, &x))
-		return NULL;
-	if (b == NULL)
-		return x;
-	return json_object_object_get_ex(x, b, &y) ? y : NULL;
-}
-
 /*
  * Says whether a string, or any string of an array, is longer than what the
  * last resort keeps: one byte, which is at most four characters escaped.
@@ -94,7 +84,7 @@ has_bytes(json_object *v)
 static bool
 escaped_has(json_object *doc, const char *field)
 {
-	json_object *e = get(doc, "hids", "escaped");
+	json_object *e = jget(doc, "hids.escaped");
 	for (size_t i = 0; e && i < json_object_array_length(e); i++)
 		if (strcmp(json_object_get_string(json_object_array_get_idx(e, i)), field) == 0)
 			return true;
@@ -217,18 +207,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 */
 	bool proc_event = ev.k.action != EV_LOST && ev.k.action != EV_HEARTBEAT;
 	if (ctx.max_line_bytes && len > ctx.max_line_bytes && proc_event &&
-	    (get(doc, "hids", "truncated") == NULL || has_bytes(get(doc, "process", "args")) ||
-	    has_bytes(get(doc, "process", "executable")) ||
-	    has_bytes(get(doc, "process", "working_directory"))))
+	    (jget(doc, "hids.truncated") == NULL || has_bytes(jget(doc, "process.args")) ||
+	    has_bytes(jget(doc, "process.executable")) ||
+	    has_bytes(jget(doc, "process.working_directory"))))
 		abort();
 
 	/* The arguments: a true count, and exactly the bytes when nothing was cut. */
-	json_object *args = get(doc, "process", "args");
-	json_object *count = get(doc, "process", "args_count");
+	json_object *args = jget(doc, "process.args");
+	json_object *count = jget(doc, "process.args_count");
 	if (proc_event && (p->known & PF_ARGS) && (args == NULL || count == NULL ||
 	    json_object_get_int64(count) != (int64_t)p->args_count))
 		abort();
-	if (args && get(doc, "hids", "args_truncated") == NULL) {
+	if (args && jget(doc, "hids.args_truncated") == NULL) {
 		bool esc = escaped_has(doc, "process.args");
 		char *back = malloc(args_len + 1);
 		size_t off = 0;

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "escape.h"
+#include "../jpath.h"
 
 #define WAIT_MS 8000		/* how long an event may take to show up */
 #define WAIT_MS_SLOW 60000	/* the same under valgrind (HIDS_LIVE_SLOW=1) */
@@ -73,19 +74,6 @@ slurp(void)
 		lines[nlines++] = o;
 	}
 	free(line);
-}
-
-/* Returns the JSON value at a dotted path, or NULL. */
-static json_object *
-jget(json_object *o, const char *path)
-{
-	char buf[256], *save = NULL, *tok;
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (tok = strtok_r(buf, ".", &save); tok && o; tok = strtok_r(NULL, ".", &save)) {
-		if (!json_object_object_get_ex(o, tok, &o))
-			return NULL;
-	}
-	return o;
 }
 
 static int64_t

@@ -8,6 +8,7 @@
 #include "encode.h"
 #include "escape.h"
 #include "unit.h"
+#include "../jpath.h"
 
 #define T0_REAL 1700000000ull			/* 2023-11-14T22:13:20Z */
 #define BOOT_REAL 1690000000ull
@@ -40,20 +41,6 @@ set_args(struct process *p, const char *args, size_t n, uint32_t count)
 	p->args_len = n;
 	p->args_count = count;
 	p->known |= PF_ARGS;
-}
-
-/* Follows a dotted path ("process.parent.pid") through nested objects. */
-static json_object *
-jget(json_object *root, const char *path)
-{
-	char buf[256], *save = NULL;
-	json_object *o = root;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save))
-		if (o == NULL || !json_object_object_get_ex(o, k, &o))
-			return NULL;
-	return o;
 }
 
 static const char *
