@@ -328,22 +328,23 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(a->base);
 }
 
+/* SIGUSR1: logs every counter that applies, as one line. */
 static void
 usr1_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct agent *a = arg;
-	struct agent_stats *s = &a->stats;
+	size_t n, len = 0;
+	const struct agent_stat_desc *d = agent_stats_list(&n);
+	char line[2048];
 	(void)sig;
 	(void)what;
 	agent_collect_stats(a);
-	log_info("counters: seen %llu emitted %llu lost %llu overruns %llu "
-	    "decode_errors %llu proc_gone %llu argv_captured %llu queue_drops %llu "
-	    "proctab %llu rss %llu",
-	    (unsigned long long)s->events_seen, (unsigned long long)s->events_emitted,
-	    (unsigned long long)s->events_lost, (unsigned long long)s->overruns,
-	    (unsigned long long)s->decode_errors, (unsigned long long)s->proc_gone,
-	    (unsigned long long)s->argv_captured, (unsigned long long)s->queue_drops,
-	    (unsigned long long)s->proctab_size, (unsigned long long)s->rss_bytes);
+	line[0] = '\0';
+	for (size_t i = 0; i < n && len < sizeof(line); i++)
+		if (agent_stats_has_group(&a->stats, d[i].group))
+			len += (size_t)snprintf(line + len, sizeof(line) - len, " %s %llu",
+			    d[i].name, (unsigned long long)agent_stats_value(&a->stats, &d[i]));
+	log_info("counters:%s", line);
 }
 
 /* Logs each line of a config error report. */

@@ -582,39 +582,17 @@ add_envelope(struct encode_ctx *ctx, struct jw *w, const struct event *ev)
 static void
 add_stats(struct jw *w, const struct agent_stats *s)
 {
+	size_t n;
+	const struct agent_stat_desc *d = agent_stats_list(&n);
+
 	jw_open(w, "stats");
-#define STAT(f) jw_int(w, #f, (int64_t)s->f)
-	STAT(events_seen);
-	STAT(events_emitted);
-	STAT(events_lost);
-	STAT(overruns);
-	STAT(decode_errors);
-	STAT(threads_skipped);
-	STAT(proc_gone);
-	STAT(argv_captured);
-	STAT(queue_drops);
-	STAT(queue_depth);
-	STAT(proctab_size);
-	STAT(proctab_evictions);
-	STAT(rss_bytes);
+	for (size_t i = 0; i < n; i++)
+		if (agent_stats_has_group(s, d[i].group))
+			jw_int(w, d[i].name, (int64_t)agent_stats_value(s, &d[i]));
 	if (s->forwarding) {
-		STAT(events_sent);
-		STAT(events_dropped);
-		STAT(queue_bytes);
-		STAT(reconnects);
 		jw_bool(w, "connected", s->connected);
 		jw_str(w, "collector", s->collector ? s->collector : "");
-		STAT(relp_errors);
 	}
-	if (s->spooling) {
-		STAT(spool_bytes);
-		STAT(spooled);
-		STAT(replayed);
-		STAT(spool_dropped);
-		STAT(spool_corrupt);
-		STAT(spool_write_errors);
-	}
-#undef STAT
 	jw_close(w);
 }
 

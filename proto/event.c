@@ -4,6 +4,7 @@
  */
 #include "event.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,4 +130,42 @@ uint32_t
 ev_action_kernel_bit(enum ev_action a)
 {
 	return a < EV_ACTION_MAX ? actions[a].kernel_bit : 0;
+}
+
+static const struct agent_stat_desc stat_descs[] = {
+#define AGENT_STATS_DESC(n, k, g, h) { #n, h, offsetof(struct agent_stats, n), k, g },
+	AGENT_STATS_LIST(AGENT_STATS_DESC)
+#undef AGENT_STATS_DESC
+};
+
+/* Returns the counters of AGENT_STATS_LIST in order, and their number. */
+const struct agent_stat_desc *
+agent_stats_list(size_t *count)
+{
+	*count = sizeof(stat_descs) / sizeof(stat_descs[0]);
+	return stat_descs;
+}
+
+/* Says whether the counters of group g apply to this agent. */
+bool
+agent_stats_has_group(const struct agent_stats *s, enum stat_group g)
+{
+	switch (g) {
+	case STAT_FORWARDING:
+		return s->forwarding;
+	case STAT_SPOOLING:
+		return s->spooling;
+	case STAT_ALWAYS:
+		break;
+	}
+	return true;
+}
+
+/* Reads the counter d describes. */
+uint64_t
+agent_stats_value(const struct agent_stats *s, const struct agent_stat_desc *d)
+{
+	uint64_t v;
+	memcpy(&v, (const char *)s + d->offset, sizeof(v));
+	return v;
 }

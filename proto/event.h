@@ -105,38 +105,78 @@ struct process {
 	char entity_id[ENTITY_ID_LEN + 1];
 };
 
+/*
+ * The agent's numeric counters, listed once: struct agent_stats, the
+ * heartbeat and lost records, SIGUSR1 and the metrics endpoint all read this
+ * list, so a counter added here shows up everywhere. X(name, kind, group,
+ * help): kind STAT_COUNTER only grows, STAT_GAUGE goes up and down; group
+ * says when it is reported (STAT_ALWAYS, STAT_FORWARDING, STAT_SPOOLING).
+ * Add a line at the end of its group.
+ */
+#define AGENT_STATS_LIST(X) \
+	X(events_seen, STAT_COUNTER, STAT_ALWAYS, \
+	    "connector messages decoded, including skipped thread events") \
+	X(events_emitted, STAT_COUNTER, STAT_ALWAYS, "lines written") \
+	X(events_lost, STAT_COUNTER, STAT_ALWAYS, \
+	    "events known to be lost: sequence gaps plus queue drops") \
+	X(overruns, STAT_COUNTER, STAT_ALWAYS, \
+	    "ENOBUFS on the kernel socket (receive buffer overflowed)") \
+	X(decode_errors, STAT_COUNTER, STAT_ALWAYS, \
+	    "connector messages that could not be decoded and were skipped") \
+	X(threads_skipped, STAT_COUNTER, STAT_ALWAYS, \
+	    "thread events ignored because [events] threads is off") \
+	X(proc_gone, STAT_COUNTER, STAT_ALWAYS, \
+	    "exec events whose argv could not be read in time") \
+	X(argv_captured, STAT_COUNTER, STAT_ALWAYS, "exec events whose argv was read") \
+	X(queue_drops, STAT_COUNTER, STAT_ALWAYS, \
+	    "records dropped because the capture queue was full") \
+	X(queue_depth, STAT_GAUGE, STAT_ALWAYS, \
+	    "records that were waiting in the capture queue at the last drain") \
+	X(proctab_size, STAT_GAUGE, STAT_ALWAYS, "processes in the process table") \
+	X(proctab_evictions, STAT_COUNTER, STAT_ALWAYS, \
+	    "process table entries evicted at [process] table_max_entries") \
+	X(rss_bytes, STAT_GAUGE, STAT_ALWAYS, "the agent's resident memory in bytes") \
+	X(events_sent, STAT_COUNTER, STAT_FORWARDING, \
+	    "lines handed to the collector's socket") \
+	X(events_dropped, STAT_COUNTER, STAT_FORWARDING, \
+	    "lines dropped because the collector queue was full") \
+	X(queue_bytes, STAT_GAUGE, STAT_FORWARDING, "bytes waiting in the collector queue") \
+	X(reconnects, STAT_COUNTER, STAT_FORWARDING, \
+	    "failed connection attempts plus broken connections") \
+	X(relp_errors, STAT_COUNTER, STAT_FORWARDING, \
+	    "RELP answers other than 200 and RELP protocol errors") \
+	X(spool_bytes, STAT_GAUGE, STAT_SPOOLING, "bytes in the spool's segment files") \
+	X(spooled, STAT_COUNTER, STAT_SPOOLING, "records written to the spool") \
+	X(replayed, STAT_COUNTER, STAT_SPOOLING, \
+	    "records read back from the spool for sending") \
+	X(spool_dropped, STAT_COUNTER, STAT_SPOOLING, \
+	    "records lost because the spool reached max_bytes") \
+	X(spool_corrupt, STAT_COUNTER, STAT_SPOOLING, \
+	    "corrupt regions skipped while reading the spool") \
+	X(spool_write_errors, STAT_COUNTER, STAT_SPOOLING, \
+	    "failed spool writes; those events stayed in memory")
+
+enum stat_kind { STAT_COUNTER, STAT_GAUGE };
+enum stat_group { STAT_ALWAYS, STAT_FORWARDING, STAT_SPOOLING };
+
 /* Counters the agent reports in heartbeat and lost records. */
 struct agent_stats {
-	uint64_t events_seen;
-	uint64_t events_emitted;
-	uint64_t events_lost;	/* known lost: sequence gaps, queue drops */
-	uint64_t overruns;	/* ENOBUFS from the kernel socket */
-	uint64_t decode_errors;
-	uint64_t threads_skipped;
-	uint64_t proc_gone;
-	uint64_t argv_captured;
-	uint64_t queue_drops;
-	uint64_t queue_depth;
-	uint64_t proctab_size;
-	uint64_t proctab_evictions;
-	uint64_t rss_bytes;
-	/* Forwarding only. */
+#define AGENT_STATS_FIELD(name, kind, group, help) uint64_t name;
+	AGENT_STATS_LIST(AGENT_STATS_FIELD)
+#undef AGENT_STATS_FIELD
 	bool forwarding;
-	bool connected;
-	const char *collector;
-	uint64_t events_sent;
-	uint64_t events_dropped;
-	uint64_t queue_bytes;
-	uint64_t reconnects;
-	/* Spool only. */
+	bool connected;		/* forwarding only */
+	const char *collector;	/* forwarding only */
 	bool spooling;
-	uint64_t spool_bytes;
-	uint64_t spooled;
-	uint64_t replayed;
-	uint64_t spool_dropped;
-	uint64_t spool_corrupt;
-	uint64_t spool_write_errors;
-	uint64_t relp_errors;
+};
+
+/* One entry of AGENT_STATS_LIST, for code that walks the counters. */
+struct agent_stat_desc {
+	const char *name;
+	const char *help;
+	size_t offset;		/* of the uint64_t in struct agent_stats */
+	enum stat_kind kind;
+	enum stat_group group;
 };
 
 /* A record ready for the encoder. */
@@ -168,6 +208,9 @@ void event_release(struct event *ev);
 const char *ev_action_name(enum ev_action a);
 const char *ev_action_type(enum ev_action a);
 int ev_action_parse(const char *name, enum ev_action *out);
+const struct agent_stat_desc *agent_stats_list(size_t *count);
+bool agent_stats_has_group(const struct agent_stats *s, enum stat_group g);
+uint64_t agent_stats_value(const struct agent_stats *s, const struct agent_stat_desc *d);
 uint32_t ev_action_kernel_bit(enum ev_action a);
 
 #endif

@@ -670,6 +670,43 @@ test_lost_and_heartbeat(void **state)
 	event_release(&ev);
 }
 
+/* Every counter of AGENT_STATS_LIST reaches the heartbeat with its own value, in its group only. */
+static void
+test_heartbeat_carries_every_listed_counter(void **state)
+{
+	struct encode_ctx ctx;
+	struct agent_stats st;
+	struct event ev;
+	json_object *d;
+	size_t n;
+	const struct agent_stat_desc *desc = agent_stats_list(&n);
+	char path[128];
+
+	ctx_init(&ctx);
+	event_init(&ev);
+	memset(&st, 0, sizeof(st));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = 1000 + i;
+		memcpy((char *)&st + desc[i].offset, &v, sizeof(v));
+	}
+	ev.k.action = EV_HEARTBEAT;
+	ev.stats = &st;
+	for (int mode = 0; mode < 2; mode++) {
+		st.forwarding = st.spooling = mode == 1;
+		d = encode_parse(&ctx, &ev, NULL);
+		for (size_t i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), "hids.stats.%s", desc[i].name);
+			assert_int_equal(agent_stats_value(&st, &desc[i]), 1000 + i);
+			if (desc[i].group == STAT_ALWAYS || mode == 1)
+				assert_int_equal(jint(d, path), 1000 + i);
+			else
+				assert_null(jget(d, path));
+		}
+		json_object_put(d);
+	}
+	event_release(&ev);
+}
+
 static void
 test_format_time(void **state)
 {
@@ -1125,6 +1162,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_uid_ptrace_details),
 		cmocka_unit_test(test_previous_image),
 		cmocka_unit_test(test_lost_and_heartbeat),
+		cmocka_unit_test(test_heartbeat_carries_every_listed_counter),
 		cmocka_unit_test(test_format_time),
 		cmocka_unit_test(test_start_ns),
 		cmocka_unit_test(test_tty_numbers),
