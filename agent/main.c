@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "canary.h"
 #include "capture.h"
 #include "collector.h"
 #include "common.h"
@@ -33,8 +33,6 @@
 #include "proctab.h"
 
 #define AGENT_BATCH_MS 5	/* pause between two takes of the capture queue */
-#define CANARY_WAIT_MS 2000	/* how long its own child's events may take */
-#define CANARY_MAX_WAITS 5	/* windows granted while other events still arrive */
 
 #ifndef HIDS_VERSION
 #define HIDS_VERSION "0.0.0"
@@ -53,17 +51,13 @@ struct agent {
 	struct output out;
 	struct collector col;
 	struct spool spool;
+	struct canary *canary;		/* NULL when there is none */
 	struct event *ev_fsync;
 	struct event *ev_stopcheck;
-	struct event *ev_canary, *ev_canary_check;
 	struct event *ev_notify, *ev_batch, *ev_int, *ev_term, *ev_usr1, *ev_hup, *ev_heartbeat;
-	uint64_t canary_events;		/* capture's seen counter when the window began */
-	uint64_t canary_failures;
 	uint64_t stop_deadline_ms;
 	struct agent_stats stats;
 	const char *config_path;
-	pid_t canary_pid;		/* our own short-lived child, 0 when none */
-	int canary_waits;		/* windows waited so far */
 	int procfd;
 	int exit_code;
 	char hostname[256];
@@ -72,7 +66,6 @@ struct agent {
 	char ephemeral_id[17];
 	bool spooling;
 	bool forwarding;
-	bool canary_seen;
 	bool to_stdout;
 	bool stopping;
 };
@@ -270,9 +263,8 @@ agent_drain_queue(struct agent *a)
 		n = r->next;
 		if (r->lost_before || r->lost_reason)
 			agent_emit_meta(a, EV_LOST, r->lost_before, r->lost_reason);
-		if (a->canary_pid && r->k.tgid == a->canary_pid) {
+		if (canary_match(a->canary, &r->k)) {
 			/* The agent's own check, not an event of the host. */
-			a->canary_seen = true;
 			capture_rec_done(&a->cap, r);
 			continue;
 		}
@@ -555,76 +547,26 @@ agent_open_spool(struct agent *a)
 	}
 }
 
-/*
- * The canary: every canary_interval seconds the agent forks a child that exits at
- * once, and expects the kernel to report it. Nothing arriving means the
- * connector went silent for us (a listener-count attack with
- * PROC_CN_MCAST_IGNORE, a kernel problem): that is logged and reported as
- * a lost record with reason connector_silent, since events may be missed.
- */
-/* Checks again for the canary's events in CANARY_WAIT_MS. */
-static void
-canary_arm_check(struct agent *a)
-{
-	struct timeval tv = { CANARY_WAIT_MS / 1000, (CANARY_WAIT_MS % 1000) * 1000 };
-
-	evtimer_add(a->ev_canary_check, &tv);
-}
-
-static void
-canary_cb(evutil_socket_t fd, short what, void *arg)
+/* The canary asks how many kernel messages arrived so far. */
+static uint64_t
+agent_canary_seen_cb(void *arg)
 {
 	struct agent *a = arg;
-	pid_t pid;
-	(void)fd;
-	(void)what;
-	if (a->canary_pid)
-		return;
-	if ((pid = fork()) == 0)
-		_exit(0);
-	if (pid == -1) {
-		log_warn("canary: fork");
-		return;
-	}
-	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-		;
-	a->canary_pid = pid;
-	a->canary_seen = false;
-	a->canary_events = atomic_load(&a->cap.c.seen);
-	a->canary_waits = 1;
-	canary_arm_check(a);
+	return atomic_load(&a->cap.c.seen);
 }
 
+/* The canary wants what is queued classified before it judges. */
 static void
-canary_check_cb(evutil_socket_t fd, short what, void *arg)
+agent_canary_drain_cb(void *arg)
 {
-	struct agent *a = arg;
-	(void)fd;
-	(void)what;
-	agent_drain_queue(a);
-	uint64_t events = atomic_load(&a->cap.c.seen);
-	if (a->canary_seen) {
-		log_debug("canary: the kernel reported the agent's test process %d", (int)a->canary_pid);
-	} else if (events != a->canary_events && a->canary_waits < CANARY_MAX_WAITS) {
-		/*
-		 * Other events still arrive, so the connector is not silent: the
-		 * capture thread is behind (a storm, or its CPU guard demoted it)
-		 * and the child's events are still queued. Wait another window.
-		 */
-		log_debug("canary: events arrive but not yet those of process %d; waiting",
-		    (int)a->canary_pid);
-		a->canary_events = events;
-		a->canary_waits++;
-		canary_arm_check(a);
-		return;
-	} else {
-		a->canary_failures++;
-		log_error("the kernel reported none of the agent's own test process (pid %d) "
-		    "within %d ms: process events may be missing", (int)a->canary_pid,
-		    CANARY_WAIT_MS * a->canary_waits);
-		agent_emit_meta(a, EV_LOST, 0, "connector_silent");
-	}
-	a->canary_pid = 0;
+	agent_drain_queue(arg);
+}
+
+/* The kernel reported none of the canary: events may be missing. */
+static void
+agent_canary_silent_cb(void *arg)
+{
+	agent_emit_meta(arg, EV_LOST, 0, "connector_silent");
 }
 
 /* Sets up the loop's events; fatal on failure (before the loop runs). */
@@ -649,15 +591,9 @@ agent_setup_loop(struct agent *a)
 	event_add(a->ev_term, NULL);
 	event_add(a->ev_usr1, NULL);
 	agent_arm_heartbeat(a);
-	/* The canary needs fork or exit events; with neither asked for, there is none. */
-	if ((config_kernel_mask(&a->cfg) & (KEV_FORK | KEV_EXIT)) && a->cfg.canary_interval_s) {
-		struct timeval tv = { (time_t)a->cfg.canary_interval_s, 0 };
-		a->ev_canary = event_new(a->base, -1, EV_PERSIST, canary_cb, a);
-		a->ev_canary_check = evtimer_new(a->base, canary_check_cb, a);
-		if (!a->ev_canary || !a->ev_canary_check)
-			fatalx("cannot create loop events");
-		event_add(a->ev_canary, &tv);
-	}
+	a->canary = canary_new(a->base, a->cfg.canary_interval_s, config_kernel_mask(&a->cfg),
+	    &(struct canary_hooks){ agent_canary_seen_cb, agent_canary_drain_cb,
+	    agent_canary_silent_cb, a });
 }
 
 /* Frees the loop's events. */
@@ -665,12 +601,13 @@ static void
 agent_free_loop(struct agent *a)
 {
 	struct event *evs[] = { a->ev_notify, a->ev_batch, a->ev_int, a->ev_term, a->ev_usr1,
-		a->ev_hup, a->ev_heartbeat, a->ev_stopcheck, a->ev_canary, a->ev_canary_check };
+		a->ev_hup, a->ev_heartbeat, a->ev_stopcheck };
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);
 	if (a->ev_fsync)
 		event_free(a->ev_fsync);
+	canary_free(a->canary);
 	if (a->forwarding)
 		collector_release(&a->col);
 	if (a->spooling)
