@@ -262,11 +262,11 @@ jw_escape_value(struct jw *w, const char *s, size_t n, bool quoted)
 	free(e);
 }
 
-/* Writes bytes that are valid UTF-8, or their reversible escape (then says so). */
+/* Writes bytes that need no escape (utf8_plain), or their reversible escape (then says so). */
 static void
 jw_bytes_value(struct jw *w, const char *s, size_t n, bool *escaped)
 {
-	*escaped = !utf8_valid(s, n);
+	*escaped = !utf8_plain(s, n);
 	if (*escaped)
 		jw_escape_value(w, s, n, true);
 	else
@@ -345,7 +345,7 @@ static void
 add_args(struct jw *w, const struct process *p, size_t keep, const char *prefix,
     bool with_count, bool with_cmdline)
 {
-	bool esc = !utf8_valid_args(p->args, keep);
+	bool esc = !utf8_plain_args(p->args, keep);
 
 	jw_key(w, "args");
 	jw_char(w, '[');
@@ -509,11 +509,10 @@ encode_shared(struct encode_ctx *ctx)
 	jw_open(&w, NULL);	/* only to have a member before: the comma comes with it */
 	w.has[w.depth] = true;
 	jw_open(&w, "host");
-	bool esc;
 	jw_key(&w, "hostname");
-	jw_bytes_value(&w, ctx->hostname, strlen(ctx->hostname), &esc);
+	jw_bytes_value(&w, ctx->hostname, strlen(ctx->hostname), &ctx->shared_escaped);
 	jw_key(&w, "name");
-	jw_bytes_value(&w, ctx->hostname, strlen(ctx->hostname), &esc);
+	jw_bytes_value(&w, ctx->hostname, strlen(ctx->hostname), &ctx->shared_escaped);
 	if (ctx->host_id)
 		jw_str(&w, "id", ctx->host_id);
 	jw_close(&w);
@@ -576,6 +575,10 @@ add_envelope(struct encode_ctx *ctx, struct jw *w, const struct event *ev)
 	jw_close(w);
 	encode_shared(ctx);
 	jw_raw(w, ctx->shared, ctx->shared_len);
+	if (ctx->shared_escaped) {
+		jw_escaped(w, "host", "hostname");
+		jw_escaped(w, "host", "name");
+	}
 }
 
 /* Writes the agent's counters of a heartbeat or lost record. */

@@ -27,6 +27,7 @@ struct encode_ctx {
 	char *shared;
 	size_t shared_len;
 	char shared_host[256];		/* hostname shared was rendered for */
+	bool shared_escaped;		/* the host name in shared is escaped */
 	char *buf;			/* the line buffer, kept between events */
 	size_t buf_cap;
 	int64_t date_sec;		/* the second date_prefix formats */

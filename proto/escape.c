@@ -1,9 +1,11 @@
 /*
  * escape.c: strict UTF-8 validation (no overlongs, no surrogates, nothing
- * above U+10FFFF) and the reversible \xHH escaping described in escape.h.
+ * above U+10FFFF), the test for code points that mislead a reader, and the
+ * reversible \xHH escaping described in escape.h.
  */
 #include "escape.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "common.h"
@@ -45,6 +47,56 @@ utf8_seq_len(const unsigned char *s, size_t n)
 	return 0;
 }
 
+/* Decodes the valid sequence of l bytes at s (as utf8_seq_len measured it). */
+static uint32_t
+utf8_decode(const unsigned char *s, size_t l)
+{
+	switch (l) {
+	case 1:
+		return s[0];
+	case 2:
+		return (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+	case 3:
+		return (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 |
+		    (s[2] & 0x3f);
+	default:
+		return (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+		    (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+	}
+}
+
+/*
+ * Says whether a code point is valid but misleads a reader of the text:
+ * C1 controls (a terminal acts on them), the line and paragraph separators
+ * (a line break to JavaScript and many viewers), and the bidirectional
+ * marks, embeddings, overrides and isolates that reorder what is shown
+ * (CVE-2021-42574, "Trojan Source").
+ */
+static bool
+utf8_misleading(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) ||	/* C1 controls */
+	    cp == 0x061c ||			/* ARABIC LETTER MARK */
+	    cp == 0x200e || cp == 0x200f ||	/* LRM, RLM */
+	    (cp >= 0x2028 && cp <= 0x202e) ||	/* LS, PS, LRE, RLE, PDF, LRO, RLO */
+	    (cp >= 0x2066 && cp <= 0x2069);	/* LRI, RLI, FSI, PDI */
+}
+
+/* Returns the length of the sequence at s if it is valid, not NUL and not misleading, else 0. */
+static size_t
+utf8_plain_len(const unsigned char *s, size_t n)
+{
+	size_t l;
+
+	if (s[0] == 0)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	if ((l = utf8_seq_len(s, n)) == 0 || utf8_misleading(utf8_decode(s, l)))
+		return 0;
+	return l;
+}
+
 /* Returns how many leading bytes of s form valid UTF-8 without NULs. */
 size_t
 utf8_valid_prefix(const unsigned char *s, size_t n)
@@ -73,6 +125,25 @@ utf8_valid(const char *s, size_t n)
 	return utf8_valid_prefix((const unsigned char *)s, n) == n;
 }
 
+/* Says whether s is valid UTF-8 with no NUL and no misleading code point: it needs no escape. */
+bool
+utf8_plain(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, l;
+
+	while (i < n) {
+		if (u[i] >= 0x20 && u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((l = utf8_plain_len(u + i, n - i)) == 0)
+			return false;
+		i += l;
+	}
+	return true;
+}
+
 /* Escapes s as described in escape.h; returns a new NUL-terminated string. */
 char *
 bytes_escape(const char *s, size_t n, size_t *outlen)
@@ -83,7 +154,7 @@ bytes_escape(const char *s, size_t n, size_t *outlen)
 	size_t i = 0, o = 0;
 
 	while (i < n) {
-		size_t l = u[i] == 0 ? 0 : utf8_seq_len(u + i, n - i);
+		size_t l = utf8_plain_len(u + i, n - i);
 		if (l == 0) {
 			out[o++] = '\\';
 			out[o++] = 'x';
@@ -165,15 +236,15 @@ utf8_truncate(const char *s, size_t n, size_t max)
 	return cut;
 }
 
-/* Says whether every NUL-separated argument in buf[0..n) is valid UTF-8. */
+/* Says whether every NUL-separated argument in buf[0..n) needs no escape (utf8_plain). */
 bool
-utf8_valid_args(const char *buf, size_t n)
+utf8_plain_args(const char *buf, size_t n)
 {
 	size_t off = 0;
 
 	while (off < n) {
 		size_t alen = strnlen(buf + off, n - off);
-		if (!utf8_valid(buf + off, alen))
+		if (!utf8_plain(buf + off, alen))
 			return false;
 		off += alen + 1;
 	}

@@ -1,7 +1,8 @@
 /*
  * fuzz_escape.c: the escaping round trip on arbitrary bytes. For any input,
- * bytes_escape must give valid UTF-8 (utf8_valid) and bytes_unescape must
- * give back exactly the input. Also checks utf8_valid_prefix and
+ * bytes_escape must give UTF-8 that needs no further escape (utf8_plain:
+ * valid, no misleading code point) and bytes_unescape must give back
+ * exactly the input. Also checks utf8_valid_prefix and
  * utf8_truncate against their contracts.
  */
 #include <stdint.h>
@@ -24,14 +25,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (strlen(e) != elen || elen > size * 4)
 		abort();
-	if (!utf8_valid(e, elen))
+	if (!utf8_valid(e, elen) || !utf8_plain(e, elen))
 		abort();
 	if (bytes_unescape(e, elen, back, &ulen) != 0)
 		abort();
 	if (ulen != size || memcmp(back, data, size) != 0)
 		abort();
-	/* Valid input passes through bytes_escape unchanged but for backslashes. */
-	if (utf8_valid(s, size) && memchr(s, '\\', size) == NULL &&
+	/* Plain input passes through bytes_escape unchanged but for backslashes. */
+	if (utf8_plain(s, size) && memchr(s, '\\', size) == NULL &&
 	    (elen != size || memcmp(e, s, size) != 0))
 		abort();
 	free(back);
@@ -49,7 +50,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (utf8_valid(s, size) && !utf8_valid(s, cut))
 			abort();
 	}
-	(void)utf8_valid_args(s, size);
+	if (utf8_plain(s, size) && (!utf8_valid(s, size) || !utf8_plain_args(s, size)))
+		abort();
 	/* Arbitrary text through the decoder side too; it may refuse, not crash. */
 	back = malloc(size + 1);
 	if (back == NULL)

@@ -1129,7 +1129,7 @@ test_max_line_cuts_args_between_characters(void **state)
 	ctx_init(&ctx);
 	exec_event(&ev);
 	set_args(&ev.proc, args, alen, 4);
-	assert_true(utf8_valid_args(ev.proc.args, ev.proc.args_len));
+	assert_true(utf8_plain_args(ev.proc.args, ev.proc.args_len));
 	free(encode_event(&ctx, &ev, &len0));
 	/* Lines 1 to 40 bytes over: one cut, at 40 different offsets. */
 	for (size_t limit = len0 - 40; limit < len0; limit++) {
@@ -1146,6 +1146,54 @@ test_max_line_cuts_args_between_characters(void **state)
 	assert_int_equal(escaped, 0);
 }
 
+/*
+ * Valid UTF-8 that misleads a reader (a right-to-left override in argv, a
+ * C1 control in a path, a line separator in the host name) is escaped
+ * reversibly and listed in hids.escaped, the host name too.
+ */
+static void
+test_misleading_utf8_escaped(void **state)
+{
+	/* "evil\u202Etxt.sh": shown as "evilhs.txt". */
+	static const char args[] = "/bin/cat\0evil\xe2\x80\xaetxt.sh";
+	struct encode_ctx ctx;
+	struct event ev;
+	json_object *d;
+	char out[64];
+	size_t olen;
+
+	ctx_init(&ctx);
+	ctx.hostname = "web\xe2\x80\xa8" "1";
+	exec_event(&ev);
+	set_args(&ev.proc, args, sizeof(args) - 1, 2);
+	free(ev.proc.cwd);
+	ev.proc.cwd = strdup("/tmp/\xc2\x9b" "31m");
+	d = encode_parse(&ctx, &ev, NULL);
+	assert_true(jarray_has(d, "hids.escaped", "process.args"));
+	assert_true(jarray_has(d, "hids.escaped", "process.command_line"));
+	assert_true(jarray_has(d, "hids.escaped", "process.working_directory"));
+	assert_true(jarray_has(d, "hids.escaped", "host.hostname"));
+	assert_true(jarray_has(d, "hids.escaped", "host.name"));
+	assert_false(jarray_has(d, "hids.escaped", "process.executable"));
+	const char *e = json_object_get_string(json_object_array_get_idx(jget(d, "process.args"), 1));
+	assert_string_equal(e, "evil\\xe2\\x80\\xaetxt.sh");
+	assert_int_equal(bytes_unescape(e, strlen(e), out, &olen), 0);
+	assert_int_equal(olen, 13);
+	assert_memory_equal(out, "evil\xe2\x80\xaetxt.sh", 13);
+	assert_string_equal(jstr(d, "process.working_directory"), "/tmp/\\xc2\\x9b31m");
+	assert_string_equal(jstr(d, "host.hostname"), "web\\xe2\\x80\\xa81");
+	json_object_put(d);
+
+	/* A plain host name is not listed; other lines keep theirs. */
+	ctx.hostname = "web-1";
+	d = encode_parse(&ctx, &ev, NULL);
+	assert_true(jarray_has(d, "hids.escaped", "process.args"));
+	assert_false(jarray_has(d, "hids.escaped", "host.hostname"));
+	json_object_put(d);
+	event_release(&ev);
+	encode_ctx_release(&ctx);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1157,6 +1205,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_empty_args_kept),
 		cmocka_unit_test(test_invalid_utf8_paths_escaped),
 		cmocka_unit_test(test_control_chars_stay_on_one_line),
+		cmocka_unit_test(test_misleading_utf8_escaped),
 		cmocka_unit_test(test_exit_codes_and_signals),
 		cmocka_unit_test(test_proc_gone_thread_container),
 		cmocka_unit_test(test_uid_ptrace_details),

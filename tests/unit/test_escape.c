@@ -1,4 +1,4 @@
-/* Proves that escape.c validates UTF-8 strictly and that bytes_escape is valid UTF-8 and reversed exactly by bytes_unescape. */
+/* Proves that escape.c validates UTF-8 strictly, escapes valid but misleading code points too, and that bytes_escape is valid UTF-8 and reversed exactly by bytes_unescape. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -225,16 +225,70 @@ test_truncate(void **state)
 static void
 test_valid_args(void **state)
 {
-	assert_true(utf8_valid_args("", 0));
-	assert_true(utf8_valid_args("ls\0-l\0caf\xc3\xa9", 11));
-	assert_true(utf8_valid_args("ls\0-l\0", 6));
-	assert_true(utf8_valid_args("\0\0\0", 3));
-	assert_false(utf8_valid_args("ls\0\xff\0x", 6));
-	assert_false(utf8_valid_args("\xc3", 1));
+	assert_true(utf8_plain_args("", 0));
+	assert_true(utf8_plain_args("ls\0-l\0caf\xc3\xa9", 11));
+	assert_true(utf8_plain_args("ls\0-l\0", 6));
+	assert_true(utf8_plain_args("\0\0\0", 3));
+	assert_false(utf8_plain_args("ls\0\xff\0x", 6));
+	assert_false(utf8_plain_args("\xc3", 1));
 	/* The NULs are separators: a sequence split by one is not valid. */
-	assert_false(utf8_valid_args("\xc3\0\xa9", 3));
+	assert_false(utf8_plain_args("\xc3\0\xa9", 3));
 	/* n bounds the buffer. */
-	assert_true(utf8_valid_args("ok\0\xff", 3));
+	assert_true(utf8_plain_args("ok\0\xff", 3));
+}
+
+/*
+ * Valid UTF-8 that misleads a reader is escaped byte by byte like invalid
+ * UTF-8, reversibly; its neighbours in the code space pass unchanged.
+ */
+static void
+test_misleading_escaped(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *out;
+	} bad[] = {
+		{ "\xc2\x80", "\\xc2\\x80" },			/* U+0080, first C1 */
+		{ "a\xc2\x9b" "31m", "a\\xc2\\x9b31m" },	/* CSI */
+		{ "\xc2\x9f", "\\xc2\\x9f" },			/* U+009F, last C1 */
+		{ "\xd8\x9c", "\\xd8\\x9c" },			/* U+061C ALM */
+		{ "\xe2\x80\x8e", "\\xe2\\x80\\x8e" },	/* U+200E LRM */
+		{ "\xe2\x80\x8f", "\\xe2\\x80\\x8f" },	/* U+200F RLM */
+		{ "\xe2\x80\xa8", "\\xe2\\x80\\xa8" },	/* U+2028 LS */
+		{ "\xe2\x80\xa9", "\\xe2\\x80\\xa9" },	/* U+2029 PS */
+		{ "\xe2\x80\xaa", "\\xe2\\x80\\xaa" },	/* U+202A LRE */
+		{ "x\xe2\x80\xaey", "x\\xe2\\x80\\xaey" },	/* U+202E RLO */
+		{ "\xe2\x81\xa6", "\\xe2\\x81\\xa6" },	/* U+2066 LRI */
+		{ "\xe2\x81\xa9", "\\xe2\\x81\\xa9" },	/* U+2069 PDI */
+		{ "caf\xc3\xa9\xe2\x80\xae", "caf\xc3\xa9\\xe2\\x80\\xae" },
+	};
+	static const char *ok[] = {
+		"\x7f", "\xc2\xa0",		/* U+007F, U+00A0 around C1 */
+		"\xd8\x9b", "\xd8\x9d",		/* around U+061C */
+		"\xe2\x80\x8d",		/* U+200D ZWJ (emoji sequences) */
+		"\xe2\x80\xa7", "\xe2\x80\xaf",	/* around U+2028..U+202E */
+		"\xe2\x81\xa5", "\xe2\x81\xaa",	/* around U+2066..U+2069 */
+		"\x01\x1b[31m",		/* C0: JSON escapes those */
+	};
+	for (size_t i = 0; i < UNIT_COUNT(bad); i++) {
+		size_t elen;
+		char *e = bytes_escape(bad[i].in, strlen(bad[i].in), &elen);
+		if (strcmp(e, bad[i].out) != 0)
+			fail_msg("case %zu: escaped to \"%s\", want \"%s\"", i, e, bad[i].out);
+		free(e);
+		assert_true(utf8_valid(bad[i].in, strlen(bad[i].in)));
+		assert_false(utf8_plain(bad[i].in, strlen(bad[i].in)));
+		check_roundtrip(bad[i].in, strlen(bad[i].in));
+	}
+	for (size_t i = 0; i < UNIT_COUNT(ok); i++) {
+		char *e = bytes_escape(ok[i], strlen(ok[i]), NULL);
+		if (!utf8_plain(ok[i], strlen(ok[i])) || strcmp(e, ok[i]) != 0)
+			fail_msg("plain string %zu escaped", i);
+		free(e);
+	}
+	assert_false(utf8_plain("a\0b", 3));
+	assert_false(utf8_plain("\xff", 1));
+	assert_false(utf8_plain_args("ls\0\xe2\x80\xae", 5));
 }
 
 /* Runs one corpus or regression file through the round-trip property. */
@@ -272,6 +326,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_roundtrip_random),
 		cmocka_unit_test(test_truncate),
 		cmocka_unit_test(test_valid_args),
+		cmocka_unit_test(test_misleading_escaped),
 		cmocka_unit_test(test_replay_fuzz_inputs),
 	};
 	return unit_main(argc, argv, "escape", tests, UNIT_COUNT(tests), NULL, 0);
