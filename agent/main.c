@@ -187,6 +187,7 @@ agent_collect_stats(struct agent *a)
 		s->replayed = a->spool.st.replayed;
 		s->spool_dropped = a->spool.st.dropped;
 		s->spool_corrupt = a->spool.st.corrupt;
+		s->spool_untrusted = a->spool.st.untrusted;
 		s->spool_write_errors = a->spool.st.write_errors;
 	}
 }

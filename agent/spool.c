@@ -6,6 +6,13 @@
  * left by a previous run), read to its end, and every record read from it
  * has been reported delivered; until then a crash replays it whole, which
  * is why delivery is at least once.
+ *
+ * What is in the directory is trusted only as far as it is ours: the
+ * directory must belong to the agent's user and be writable by nobody
+ * else, and a segment is read only if it is a regular file of ours, opened
+ * without following a symbolic link and without blocking (a FIFO). Anything
+ * else is skipped and counted. Resynchronising after a corrupt record has
+ * a work budget per call and per segment, so garbage cannot stall the loop.
  */
 #include "spool.h"
 
@@ -37,6 +44,54 @@ static void
 seg_name(uint64_t id, char *buf, size_t len)
 {
 	snprintf(buf, len, "seg-%016llx.hsp", (unsigned long long)id);
+}
+
+/* Says whether a segment file is one the agent may read: a regular file of its own user. */
+static bool
+seg_trusted(const struct stat *sb)
+{
+	return S_ISREG(sb->st_mode) && sb->st_uid == geteuid();
+}
+
+/* Logs and counts a segment name that is not a regular file of ours. */
+static void
+seg_untrusted(struct spool *s, const char *name, const char *why)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
+
+	s->st.untrusted++;
+	if (log_ratelimit_allow(&rl))
+		log_warnx("spool: skipped %s/%s: %s", s->dir, name, why);
+}
+
+/*
+ * Opens a segment for reading without following a symbolic link or
+ * blocking on a FIFO; -1 (counted and logged) unless it is a regular file
+ * of ours.
+ */
+static int
+seg_open_read(struct spool *s, uint64_t id)
+{
+	char name[64];
+	struct stat sb;
+	int fd;
+
+	seg_name(id, name, sizeof(name));
+	fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ELOOP)
+			seg_untrusted(s, name, "a symbolic link");
+		else
+			log_warn("spool: cannot open %s/%s", s->dir, name);
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1 || !seg_trusted(&sb)) {
+		seg_untrusted(s, name, S_ISREG(sb.st_mode) ? "owned by another user" :
+		    "not a regular file");
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* Adds a segment at the tail of the list. */
@@ -100,12 +155,46 @@ spool_scan(struct spool *s, char *err, size_t errlen)
 		char name[64];
 		struct stat sb;
 		seg_name(ids[i], name, sizeof(name));
-		if (fstatat(s->dirfd, name, &sb, 0) == -1)
+		if (fstatat(s->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
 			continue;
+		if (!seg_trusted(&sb)) {
+			seg_untrusted(s, name, S_ISLNK(sb.st_mode) ? "a symbolic link" :
+			    !S_ISREG(sb.st_mode) ? "not a regular file" : "owned by another user");
+			continue;
+		}
 		seg_append(s, ids[i], (uint64_t)sb.st_size, -1)->sealed = true;
 		s->next_id = ids[i] + 1;
 	}
 	free(ids);
+	return 0;
+}
+
+/*
+ * Refuses a directory someone else could have filled: it must belong to
+ * the agent's user and be writable by no group and no other user.
+ */
+static int
+spool_check_dir(struct spool *s, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (fstat(s->dirfd, &sb) == -1) {
+		snprintf(err, errlen, "cannot stat spool directory %s: %s", s->dir, strerror(errno));
+		return -1;
+	}
+	if (sb.st_uid != geteuid()) {
+		snprintf(err, errlen, "spool directory %s belongs to uid %u, not to the agent's "
+		    "user (uid %u): its contents cannot be trusted", s->dir, (unsigned)sb.st_uid,
+		    (unsigned)geteuid());
+		return -1;
+	}
+	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "spool directory %s is writable by %s (mode %04o): "
+		    "its contents cannot be trusted", s->dir,
+		    (sb.st_mode & S_IWOTH) ? "other users" : "its group",
+		    (unsigned)(sb.st_mode & 07777));
+		return -1;
+	}
 	return 0;
 }
 
@@ -134,10 +223,17 @@ spool_open(struct spool *s, const char *dir, uint64_t max_bytes, enum spool_fsyn
 		snprintf(err, errlen, "cannot create spool directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if ((s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "cannot open spool directory %s: %s", dir, strerror(errno));
+	if ((s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		int saved = errno;
+		struct stat sb;
+		/* ELOOP or ENOTDIR, depending on the kernel, for a link. */
+		bool link = lstat(dir, &sb) == 0 && S_ISLNK(sb.st_mode);
+		snprintf(err, errlen, "cannot open spool directory %s: %s", dir,
+		    link ? "it is a symbolic link" : strerror(saved));
 		return -1;
 	}
+	if (spool_check_dir(s, err, errlen) == -1)
+		return -1;
 	if (faccessat(s->dirfd, ".", W_OK, AT_EACCESS) == -1) {
 		snprintf(err, errlen, "spool directory %s is not writable: %s", dir, strerror(errno));
 		return -1;
@@ -173,28 +269,35 @@ spool_close(struct spool *s)
 	s->wfd = s->rfd = s->dirfd = -1;
 }
 
-/* Counts the valid records of a segment file (for loss reports). */
+/* Counts the valid record headers of a segment file (for loss reports), reading it in chunks. */
 static int64_t
 seg_count_records(struct spool *s, const struct spool_seg *g, uint64_t from)
 {
-	char name[64];
-	uint8_t hdr[SPOOL_HDR];
+	uint8_t buf[SPOOL_READ_CHUNK];
 	int64_t n = 0;
 	uint64_t off = from;
 	int fd;
 
-	seg_name(g->id, name, sizeof(name));
-	if ((fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = seg_open_read(s, g->id)) == -1)
 		return 0;
-	while (pread(fd, hdr, SPOOL_HDR, (off_t)off) == SPOOL_HDR) {
-		uint32_t magic, len;
-		memcpy(&magic, hdr, 4);
-		memcpy(&len, hdr + 4, 4);
-		if (magic != SPOOL_MAGIC || len > SPOOL_MAX_RECORD)
+	for (;;) {
+		ssize_t got = pread(fd, buf, sizeof(buf), (off_t)off);
+		size_t i = 0;
+		if (got < (ssize_t)SPOOL_HDR)
 			break;
-		n++;
-		off += SPOOL_HDR + len;
+		/* Every header that lies wholly in this chunk, then read on from the next. */
+		while (i + SPOOL_HDR <= (size_t)got) {
+			uint32_t magic, len;
+			memcpy(&magic, buf + i, 4);
+			memcpy(&len, buf + i + 4, 4);
+			if (magic != SPOOL_MAGIC || len > SPOOL_MAX_RECORD)
+				goto out;
+			n++;
+			i += SPOOL_HDR + len;
+		}
+		off += i;
 	}
+out:
 	close(fd);
 	return n;
 }
@@ -265,7 +368,8 @@ seg_start(struct spool *s)
 	struct spool_seg *g;
 
 	seg_name(s->next_id, name, sizeof(name));
-	s->wfd = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+	s->wfd = openat(s->dirfd, name,
+	    O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (s->wfd == -1)
 		return -1;
 	g = seg_append(s, s->next_id++, 0, 0);
@@ -358,21 +462,23 @@ rbuf_reserve(struct spool *s, size_t n)
 	}
 }
 
-/* Tries to read a valid record at off; returns its payload length or -1. */
+/* Tries to read a valid record at off; returns its payload length or -1, adding the bytes read to *work. */
 static ssize_t
-record_at(struct spool *s, uint64_t off, uint64_t limit)
+record_at(struct spool *s, uint64_t off, uint64_t limit, uint64_t *work)
 {
 	uint8_t hdr[SPOOL_HDR];
 	uint32_t magic, len, crc;
 
 	if (off + SPOOL_HDR > limit || pread(s->rfd, hdr, SPOOL_HDR, (off_t)off) != SPOOL_HDR)
 		return -1;
+	*work += SPOOL_PROBE_WORK;
 	memcpy(&magic, hdr, 4);
 	memcpy(&len, hdr + 4, 4);
 	memcpy(&crc, hdr + 8, 4);
 	if (magic != SPOOL_MAGIC || len > SPOOL_MAX_RECORD || off + SPOOL_HDR + len > limit)
 		return -1;
 	rbuf_reserve(s, len + 1);
+	*work += len;
 	if (pread(s->rfd, s->rbuf, len, (off_t)(off + SPOOL_HDR)) != (ssize_t)len)
 		return -1;
 	if (spool_crc32(s->rbuf, len) != crc)
@@ -380,24 +486,81 @@ record_at(struct spool *s, uint64_t off, uint64_t limit)
 	return (ssize_t)len;
 }
 
-/* Skips a bad region: finds the next offset where a valid record starts, or the end. */
+/*
+ * Skips a bad region: finds the next offset after off where a valid record
+ * starts, or the end. Stops early, setting *stopped, once *work reaches
+ * budget; the offset returned is then where to go on.
+ */
 static uint64_t
-resync(struct spool *s, uint64_t off, uint64_t limit)
+resync(struct spool *s, uint64_t off, uint64_t limit, uint64_t budget, uint64_t *work,
+    bool *stopped)
 {
 	uint8_t chunk[SPOOL_READ_CHUNK];
 	uint32_t magic = SPOOL_MAGIC;
 
+	*stopped = false;
 	for (uint64_t pos = off + 1; pos + SPOOL_HDR <= limit;) {
 		ssize_t n = pread(s->rfd, chunk, sizeof(chunk), (off_t)pos);
 		if (n < 4)
 			break;
+		*work += (uint64_t)n;
 		for (ssize_t i = 0; i + 4 <= n; i++) {
-			if (memcmp(chunk + i, &magic, 4) == 0 && record_at(s, pos + (uint64_t)i, limit) >= 0)
+			if (memcmp(chunk + i, &magic, 4) == 0 &&
+			    record_at(s, pos + (uint64_t)i, limit, work) >= 0)
 				return pos + (uint64_t)i;
+			if (*work >= budget) {
+				*stopped = true;
+				return pos + (uint64_t)i + 1;
+			}
 		}
 		pos += (uint64_t)(n - 3);
 	}
 	return limit;
+}
+
+/*
+ * Moves the reader past the bad region at roff of segment g, within what is
+ * left of this call's work budget (*budget) and of the segment's. Returns
+ * -1 when this call's budget ran out: the caller goes on at the next call.
+ */
+static int
+spool_skip_corrupt(struct spool *s, struct spool_seg *g, uint64_t *budget)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
+	uint64_t work = 0, next, allow;
+	bool stopped = false;
+
+	if (*budget == 0)
+		return -1;
+	if (!s->rresyncing) {
+		s->st.corrupt++;
+		s->rresync_from = s->roff;
+	}
+	allow = SPOOL_RESYNC_SEG_BYTES - (s->rresync < SPOOL_RESYNC_SEG_BYTES ?
+	    s->rresync : SPOOL_RESYNC_SEG_BYTES);
+	if (allow > *budget)
+		allow = *budget;
+	next = allow ? resync(s, s->roff, g->bytes, allow, &work, &stopped) : g->bytes;
+	s->rresync += work;
+	*budget -= work < *budget ? work : *budget;
+	if (stopped && s->rresync >= SPOOL_RESYNC_SEG_BYTES) {
+		/* Mostly garbage: give up on the rest rather than scan it all. */
+		log_warnx("spool: segment %016llx is corrupt from offset %llu on; skipped its "
+		    "last %llu bytes after %llu bytes of searching for a valid record",
+		    (unsigned long long)g->id, (unsigned long long)s->rresync_from,
+		    (unsigned long long)(g->bytes - s->rresync_from),
+		    (unsigned long long)s->rresync);
+		s->rresyncing = false;
+		s->roff = g->bytes;
+		return 0;
+	}
+	s->rresyncing = stopped;
+	if (!stopped && log_ratelimit_allow(&rl))
+		log_warnx("spool: skipped %llu corrupt bytes in segment %016llx at offset %llu",
+		    (unsigned long long)(next - s->rresync_from), (unsigned long long)g->id,
+		    (unsigned long long)s->rresync_from);
+	s->roff = next;
+	return stopped ? -1 : 0;
 }
 
 /* Deletes g if it is closed, read to its end and fully delivered. */
@@ -424,7 +587,6 @@ static bool
 reader_advance(struct spool *s)
 {
 	struct spool_seg *next = s->head, *left = s->rseg;
-	char name[64];
 
 	if (left) {
 		s->rdone_id = left->id;
@@ -438,13 +600,13 @@ reader_advance(struct spool *s)
 	s->rseg = next;
 	s->roff = 0;
 	s->rrecords = 0;
+	s->rresync = 0;
+	s->rresyncing = false;
 	if (left)
 		seg_try_remove(s, left);	/* e.g. a segment that held only corrupt bytes */
 	if (next == NULL)
 		return false;
-	seg_name(next->id, name, sizeof(name));
-	if ((s->rfd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warn("spool: cannot open %s/%s", s->dir, name);
+	if ((s->rfd = seg_open_read(s, next->id)) == -1) {
 		s->rseg = NULL;
 		s->rdone_id = next->id;	/* skip it rather than spin on it */
 		return false;
@@ -460,7 +622,7 @@ reader_advance(struct spool *s)
 int
 spool_read(struct spool *s, const char **line, size_t *len, uint64_t *seg)
 {
-	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
+	uint64_t budget = SPOOL_RESYNC_CALL_BYTES, work = 0;
 
 	for (;;) {
 		struct spool_seg *g = s->rseg;
@@ -471,24 +633,18 @@ spool_read(struct spool *s, const char **line, size_t *len, uint64_t *seg)
 		}
 		if (s->roff >= g->bytes) {
 			/* The tail may still grow; an older segment is done. */
-			if (g->next == NULL && !g->sealed && g->bytes < s->segment_bytes)
-				return 0;
 			if (g->next == NULL)
 				return 0;
 			reader_advance(s);
 			continue;
 		}
-		ssize_t n = record_at(s, s->roff, g->bytes);
+		ssize_t n = record_at(s, s->roff, g->bytes, &work);
 		if (n < 0) {
-			uint64_t next = resync(s, s->roff, g->bytes);
-			s->st.corrupt++;
-			if (log_ratelimit_allow(&rl))
-				log_warnx("spool: skipped %llu corrupt bytes in segment %016llx "
-				    "at offset %llu", (unsigned long long)(next - s->roff),
-				    (unsigned long long)g->id, (unsigned long long)s->roff);
-			s->roff = next;
+			if (spool_skip_corrupt(s, g, &budget) == -1)
+				return 0;	/* spool_pending stays true: the next call goes on */
 			continue;
 		}
+		s->rresyncing = false;
 		s->roff += SPOOL_HDR + (uint64_t)n;
 		s->rrecords++;
 		g->handed++;

@@ -21,6 +21,9 @@
 #define SPOOL_MAX_RECORD (16u << 20)	/* larger lengths mean corruption */
 #define SPOOL_HDR 12u			/* magic, length, crc32 */
 #define SPOOL_MAGIC 0x31525348u		/* "HSR1" little-endian */
+#define SPOOL_RESYNC_CALL_BYTES (4u << 20)	/* resync work (bytes read) per spool_read call */
+#define SPOOL_RESYNC_SEG_BYTES (8u << 20)	/* resync work per segment before its rest is skipped */
+#define SPOOL_PROBE_WORK 4096u		/* work charged per record header tried: two preads cost about this much scanning */
 
 enum spool_fsync { SPOOL_FSYNC_NEVER, SPOOL_FSYNC_INTERVAL, SPOOL_FSYNC_ALWAYS };
 
@@ -40,6 +43,7 @@ struct spool_stats {
 	uint64_t dropped;		/* records in segments dropped at max_bytes */
 	uint64_t dropped_pending;	/* not yet reported in a lost record */
 	uint64_t corrupt;		/* bad regions skipped */
+	uint64_t untrusted;		/* segment names that are not our regular files, skipped */
 	uint64_t write_errors;
 	uint64_t segments_deleted;
 };
@@ -57,6 +61,9 @@ struct spool {
 	struct spool_seg *rseg;
 	uint64_t roff;
 	int64_t rrecords;		/* records read from rseg */
+	uint64_t rresync;		/* resync work spent on rseg */
+	bool rresyncing;		/* a resync of rseg ran out of budget at roff */
+	uint64_t rresync_from;		/* where that bad region began */
 	uint64_t rdone_id;		/* the reader is past every segment up to this id */
 	uint64_t recycle_bytes;		/* SPOOL_RECYCLE_BYTES; 0 when closing */
 	uint64_t segment_bytes;		/* rotate here: SPOOL_SEGMENT_BYTES, less for a small spool */

@@ -154,7 +154,9 @@ struct process {
 	X(spool_corrupt, STAT_COUNTER, STAT_SPOOLING, \
 	    "corrupt regions skipped while reading the spool") \
 	X(spool_write_errors, STAT_COUNTER, STAT_SPOOLING, \
-	    "failed spool writes; those events stayed in memory")
+	    "failed spool writes; those events stayed in memory") \
+	X(spool_untrusted, STAT_COUNTER, STAT_SPOOLING, \
+	    "spool segment names skipped: not regular files of the agent's user")
 
 enum stat_kind { STAT_COUNTER, STAT_GAUGE };
 enum stat_group { STAT_ALWAYS, STAT_FORWARDING, STAT_SPOOLING };

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Proves the disk spool keeps events through agent kill -9, damaged segments, a full disk, max_bytes, an unusable directory and a 30 s ndjson outage, and counts exactly what it could not keep.
+# Proves the disk spool keeps events through agent kill -9, damaged segments, a full disk, max_bytes, an unusable or untrusted directory and a 30 s ndjson outage, and counts exactly what it could not keep.
 # Cases (skip with INT_SKIP="name ..."): spool_crash spool_corrupt spool_disk_full
 # spool_max_bytes spool_unusable_dir spool_ndjson_outage.
 set -u
@@ -280,6 +280,9 @@ spool_unusable_dir() {
 	declare -A unusable=()
 	[ "$ro_ok" = 1 ] && unusable[ro]="$INT_TMP/ro/spool"
 	unusable[proc]=/proc/hids-spool-$INT_NONCE
+	# Writable by its group: someone else could have put forged segments there.
+	mkdir -m 0770 "$INT_TMP/groupwritable"
+	unusable[groupwritable]=$INT_TMP/groupwritable
 	for kind in "${!unusable[@]}"; do
 		dir=${unusable[$kind]}
 		relp_conf "$INT_TMP/$kind.conf" "127.0.0.1:$port" "spool.dir=$dir"

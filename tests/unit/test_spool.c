@@ -1,27 +1,34 @@
-/* Proves the spool's record format, ordered replay across segments and restarts, deletion only after delivery, corruption skipping, and the max_bytes bound. */
+/* Proves the spool's record format, ordered replay across segments and restarts, deletion only after delivery, corruption skipping, the max_bytes bound, and that it trusts only its own directory and regular files with bounded resync work. */
 #include "unit.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "spool.h"
 
 static char dir[64];
+static char other[80];	/* dir-other: a second directory, outside the spool */
 
 static int
 setup(void **state)
 {
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/hids-spool-test.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(other, sizeof(other), "%s-other", dir);
+	return mkdir(other, 0700);
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[128];
+	char cmd[256];
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	alarm(0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, other);
 	return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -234,6 +241,200 @@ test_unusable_dir(void **state)
 	spool_close(&s);
 }
 
+/* Writes n records line-NNNNN into a fresh segment 1 of directory d, through a spool of its own. */
+static void
+make_segment(const char *d, int n)
+{
+	struct spool s;
+	char err[256], line[32];
+	if (spool_open(&s, d, 64u << 20, SPOOL_FSYNC_NEVER, err, sizeof(err)) != 0)
+		fail_msg("spool_open %s: %s", d, err);
+	for (int i = 0; i < n; i++) {
+		int len = snprintf(line, sizeof(line), "line-%05d\n", i);
+		assert_int_equal(spool_append(&s, line, (size_t)len), 0);
+	}
+	spool_close(&s);
+}
+
+/* Like make_segment, then renames the segment to id (to put another one before it). */
+static void
+make_segment_at(const char *d, int n, unsigned long long id)
+{
+	char from[160], to[160];
+	make_segment(d, n);
+	snprintf(from, sizeof(from), "%s/seg-%016llx.hsp", d, 1ull);
+	snprintf(to, sizeof(to), "%s/seg-%016llx.hsp", d, id);
+	assert_int_equal(rename(from, to), 0);
+}
+
+/* Counts the records the spool in dir hands out (delivering them) and returns it. */
+static int
+read_count(struct spool *s)
+{
+	const char *line;
+	size_t len;
+	uint64_t seg;
+	int n = 0;
+	while (spool_read(s, &line, &len, &seg) == 1) {
+		n++;
+		spool_delivered(s, seg);
+	}
+	return n;
+}
+
+/* A segment that is a symbolic link to records elsewhere is skipped and counted, never replayed; a linked directory is refused. */
+static void
+test_symlinked_segment(void **state)
+{
+	struct spool s;
+	char target[160], link[160], err[256] = "";
+	struct stat sb;
+	(void)state;
+	make_segment(other, 5);	/* forged events outside the spool */
+	snprintf(target, sizeof(target), "%s/seg-%016llx.hsp", other, 1ull);
+	snprintf(link, sizeof(link), "%s/seg-%016llx.hsp", dir, 7ull);
+	assert_int_equal(symlink(target, link), 0);
+	alarm(30);
+	open_spool(&s, 64u << 20);
+	assert_false(spool_pending(&s));
+	assert_int_equal(read_count(&s), 0);
+	assert_int_equal(s.st.untrusted, 1);
+	spool_close(&s);
+	assert_int_equal(stat(target, &sb), 0);	/* the link's target is left alone */
+	snprintf(link, sizeof(link), "%s/linked", dir);
+	assert_int_equal(symlink(other, link), 0);
+	assert_int_equal(spool_open(&s, link, 1u << 20, SPOOL_FSYNC_NEVER, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "symbolic link"));
+	spool_close(&s);
+}
+
+/* A FIFO named like a segment neither blocks the reader nor hides the segments after it. */
+static void
+test_fifo_segment(void **state)
+{
+	struct spool s;
+	char path[160];
+	(void)state;
+	make_segment_at(dir, 10, 2);
+	snprintf(path, sizeof(path), "%s/seg-%016llx.hsp", dir, 1ull);	/* read first */
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(30);	/* a reader blocked in open(2) on the FIFO dies here */
+	open_spool(&s, 64u << 20);
+	assert_int_equal(read_count(&s), 10);
+	assert_int_equal(s.st.untrusted, 1);
+	spool_close(&s);
+}
+
+/* A directory its group or other users may write to is refused with the reason. */
+static void
+test_group_writable_dir(void **state)
+{
+	struct spool s;
+	char err[256] = "";
+	(void)state;
+	make_segment(dir, 3);
+	assert_int_equal(chmod(dir, 0770), 0);
+	assert_int_equal(spool_open(&s, dir, 1u << 20, SPOOL_FSYNC_NEVER, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "writable by its group"));
+	spool_close(&s);
+	assert_int_equal(chmod(dir, 0702), 0);
+	assert_int_equal(spool_open(&s, dir, 1u << 20, SPOOL_FSYNC_NEVER, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "writable by other users"));
+	spool_close(&s);
+	assert_int_equal(chmod(dir, 0750), 0);	/* read access for the group is fine */
+	open_spool(&s, 1u << 20);
+	assert_int_equal(read_count(&s), 3);
+	spool_close(&s);
+}
+
+/* A directory, or a segment, that belongs to another user is not trusted (needs root to set up). */
+static void
+test_foreign_owner(void **state)
+{
+	struct spool s;
+	char err[256] = "", path[160];
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	make_segment(dir, 4);
+	snprintf(path, sizeof(path), "%s/seg-%016llx.hsp", dir, 1ull);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	open_spool(&s, 1u << 20);
+	assert_int_equal(read_count(&s), 0);
+	assert_int_equal(s.st.untrusted, 1);
+	spool_close(&s);
+	assert_int_equal(chown(dir, 65534, 65534), 0);
+	assert_int_equal(spool_open(&s, dir, 1u << 20, SPOOL_FSYNC_NEVER, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "belongs to uid 65534"));
+	spool_close(&s);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * 64 MiB of records that all fail their CRC (every one a resync candidate)
+ * cost each read a bounded amount of work, are counted, and the good
+ * segment after them is still delivered.
+ */
+static void
+test_garbage_segment_bounded(void **state)
+{
+	struct spool s;
+	char path[160];
+	uint8_t unit[20], *buf;
+	uint32_t magic = SPOOL_MAGIC, len = 8, crc = 0xdeadbeef;
+	size_t size = 64u << 20;
+	const char *line;
+	size_t llen;
+	uint64_t seg;
+	int fd, got = 0, calls = 0;
+	double t0, worst = 0;
+	(void)state;
+	make_segment_at(dir, 10, 2);
+	memcpy(unit, &magic, 4);
+	memcpy(unit + 4, &len, 4);
+	memcpy(unit + 8, &crc, 4);
+	memset(unit + 12, 'g', 8);
+	buf = malloc(size);
+	assert_non_null(buf);
+	for (size_t i = 0; i + sizeof(unit) <= size; i += sizeof(unit))
+		memcpy(buf + i, unit, sizeof(unit));
+	snprintf(path, sizeof(path), "%s/seg-%016llx.hsp", dir, 1ull);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, size), (ssize_t)size);
+	close(fd);
+	free(buf);
+	alarm(120);
+	open_spool(&s, 256u << 20);
+	t0 = now_s();
+	while (spool_pending(&s) && calls < 10000) {
+		double t = now_s();
+		int r = spool_read(&s, &line, &llen, &seg);
+		t = now_s() - t;
+		if (t > worst)
+			worst = t;
+		calls++;
+		if (r == 1) {
+			got++;
+			spool_delivered(&s, seg);
+		}
+	}
+	print_message("garbage segment: %d calls, slowest %.3f s, all %.3f s, corrupt %llu\n",
+	    calls, worst, now_s() - t0, (unsigned long long)s.st.corrupt);
+	assert_int_equal(got, 10);
+	assert_true(s.st.corrupt >= 1);
+	assert_true(worst < 0.5);	/* about 5 ms here once bounded; seconds when not */
+	assert_true(now_s() - t0 < 2.0);
+	spool_close(&s);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -244,6 +445,11 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_corruption_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_bytes_drops_oldest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unusable_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlinked_segment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_segment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_writable_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_segment_bounded, setup, teardown),
 	};
 	return unit_main(argc, argv, "spool", tests, UNIT_COUNT(tests), NULL, 0);
 }
