@@ -737,6 +737,9 @@ main(int argc, char **argv)
 	bool check_only = false, verbose = false, to_stdout = false;
 
 	agent_parse_args(argc, argv, &config_path, &check_only, &verbose, &to_stdout);
+	/* Before any secret is read: a core would hold the client key. */
+	if (privdrop_no_dump() == -1)
+		fatal("prctl(PR_SET_DUMPABLE)");
 	a->to_stdout = to_stdout;
 	config_defaults(&a->cfg);
 	/*

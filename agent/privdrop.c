@@ -38,6 +38,18 @@
 #define CAPS_KEPT ((1ull << CAP_SYS_PTRACE) | (1ull << CAP_SYS_NICE) | \
     (1ull << CAP_NET_ADMIN) | (1ull << CAP_DAC_READ_SEARCH))
 
+/*
+ * Makes the process not dumpable: no core file (it would hold the TLS
+ * client key and the events in memory) and no ptrace or /proc/PID/mem
+ * access by processes of the agent's own user. A change of uid resets it,
+ * so this runs again after any user switch.
+ */
+int
+privdrop_no_dump(void)
+{
+	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 /* Returns the capability mask the agent keeps. */
 uint64_t
 privdrop_kept_mask(void)
@@ -110,6 +122,10 @@ privdrop_apply(char *err, size_t errlen)
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
 		snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));
+		return -1;
+	}
+	if (privdrop_no_dump() == -1) {
+		snprintf(err, errlen, "cannot make the process not dumpable: %s", strerror(errno));
 		return -1;
 	}
 	return 0;

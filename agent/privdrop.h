@@ -12,6 +12,7 @@
 
 /* privdrop.c */
 int privdrop_apply(char *err, size_t errlen);
+int privdrop_no_dump(void);
 uint64_t privdrop_kept_mask(void);
 uint64_t privdrop_effective(void);
 int sdnotify_send(const char *state);

@@ -63,6 +63,25 @@ if command -v setpriv >/dev/null; then
 	fi
 fi
 
+# No core file, even with RLIMIT_CORE unlimited: a core would hold the
+# client key. The kernel's core_pattern here must name a plain file.
+pattern=$(cat /proc/sys/kernel/core_pattern)
+if [ "${pattern#|}" = "$pattern" ] && [ "${pattern#/}" = "$pattern" ]; then
+	mkdir "$tmp/core"
+	(cd "$tmp/core" && ulimit -c unlimited && exec "$bin" --stdout -c "$top/deploy/hids-agent.conf") \
+	    >/dev/null 2>"$tmp/core.err" &
+	pid=$!
+	for _ in $(seq 100); do grep -q ready "$tmp/core.err" && break; sleep 0.1; done
+	kill -SEGV "$pid"
+	wait "$pid"
+	rc=$?
+	check "SIGSEGV kills the agent (exit $rc)" test "$rc" -eq $((128 + 11))
+	check "no core file is written (core_pattern '$pattern')" \
+	    test -z "$(find "$tmp/core" -mindepth 1 -print -quit)" || ls -l "$tmp/core" | sed 's/^/# /'
+else
+	skipped "no core file" "core_pattern '$pattern' is not a plain file name"
+fi
+
 # SIGHUP: a good config is taken, a broken one refused with the old one kept.
 cp "$top/deploy/hids-agent.conf" "$tmp/hup.conf"
 "$bin" --stdout -c "$tmp/hup.conf" >"$tmp/hup.out" 2>"$tmp/hup.err" &

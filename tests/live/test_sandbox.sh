@@ -123,6 +123,10 @@ check "CapInh holds nothing outside the kept set" \
     test $(( 0x$(field CapInh) & ~0x$kept )) -eq 0
 check "NoNewPrivs is 1" test "$(field NoNewPrivs)" = 1
 check "a seccomp filter is on (capset denied)" test "$(field Seccomp)" = 2
+# Not dumpable (PR_SET_DUMPABLE 0): the kernel then gives the agent's /proc
+# entries to root, so its own user cannot ptrace it or read its memory.
+check "the agent is not dumpable: /proc/$pid/status belongs to root, not to $user" \
+    test "$(stat -c %u "/proc/$pid/status")" = 0
 
 # The capture thread's scheduling, from outside.
 fifo=0
