@@ -5,6 +5,7 @@
  */
 #include "enrich.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,10 +141,25 @@ merge_snapshot(struct process *p, const struct process *s, unsigned got)
 		p->exe_deleted = s->exe_deleted;
 		p->known |= PF_EXE;
 	}
+	/* Why the links could not be read, and the executable's identity, in any case. */
+	p->exe_errno = s->exe_errno;
+	p->exe_dev = s->exe_dev;
+	p->exe_ino = s->exe_ino;
+	p->known = (p->known & ~PF_EXE_ID) | (s->known & PF_EXE_ID);
+	p->cwd_errno = s->cwd_errno;
 	if (got & SNAP_CWD) {
 		free(p->cwd);
 		p->cwd = xstrdup(s->cwd);
 		p->known |= PF_CWD;
+	} else if (s->cwd_errno != ENOENT) {
+		/*
+		 * The process is there but its cwd cannot be read: the one
+		 * inherited at fork may be stale. Gone (ENOENT), it is the
+		 * best there is, and exec does not change it.
+		 */
+		free(p->cwd);
+		p->cwd = NULL;
+		p->known &= ~PF_CWD;
 	}
 	if (got & SNAP_STATUS) {
 		p->ids = s->ids;

@@ -10,9 +10,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -150,20 +152,48 @@ procfs_read_cmdline(int procfd, int pid, size_t max_bytes, struct process *p)
 	return 0;
 }
 
-/* Reads a /proc/PID symlink (exe, cwd) into a new string; -1 when gone. */
+/*
+ * Reads a /proc/PID symlink (exe, cwd) into a new string; -1 with errno set
+ * when it cannot (ENOENT: gone; ENAMETOOLONG: the path is longer than the
+ * kernel renders, PATH_MAX; EACCES: not ours to read).
+ */
 int
 procfs_read_link(int procfd, int pid, const char *name, char **out)
 {
-	char path[64], target[4096];
+	char path[64], target[PATH_MAX + 1];
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "%d/%s", pid, name);
-	n = readlinkat(procfd, path, target, sizeof(target) - 1);
-	if (n <= 0)
+	n = readlinkat(procfd, path, target, sizeof(target));
+	if (n == -1)
 		return -1;
+	if (n == 0 || (size_t)n >= sizeof(target)) {
+		/* The kernel renders at most PATH_MAX - 1 bytes: longer would be cut. */
+		errno = n == 0 ? ENOENT : ENAMETOOLONG;
+		return -1;
+	}
 	target[n] = '\0';
 	*out = xstrndup(target, (size_t)n);
 	return 0;
+}
+
+/*
+ * Reads device and inode of a process's executable through its exe link,
+ * which the kernel resolves without rendering the path, so it works where
+ * readlink fails (a path past PATH_MAX, a deleted file).
+ */
+static void
+procfs_stat_exe(int procfd, int pid, struct process *p)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%d/exe", pid);
+	if (fstatat(procfd, path, &st, 0) == -1)
+		return;
+	p->exe_dev = (uint64_t)st.st_dev;
+	p->exe_ino = (uint64_t)st.st_ino;
+	p->known |= PF_EXE_ID;
 }
 
 /*
@@ -419,8 +449,12 @@ procfs_snapshot(int procfd, int pid, unsigned what, size_t max_args, struct proc
 			free(p->executable);
 			p->executable = exe;
 			p->known |= PF_EXE;
+			p->exe_errno = 0;
 			got |= SNAP_EXE;
+		} else {
+			p->exe_errno = errno;
 		}
+		procfs_stat_exe(procfd, pid, p);
 	}
 	if (what & SNAP_CWD) {
 		char *cwd = NULL;
@@ -428,7 +462,10 @@ procfs_snapshot(int procfd, int pid, unsigned what, size_t max_args, struct proc
 			free(p->cwd);
 			p->cwd = cwd;
 			p->known |= PF_CWD;
+			p->cwd_errno = 0;
 			got |= SNAP_CWD;
+		} else {
+			p->cwd_errno = errno;
 		}
 	}
 	if ((what & SNAP_STATUS) &&

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 #include "common.h"
@@ -639,6 +640,34 @@ add_event_process(struct encode_ctx *ctx, struct jw *w, const struct event *ev,
 	}
 }
 
+/* Writes an errno as its name ("ENAMETOOLONG"), or its number when it has none. */
+static void
+add_errno(struct jw *w, const char *key, int err)
+{
+	const char *name = strerrorname_np(err);
+	char buf[24];
+
+	if (name == NULL) {
+		snprintf(buf, sizeof(buf), "errno %d", err);
+		name = buf;
+	}
+	jw_str(w, key, name);
+}
+
+/* Writes hids.exe: the executable's device ("major:minor") and inode, as ECS writes file.device and file.inode. */
+static void
+add_exe_id(struct jw *w, const struct process *p)
+{
+	char buf[48];
+
+	jw_open(w, "exe");
+	snprintf(buf, sizeof(buf), "%u:%u", major((dev_t)p->exe_dev), minor((dev_t)p->exe_dev));
+	jw_str(w, "device", buf);
+	snprintf(buf, sizeof(buf), "%" PRIu64, p->exe_ino);
+	jw_str(w, "inode", buf);
+	jw_close(w);
+}
+
 /* Writes the hids.* fields of a process event. */
 static void
 add_event_hids(struct encode_ctx *ctx, struct jw *w, const struct event *ev,
@@ -650,6 +679,12 @@ add_event_hids(struct encode_ctx *ctx, struct jw *w, const struct event *ev,
 		jw_int(w, "ns_pid", p->ns_pid);
 	if (p->exe_deleted)
 		jw_bool(w, "exe_deleted", true);
+	if (p->exe_errno)
+		add_errno(w, "exe_error", p->exe_errno);
+	if (p->known & PF_EXE_ID)
+		add_exe_id(w, p);
+	if (p->cwd_errno)
+		add_errno(w, "cwd_error", p->cwd_errno);
 	if (ev->has_tracer)
 		add_related(ctx, w, "tracer", true, &ev->tracer, ev->k.tracer_tgid,
 		    "hids.tracer", sh);

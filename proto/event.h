@@ -79,6 +79,7 @@ struct proc_ids {
 #define PF_CAPS (1u << 8)
 #define PF_PPID (1u << 9)
 #define PF_START (1u << 10)
+#define PF_EXE_ID (1u << 11)	/* exe_dev, exe_ino */
 
 #define ENTITY_ID_LEN 24
 
@@ -95,6 +96,9 @@ struct process {
 	char *executable;
 	bool exe_deleted;
 	char *cwd;
+	int exe_errno;		/* why executable could not be read; 0 = it was, or not tried */
+	int cwd_errno;		/* the same for cwd */
+	uint64_t exe_dev, exe_ino;	/* the executable's st_dev and st_ino (PF_EXE_ID) */
 	char *args;		/* NUL-separated, args_len bytes */
 	size_t args_len;
 	uint32_t args_count;	/* true count, even when truncated */

@@ -16,6 +16,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -495,6 +496,90 @@ test_hostile_paths(void **state)
 	free(exe);
 }
 
+#define DEEP_COMPONENT 250	/* bytes per directory name of the deep path */
+#define DEEP_LEVELS 20		/* 20 x 251 bytes: a path of over 5000 bytes, past PATH_MAX */
+
+/* Copies the file at from to a new file to (relative to the cwd); 0 or -1. */
+static int
+copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	ssize_t n;
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	int rc = in == -1 || out == -1 ? -1 : 0;
+
+	while (rc == 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			rc = -1;
+	if (in != -1)
+		close(in);
+	if (out != -1 && close(out) == -1)
+		rc = -1;
+	return rc;
+}
+
+/*
+ * A binary run from, and living in, a directory whose path is over 5000
+ * bytes (built with relative mkdir and chdir): readlink of exe and cwd
+ * fails, and the events say why (hids.exe_error, hids.cwd_error) and keep
+ * the executable's device and inode.
+ */
+static void
+test_path_beyond_path_max(void **state)
+{
+	char comp[DEEP_COMPONENT + 1], cmd[512];
+	int fds[2];
+	struct stat st;
+	(void)state;
+	memset(comp, 'd', DEEP_COMPONENT);
+	comp[DEEP_COMPONENT] = '\0';
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		if (chdir(dir_path) != 0)
+			_exit(1);
+		for (int i = 0; i < DEEP_LEVELS; i++)
+			if (mkdir(comp, 0755) != 0 || chdir(comp) != 0)
+				_exit(1);
+		if (copy_file("/bin/sleep", "sleep") != 0 || stat("sleep", &st) != 0)
+			_exit(1);
+		if (write(fds[1], &st, sizeof(st)) != (ssize_t)sizeof(st))
+			_exit(1);
+		close(fds[1]);
+		execl("./sleep", "./sleep", slow ? "1.5" : "0.5", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &st, sizeof(st)), (ssize_t)sizeof(st));
+	close(fds[0]);
+	json_object *e = wait_event("exec", pid);
+	int status;
+	waitpid(pid, &status, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/%s'", dir_path, comp);
+	assert_int_equal(system(cmd), 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_non_null(e);
+	assert_null(jget(e, "process.executable"));
+	assert_null(jget(e, "process.working_directory"));
+	assert_non_null(jstr(e, "hids.exe_error"));
+	assert_string_equal(jstr(e, "hids.exe_error"), "ENAMETOOLONG");
+	assert_non_null(jstr(e, "hids.cwd_error"));
+	assert_string_equal(jstr(e, "hids.cwd_error"), "ENAMETOOLONG");
+	char want[48];
+	snprintf(want, sizeof(want), "%llu", (unsigned long long)st.st_ino);
+	assert_non_null(jstr(e, "hids.exe.inode"));
+	assert_string_equal(jstr(e, "hids.exe.inode"), want);
+	snprintf(want, sizeof(want), "%u:%u", major(st.st_dev), minor(st.st_dev));
+	assert_string_equal(jstr(e, "hids.exe.device"), want);
+	/* The exit knows the same from the process table. */
+	json_object *x = wait_event("exit", pid);
+	assert_non_null(x);
+	assert_string_equal(jstr(x, "hids.exe_error"), "ENAMETOOLONG");
+	assert_string_equal(jstr(x, "hids.exe.inode"), jstr(e, "hids.exe.inode"));
+}
+
 /* Thousands of arguments come back exactly, with a true count. */
 static void
 test_thousands_of_args(void **state)
@@ -814,6 +899,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_hostile_args),
 		cmocka_unit_test(test_long_args),
 		cmocka_unit_test(test_hostile_paths),
+		cmocka_unit_test(test_path_beyond_path_max),
 		cmocka_unit_test(test_thousands_of_args),
 		cmocka_unit_test(test_max_single_arg),
 		cmocka_unit_test(test_pid_reuse),

@@ -1,9 +1,11 @@
 /* Proves that encode_event emits one valid-UTF-8 JSON line per event with the right ECS fields, reversible escaping, and args cut (not the line split) to fit max_line_bytes. */
+#include <errno.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/sysmacros.h>
 
 #include "encode.h"
 #include "escape.h"
@@ -515,7 +517,29 @@ test_proc_gone_thread_container(void **state)
 	assert_null(jget(d, "process.args"));
 	assert_null(jget(d, "process.parent"));
 	assert_null(jget(d, "user"));
+	assert_null(jget(d, "hids.exe_error"));
+	assert_null(jget(d, "hids.exe"));
 	json_object_put(d);
+
+	/* Links that could not be read say why; the executable keeps its identity. */
+	ev.proc.exe_errno = ENAMETOOLONG;
+	ev.proc.cwd_errno = EACCES;
+	ev.proc.exe_dev = makedev(259, 3);
+	ev.proc.exe_ino = 18446744073709551557ull;
+	ev.proc.known |= PF_EXE_ID;
+	d = encode_parse(&ctx, &ev, NULL);
+	assert_string_equal(jstr(d, "hids.exe_error"), "ENAMETOOLONG");
+	assert_string_equal(jstr(d, "hids.cwd_error"), "EACCES");
+	assert_string_equal(jstr(d, "hids.exe.device"), "259:3");
+	assert_string_equal(jstr(d, "hids.exe.inode"), "18446744073709551557");
+	assert_null(jget(d, "process.executable"));
+	json_object_put(d);
+	ev.proc.exe_errno = 4095;	/* no name */
+	d = encode_parse(&ctx, &ev, NULL);
+	assert_string_equal(jstr(d, "hids.exe_error"), "errno 4095");
+	json_object_put(d);
+	ev.proc.exe_errno = ev.proc.cwd_errno = 0;
+	ev.proc.known &= ~PF_EXE_ID;
 
 	/* The same pid inside and outside: no ns_pid. */
 	ev.proc.ns_pid = 500;

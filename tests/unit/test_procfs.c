@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -516,6 +517,14 @@ test_snapshot_child(void **state)
 	assert_string_equal(p.executable, exe);
 	assert_false(p.exe_deleted);
 	assert_string_equal(p.cwd, cwd);
+	assert_int_equal(p.exe_errno, 0);
+	assert_int_equal(p.cwd_errno, 0);
+	/* The executable's identity, from the exe link itself. */
+	struct stat st;
+	assert_int_equal(stat(exe, &st), 0);
+	assert_true(p.known & PF_EXE_ID);
+	assert_int_equal(p.exe_ino, st.st_ino);
+	assert_int_equal(p.exe_dev, st.st_dev);
 	assert_int_equal(p.ppid, getpid());
 	assert_int_equal(p.ids.ruid, getuid());
 	assert_int_equal(p.ids.egid, getegid());
@@ -567,9 +576,14 @@ test_gone_process(void **state)
 	assert_null(p.args);
 	assert_int_equal(procfs_read_link(procfd, pid, "exe", &s), -1);
 	assert_null(s);
+	assert_int_equal(errno, ENOENT);
 	unsigned got = procfs_snapshot(procfd, pid, SNAP_EXEC, 4096, &p);
-	assert_int_equal(got & (SNAP_CMDLINE | SNAP_EXE), 0);
+	assert_int_equal(got & (SNAP_CMDLINE | SNAP_EXE | SNAP_CWD), 0);
 	assert_true(got & SNAP_STAT);
+	/* Why exe and cwd are missing is kept; a zombie has no exe to stat. */
+	assert_int_equal(p.exe_errno, ENOENT);
+	assert_int_equal(p.cwd_errno, ENOENT);
+	assert_false(p.known & PF_EXE_ID);
 	assert_int_equal(p.ppid, getpid());
 	process_release(&p);
 
