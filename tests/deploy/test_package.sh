@@ -67,6 +67,9 @@ for f in ./usr/sbin/hids-agent ./etc/hids-agent/hids-agent.conf ./lib/systemd/sy
 done
 check "nothing under /usr/local" bash -c "! grep -q '^./usr/local' '$tmp/files'"
 check "the binary is stripped" bash -c "dpkg-deb --fsys-tarfile '$deb' | tar -xO ./usr/sbin/hids-agent >'$tmp/bin' && ! readelf -S '$tmp/bin' | grep -q '\.symtab'"
+"$here/test_hardening.sh" "$tmp/bin" >"$tmp/hardening.tap" 2>&1
+check "the packaged binary keeps the build hardening (test_hardening.sh)" test $? -eq 0 ||
+    grep -v '^ok' "$tmp/hardening.tap" | sed 's/^/# /'
 
 # Install.
 installed_by_us=true
