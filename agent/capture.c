@@ -27,6 +27,8 @@
 #define CAPTURE_RECV_BUF 65536		/* one datagram is < 100 bytes; batch room */
 #define CAPTURE_GUARD_PERIOD_MS 1000	/* duty-cycle guard window */
 #define CAPTURE_REC_OVERHEAD 256	/* bytes charged per record besides strings */
+#define CAPTURE_FORGED_REPORT_MS 1000	/* at most one forged report this often */
+#define CAPTURE_CPU_POSSIBLE "/sys/devices/system/cpu/possible"
 
 /* Applies the configured scheduling to the calling thread; describes the result. */
 static void
@@ -73,23 +75,32 @@ thread_cpu_ms(void)
 
 /*
  * Counts events lost between the last sequence number seen on this CPU and
- * seq. Numbers that go backwards (another CPU's counter, a reset) are not
- * counted as loss.
+ * seq. Numbers that go backwards (a reset, or a mark that got ahead of the
+ * kernel's counter) are not counted as loss; after CAPTURE_SEQ_RESYNC of
+ * them in a row the mark follows the kernel again, so that one bad number
+ * cannot switch gap counting off for good.
  */
 uint64_t
 capture_seq_gap(struct capture *cap, uint32_t cpu, uint32_t seq)
 {
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
 	uint64_t gap = 0;
 
 	if (cpu >= CAPTURE_MAX_CPUS)
 		return 0;
 	if (cap->seq_seen[cpu]) {
 		uint32_t d = seq - (cap->last_seq[cpu] + 1);
-		if (d != 0 && d < 0x80000000u)
+		if (d != 0 && d < 0x80000000u) {
 			gap = d;
-		else if (d != 0)
-			return 0;	/* stale or reordered: keep the newer mark */
+		} else if (d != 0) {
+			if (++cap->seq_back[cpu] < CAPTURE_SEQ_RESYNC)
+				return 0;	/* stale: keep the newer mark */
+			if (log_ratelimit_allow(&rl))
+				log_warnx("connector sequence of cpu %u went back from %u to %u; "
+				    "counting from there", cpu, cap->last_seq[cpu], seq);
+		}
 	}
+	cap->seq_back[cpu] = 0;
 	cap->seq_seen[cpu] = true;
 	cap->last_seq[cpu] = seq;
 	return gap;
@@ -208,9 +219,6 @@ capture_note_lost(struct capture *cap, uint64_t n, const char *reason)
 	pthread_mutex_unlock(&cap->mu);
 }
 
-/* Where a record goes: straight to the queue, or to a merge list. */
-typedef void (*capture_sink)(struct capture *cap, struct capture_rec *r);
-
 /* Handles one decoded event: filter, read /proc if exec or fork, hand to sink. */
 static void
 capture_one(struct capture *cap, const struct kevent *k, enum capture_feed feed,
@@ -255,8 +263,12 @@ capture_one(struct capture *cap, const struct kevent *k, enum capture_feed feed,
 	sink(cap, r);
 }
 
-/* Decodes every message of one datagram. */
-static void
+/*
+ * Decodes every message of one datagram from the kernel. A process event
+ * naming a cpu the host does not have is skipped and counted: it cannot be
+ * the kernel's, and its sequence number must not move any CPU's mark.
+ */
+void
 capture_datagram(struct capture *cap, const uint8_t *buf, size_t len,
     enum capture_feed feed, capture_sink sink)
 {
@@ -265,13 +277,21 @@ capture_datagram(struct capture *cap, const uint8_t *buf, size_t len,
 	while (len > 0) {
 		struct kevent k;
 		enum decode_result r = decode_next(&buf, &len, &k);
-		if (r == DECODE_OK || r == DECODE_ACK) {
-			/* Replies to any listener's (un)subscribe share the per-CPU counter. */
-			uint64_t gap = cap->gap_detect ? capture_seq_gap(cap, k.cpu, k.seq) : 0;
+		bool bad_cpu = r == DECODE_OK && k.cpu >= cap->ncpus;
+		/* Replies to any listener's (un)subscribe share the per-CPU counter. */
+		if ((r == DECODE_OK || r == DECODE_ACK) && k.cpu < cap->ncpus && cap->gap_detect) {
+			uint64_t gap = capture_seq_gap(cap, k.cpu, k.seq);
 			if (gap) {
 				atomic_fetch_add(&cap->c.seq_lost, gap);
 				capture_note_lost(cap, gap, "kernel_overrun");
 			}
+		}
+		if (bad_cpu) {
+			atomic_fetch_add(&cap->c.decode_errors, 1);
+			if (log_ratelimit_allow(&rl))
+				log_warnx("skipped a connector message: cpu %u, but the host has %u",
+				    k.cpu, cap->ncpus);
+			continue;
 		}
 		switch (r) {
 		case DECODE_OK:
@@ -319,13 +339,52 @@ capture_guard(struct capture *cap, uint64_t *win_start, uint64_t *win_cpu, bool 
 	}
 }
 
-/* Handles what one recv returned; false when the socket has nothing more now. */
+/*
+ * Drops and counts a datagram that another process multicast to the
+ * connector's group. The main loop reports the count (capture_take_forged)
+ * at most every CAPTURE_FORGED_REPORT_MS; it is woken only when it will.
+ */
+static void
+capture_drop_forged(struct capture *cap, uint32_t sender)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
+	uint64_t now = now_mono_ms();
+	bool wake;
+
+	atomic_fetch_add(&cap->c.forged, 1);
+	if (log_ratelimit_allow(&rl))
+		log_warnx("dropped a connector message sent by netlink port %u, not by the "
+		    "kernel: a process with CAP_NET_ADMIN is forging process events "
+		    "(the port is usually its pid)", sender);
+	pthread_mutex_lock(&cap->mu);
+	cap->forged_pending++;
+	wake = !cap->forged_woke && now >= cap->forged_taken_ms + CAPTURE_FORGED_REPORT_MS;
+	if (wake)
+		cap->forged_woke = true;
+	pthread_mutex_unlock(&cap->mu);
+	if (wake) {
+		uint64_t one = 1;
+		if (write(cap->notify_fd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+			log_warn("capture: cannot wake the main loop");
+	}
+}
+
+/*
+ * Receives one datagram from src and handles it; false when the socket
+ * has nothing more now. Only the kernel's datagrams are decoded.
+ */
 static bool
-capture_recv_result(struct capture *cap, uint8_t *buf, ssize_t n,
+capture_recv(struct capture *cap, struct nlsource *src, uint8_t *buf, int flags,
     enum capture_feed feed, capture_sink sink)
 {
 	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
+	uint32_t sender;
+	ssize_t n = nlsource_recv(src, buf, CAPTURE_RECV_BUF, flags, &sender);
 
+	if (n > 0 && sender != 0) {
+		capture_drop_forged(cap, sender);
+		return true;
+	}
 	if (n > 0) {
 		capture_datagram(cap, buf, (size_t)n, feed, sink);
 		return true;
@@ -415,18 +474,14 @@ static void
 capture_split_round(struct capture *cap, uint8_t *buf, bool block)
 {
 	bool got_other = false;
-	ssize_t n;
 
-	if (block) {
-		n = recv(cap->src->fd, buf, CAPTURE_RECV_BUF, 0);
-		capture_recv_result(cap, buf, n, FEED_EXEC, capture_hold_exec);
-	}
-	while (capture_recv_result(cap, buf, nlsource_recv(cap->src, buf, CAPTURE_RECV_BUF),
-	    FEED_EXEC, capture_hold_exec))
+	if (block)
+		capture_recv(cap, cap->src, buf, 0, FEED_EXEC, capture_hold_exec);
+	while (capture_recv(cap, cap->src, buf, MSG_DONTWAIT, FEED_EXEC, capture_hold_exec))
 		;
 	uint64_t t = clock_ns(CLOCK_MONOTONIC);
-	while (capture_recv_result(cap, buf, nlsource_recv(cap->src_other, buf,
-	    CAPTURE_RECV_BUF), FEED_OTHER, capture_hold_other))
+	while (capture_recv(cap, cap->src_other, buf, MSG_DONTWAIT, FEED_OTHER,
+	    capture_hold_other))
 		got_other = true;
 	capture_merge_push(cap, t);
 	/* Others arriving: look again soon. Quiet: wait longer, up to a bound. */
@@ -474,7 +529,6 @@ capture_main(void *arg)
 			capture_guard(cap, &win_start, &win_cpu, &demoted);
 			continue;
 		}
-		ssize_t n;
 		/*
 		 * The socket blocks, so a plain recv drains it until it is empty
 		 * and then waits: one syscall per datagram. Only when the main
@@ -482,29 +536,63 @@ capture_main(void *arg)
 		 * out whether the thread is idle enough to free them.
 		 */
 		if (atomic_load_explicit(&cap->done_waiting, memory_order_relaxed)) {
-			n = nlsource_recv(cap->src, buf, CAPTURE_RECV_BUF);
-			if (n == -1 && errno == EAGAIN) {
+			/* capture_recv logs nothing for EAGAIN: errno is still recv's. */
+			if (!capture_recv(cap, cap->src, buf, MSG_DONTWAIT, FEED_ALL,
+			    capture_push) && errno == EAGAIN) {
 				capture_free_done(cap);
-				n = recv(cap->src->fd, buf, CAPTURE_RECV_BUF, 0);
+				capture_recv(cap, cap->src, buf, 0, FEED_ALL, capture_push);
 			}
 		} else {
-			n = recv(cap->src->fd, buf, CAPTURE_RECV_BUF, 0);
+			capture_recv(cap, cap->src, buf, 0, FEED_ALL, capture_push);
 		}
-		capture_recv_result(cap, buf, n, FEED_ALL, capture_push);
 		capture_guard(cap, &win_start, &win_cpu, &demoted);
 	}
 	if (cap->src_other) {
 		capture_split_round(cap, buf, false);
 		capture_merge_push(cap, UINT64_MAX);
 	} else {
-		while (capture_recv_result(cap, buf, nlsource_recv(cap->src, buf, CAPTURE_RECV_BUF),
-		    FEED_ALL, capture_push))
+		while (capture_recv(cap, cap->src, buf, MSG_DONTWAIT, FEED_ALL, capture_push))
 			;
 	}
 	capture_free_done(cap);
 	free(buf);
 	procfs_release_scratch();
 	return NULL;
+}
+
+/*
+ * Returns how many cpu indexes the kernel may use: the last index in
+ * /sys/devices/system/cpu/possible plus one, or the configured CPUs; with
+ * neither, UINT32_MAX (no check), since a wrong guess would drop real events.
+ */
+static uint32_t
+capture_possible_cpus(void)
+{
+	char buf[256], *p, *end;
+	FILE *f = fopen(CAPTURE_CPU_POSSIBLE, "re");
+	long n = -1, conf = sysconf(_SC_NPROCESSORS_CONF);
+	size_t len = 0;
+
+	if (f) {
+		len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[len] = '\0';
+	/* "0-3" or "0,2-5": the highest index is the last number. */
+	for (p = buf + len; p > buf && (p[-1] < '0' || p[-1] > '9'); p--)
+		;
+	for (end = p; p > buf && p[-1] >= '0' && p[-1] <= '9'; p--)
+		;
+	if (p < end)
+		n = strtol(p, NULL, 10) + 1;
+	if (conf > n)
+		n = conf;
+	if (n <= 0 || n >= UINT32_MAX) {
+		log_warnx("cannot tell how many CPUs the host has; cpu numbers of "
+		    "connector messages are not checked");
+		return UINT32_MAX;
+	}
+	return (uint32_t)n;
 }
 
 /* Starts the thread; returns -1 with a logged reason on failure. */
@@ -519,6 +607,7 @@ capture_start(struct capture *cap, const struct capture_config *cfg,
 	cap->src = src;
 	cap->src_other = src_other;
 	cap->procfd = procfd;
+	cap->ncpus = capture_possible_cpus();
 	/* Sequence gaps mean loss only when the kernel sends us every event. */
 	cap->gap_detect = !src->kernel_filter && src_other == NULL;
 	/* Priority inheritance: the main thread holds it briefly, at normal priority. */
@@ -583,6 +672,28 @@ capture_take_all(struct capture *cap, size_t *depth, uint64_t *lost,
 	cap->pending_reason = NULL;
 	pthread_mutex_unlock(&cap->mu);
 	return h;
+}
+
+/*
+ * Takes the count of forged datagrams dropped since the last take, or 0
+ * while the last report is less than CAPTURE_FORGED_REPORT_MS old and the
+ * thread still runs; on the main thread.
+ */
+uint64_t
+capture_take_forged(struct capture *cap)
+{
+	uint64_t now = now_mono_ms(), n = 0;
+
+	pthread_mutex_lock(&cap->mu);
+	if (cap->forged_pending &&
+	    (!cap->running || now >= cap->forged_taken_ms + CAPTURE_FORGED_REPORT_MS)) {
+		n = cap->forged_pending;
+		cap->forged_pending = 0;
+		cap->forged_taken_ms = now;
+		cap->forged_woke = false;
+	}
+	pthread_mutex_unlock(&cap->mu);
+	return n;
 }
 
 /* Frees records handed back after the thread stopped. */

@@ -21,6 +21,7 @@
 
 #define CAPTURE_MAX_CPUS 1024	/* per-CPU sequence tracking */
 #define CAPTURE_WAKE_SIGNAL SIGUSR2	/* interrupts the thread's recv on stop */
+#define CAPTURE_SEQ_RESYNC 4	/* backward sequence numbers in a row that reset a CPU's mark */
 
 enum capture_prio { CAPTURE_PRIO_NORMAL = 0, CAPTURE_PRIO_NICE, CAPTURE_PRIO_FIFO };
 
@@ -57,6 +58,7 @@ struct capture_counters {
 	_Atomic uint64_t threads_skipped;
 	_Atomic uint64_t filtered;
 	_Atomic uint64_t rt_demotions;
+	_Atomic uint64_t forged;	/* datagrams not sent by the kernel, dropped */
 };
 
 /*
@@ -85,12 +87,20 @@ struct capture {
 	_Atomic bool done_waiting;	/* done is not empty */
 	uint64_t pending_lost;	/* known lost, not yet attached to a record */
 	const char *pending_reason;
+	uint64_t forged_pending;	/* forged datagrams not yet reported */
+	uint64_t forged_taken_ms;	/* when they were last reported */
+	bool forged_woke;		/* the main loop was woken to report them */
 	struct capture_counters c;
 	bool gap_detect;
+	uint32_t ncpus;		/* cpu indexes the kernel may use */
 	uint32_t last_seq[CAPTURE_MAX_CPUS];
 	bool seq_seen[CAPTURE_MAX_CPUS];
+	uint8_t seq_back[CAPTURE_MAX_CPUS];	/* backward numbers in a row */
 	char prio_desc[64];
 };
+
+/* Where a decoded record goes: straight to the queue, or to a merge list. */
+typedef void (*capture_sink)(struct capture *cap, struct capture_rec *r);
 
 /* capture.c */
 int capture_start(struct capture *cap, const struct capture_config *cfg,
@@ -102,6 +112,9 @@ struct capture_rec *capture_take_all(struct capture *cap, size_t *depth,
 void capture_rec_free(struct capture_rec *r);
 void capture_rec_done(struct capture *cap, struct capture_rec *r);
 uint64_t capture_seq_gap(struct capture *cap, uint32_t cpu, uint32_t seq);
+uint64_t capture_take_forged(struct capture *cap);
+void capture_datagram(struct capture *cap, const uint8_t *buf, size_t len,
+    enum capture_feed feed, capture_sink sink);
 /* Split mode's merge, on the capture thread (exposed for the unit tests). */
 void capture_hold_exec(struct capture *cap, struct capture_rec *r);
 void capture_hold_other(struct capture *cap, struct capture_rec *r);

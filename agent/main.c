@@ -167,6 +167,9 @@ agent_collect_stats(struct agent *a)
 	s->threads_skipped = atomic_load(&c->threads_skipped);
 	s->queue_drops = atomic_load(&c->queue_drops);
 	s->events_lost = atomic_load(&c->seq_lost) + s->queue_drops;
+	s->forged = atomic_load(&c->forged);
+	s->filtered = atomic_load(&c->filtered);
+	s->rt_demotions = atomic_load(&c->rt_demotions);
 	s->proctab_size = a->tab.count;
 	s->proctab_evictions = a->tab.evictions;
 	s->rss_bytes = agent_rss();
@@ -276,6 +279,8 @@ agent_drain_queue(struct agent *a)
 	}
 	if (lost_after || reason_after)
 		agent_emit_meta(a, EV_LOST, lost_after, reason_after);
+	if ((lost_after = capture_take_forged(&a->cap)) > 0)
+		agent_emit_meta(a, EV_LOST, lost_after, "forged");
 	agent_report_queue_drops(a);
 	if (!a->forwarding && output_flush(&a->out) == -1 && !a->stopping) {
 		log_warnx("the event reader went away; stopping");

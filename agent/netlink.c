@@ -105,12 +105,15 @@ wait_ack(struct nlsource *s, uint32_t ack, uint32_t *ack_err)
 			continue;
 		if (r <= 0)
 			return r;
-		ssize_t n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		uint32_t sender;
+		ssize_t n = nlsource_recv(s, buf, sizeof(buf), MSG_DONTWAIT, &sender);
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EINTR || errno == ENOBUFS)
 				continue;
 			return -1;
 		}
+		if (sender != 0)
+			continue;	/* not the kernel: a forged reply proves nothing */
 		const uint8_t *p = buf;
 		size_t left = (size_t)n;
 		while (left > 0) {
@@ -217,9 +220,22 @@ nlsource_close(struct nlsource *s)
 	s->fd = -1;
 }
 
-/* Receives one datagram without blocking; -1 with errno as recv(2). */
+/*
+ * Receives one datagram; -1 with errno as recv(2). *sender gets the
+ * sending socket's port id: 0 is the kernel, anything else a process that
+ * multicast to the connector's group (which CAP_NET_ADMIN allows).
+ */
 ssize_t
-nlsource_recv(struct nlsource *s, void *buf, size_t len)
+nlsource_recv(struct nlsource *s, void *buf, size_t len, int flags, uint32_t *sender)
 {
-	return recv(s->fd, buf, len, MSG_DONTWAIT);
+	struct sockaddr_nl from;
+	socklen_t fromlen = sizeof(from);
+	ssize_t n;
+
+	memset(&from, 0, sizeof(from));
+	n = recvfrom(s->fd, buf, len, flags, (struct sockaddr *)&from, &fromlen);
+	/* No address means no proof of origin: treat it as not the kernel. */
+	*sender = n >= 0 && (fromlen < sizeof(from) || from.nl_family != AF_NETLINK) ?
+	    UINT32_MAX : from.nl_pid;
+	return n;
 }

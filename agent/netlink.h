@@ -27,6 +27,7 @@ int nlsource_open(struct nlsource *s, size_t rcvbuf, char *err, size_t errlen);
 int nlsource_subscribe(struct nlsource *s, uint32_t mask, char *err, size_t errlen);
 void nlsource_unsubscribe(struct nlsource *s);
 void nlsource_close(struct nlsource *s);
-ssize_t nlsource_recv(struct nlsource *s, void *buf, size_t len);
+ssize_t nlsource_recv(struct nlsource *s, void *buf, size_t len, int flags,
+    uint32_t *sender);
 
 #endif

@@ -140,6 +140,12 @@ struct process {
 	X(proctab_evictions, STAT_COUNTER, STAT_ALWAYS, \
 	    "process table entries evicted at [process] table_max_entries") \
 	X(rss_bytes, STAT_GAUGE, STAT_ALWAYS, "the agent's resident memory in bytes") \
+	X(forged, STAT_COUNTER, STAT_ALWAYS, \
+	    "connector messages not sent by the kernel, dropped") \
+	X(filtered, STAT_COUNTER, STAT_ALWAYS, \
+	    "events the agent's [events] types or exit filter left out") \
+	X(rt_demotions, STAT_COUNTER, STAT_ALWAYS, \
+	    "times the CPU guard took SCHED_FIFO from the capture thread for a second") \
 	X(events_sent, STAT_COUNTER, STAT_FORWARDING, \
 	    "lines handed to the collector's socket") \
 	X(events_dropped, STAT_COUNTER, STAT_FORWARDING, \

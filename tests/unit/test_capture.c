@@ -2,7 +2,8 @@
  * test_capture.c: the capture thread's pure parts, without the kernel:
  * the split mode's merge of exec and other records by kernel timestamp
  * (other records stamped after the exec socket was drained wait), the
- * per-CPU sequence gap count, and the event filter.
+ * per-CPU sequence gap count (which a bad number cannot switch off), the
+ * check of the cpu index, and the event filter.
  */
 #include "unit.h"
 
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "decode.h"
 
 /* A capture with a queue and an eventfd, but no thread and no socket. */
 static void
@@ -183,6 +185,67 @@ test_seq_gap(void **state)
 	assert_int_equal(capture_seq_gap(&cap, 2, 0), 0);
 }
 
+/*
+ * A mark that got ahead of the kernel (a bad number) makes the kernel's
+ * numbers look old; after CAPTURE_SEQ_RESYNC of them the mark follows the
+ * kernel again and later gaps are counted.
+ */
+static void
+test_seq_gap_resyncs(void **state)
+{
+	struct capture cap;
+	uint32_t seq = 100;
+
+	(void)state;
+	memset(&cap, 0, sizeof(cap));
+	assert_int_equal(capture_seq_gap(&cap, 0, seq), 0);
+	assert_int_equal(capture_seq_gap(&cap, 0, 0xf0000000u), 0);	/* "backwards" */
+	assert_int_equal(capture_seq_gap(&cap, 0, 0x7fff0000u), 0x7fff0000u - 101);
+	for (int i = 1; i < CAPTURE_SEQ_RESYNC; i++)
+		assert_int_equal(capture_seq_gap(&cap, 0, ++seq), 0);
+	assert_int_equal(cap.last_seq[0], 0x7fff0000u);
+	assert_int_equal(capture_seq_gap(&cap, 0, ++seq), 0);	/* resynced */
+	assert_int_equal(cap.last_seq[0], seq);
+	assert_int_equal(capture_seq_gap(&cap, 0, seq + 4), 3);
+}
+
+/* Collects the records a datagram gives, for test_bad_cpu. */
+static void
+hold_cb(struct capture *cap, struct capture_rec *r)
+{
+	capture_hold_other(cap, r);
+}
+
+/* A process event naming a cpu the host does not have is skipped, counted, and moves no mark. */
+static void
+test_bad_cpu(void **state)
+{
+	struct capture cap;
+	uint8_t msg[128];
+	uint32_t body[4] = { 7, 7, 0, 0 };
+	size_t len;
+	char got[64];
+
+	(void)state;
+	cap_init(&cap);
+	cap.ncpus = 2;
+	cap.gap_detect = true;
+	cap.cfg.emit_mask = KEV_UID;
+	len = decode_build_msg(msg, sizeof(msg), KEV_UID, 5, 9, 1, body, 16);
+	capture_datagram(&cap, msg, len, FEED_ALL, hold_cb);
+	assert_int_equal(atomic_load(&cap.c.decode_errors), 1);
+	assert_null(cap.other_head);
+	assert_false(cap.seq_seen[5]);
+	len = decode_build_msg(msg, sizeof(msg), KEV_UID, 1, 9, 1, body, 16);
+	capture_datagram(&cap, msg, len, FEED_ALL, hold_cb);
+	assert_int_equal(atomic_load(&cap.c.decode_errors), 1);
+	assert_true(cap.seq_seen[1]);
+	capture_merge_push(&cap, UINT64_MAX);
+	take_order(&cap, got, sizeof(got));
+	assert_string_equal(got, "uid:7");
+	cap_free(&cap);
+}
+
 /* Threads are dropped unless asked for; non-zero exits only when so configured. */
 static void
 test_keep(void **state)
@@ -217,6 +280,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_merge_flushes_execs_without_others),
 		cmocka_unit_test(test_merge_respects_queue_bound),
 		cmocka_unit_test(test_seq_gap),
+		cmocka_unit_test(test_seq_gap_resyncs),
+		cmocka_unit_test(test_bad_cpu),
 		cmocka_unit_test(test_keep),
 	};
 	return unit_main(argc, argv, "capture", tests, UNIT_COUNT(tests), NULL, 0);

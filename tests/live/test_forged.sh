@@ -1,0 +1,107 @@
+#!/bin/bash
+# Proves that connector messages another process multicasts (a forged exec
+# and exit, and one message per CPU with a sequence number far ahead of the
+# kernel's) are dropped, counted and reported as lost records with reason
+# forged, and that a real kernel overrun afterwards is still counted; with
+# one socket and with exec events on their own (Linux 6.6+). Needs root
+# (the forger needs CAP_NET_ADMIN) and the real kernel connector.
+set -u
+bin=${1:?usage: test_forged.sh AGENT_BINARY FORGE_CN}
+forge=${2:?usage: test_forged.sh AGENT_BINARY FORGE_CN}
+tmp=$(mktemp -d)
+agent=
+cleanup() {
+	if [ -n "$agent" ] && kill -0 "$agent" 2>/dev/null; then
+		kill -CONT "$agent"
+		kill -TERM "$agent"
+		wait "$agent" 2>/dev/null
+	fi
+	if [ -n "${KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+. "$(cd "$(dirname "$0")" && pwd)/../tap.sh"
+
+# A pid that no process has: the forged events are about it.
+fake=$(($(cat /proc/sys/kernel/pid_max) - 7))
+while [ -e "/proc/$fake" ]; do fake=$((fake - 1)); done
+
+for mode in no yes; do
+	printf '[capture]\nexec_socket = %s\nrcvbuf = 64K\n[agent]\nheartbeat_interval = 0\n' \
+	    "$mode" >"$tmp/$mode.conf"
+	"$bin" --stdout -c "$tmp/$mode.conf" >"$tmp/$mode.out" 2>"$tmp/$mode.err" &
+	agent=$!
+	for _ in $(seq 100); do
+		grep -q 'ready' "$tmp/$mode.err" && break
+		sleep 0.1
+	done
+	if ! grep -q 'ready' "$tmp/$mode.err"; then
+		bad "exec_socket=$mode: the agent starts"
+		cat "$tmp/$mode.err"
+		agent=
+		continue
+	fi
+	run=$$-$mode
+	sent=$("$forge" "$fake")
+	check "exec_socket=$mode: the kernel let the forger (CAP_NET_ADMIN) multicast $sent messages" \
+	    test $? -eq 0
+	/bin/true "hidsforge-$run-after" x
+	sleep 0.5
+	# A real overrun: the agent cannot read while stopped; the tiny buffer fills.
+	kill -STOP "$agent"
+	for ((i = 0; i < 1500; i++)); do /bin/true; done
+	kill -CONT "$agent"
+	sleep 1
+	/bin/true "hidsforge-$run-end" x
+	sleep 1
+	kill -TERM "$agent"
+	wait "$agent"
+	check "exec_socket=$mode: the agent exits 0" test $? -eq 0
+	agent=
+	python3 - "$tmp/$mode.out" "$fake" "hidsforge-$run-" >"$tmp/$mode.report" <<'PY'
+import json, sys
+path, fake, marker = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+about_fake = forged = overrun = biggest = stats_forged = 0
+markers = set()
+for line in open(path):
+    d = json.loads(line)
+    a = d["event"]["action"]
+    h = d.get("hids", {})
+    if a == "lost":
+        biggest = max(biggest, h["lost"])
+        if h["reason"] == "forged":
+            forged += h["lost"]
+        elif h["reason"] == "kernel_overrun" and "after" in markers:
+            overrun += h["lost"]    # the storm's, not the forged jump's
+        continue
+    if a == "heartbeat":
+        stats_forged = h["stats"].get("forged", 0)
+        continue
+    p = d.get("process", {})
+    if p.get("pid") == fake or p.get("parent", {}).get("pid") == fake:
+        about_fake += 1
+    args = p.get("args") or []
+    if a == "exec" and len(args) == 3 and args[1].startswith(marker):
+        markers.add(args[1][len(marker):])
+print(about_fake, forged, stats_forged, overrun, biggest, ",".join(sorted(markers)) or "-")
+PY
+	read -r about_fake forged stats_forged overrun biggest markers <"$tmp/$mode.report"
+	echo "# exec_socket=$mode: $sent forged sent; $about_fake events about pid $fake; forged reported $forged (stats $stats_forged); overrun lost $overrun; largest lost record $biggest; markers $markers"
+	check "exec_socket=$mode: no event about the forged pid comes out" test "$about_fake" -eq 0
+	check "exec_socket=$mode: every forged message is reported (lost records, reason forged)" \
+	    test "$forged" -ge "$sent"
+	check "exec_socket=$mode: the lost records add up to the forged counter" \
+	    test "$forged" -eq "$stats_forged"
+	check "exec_socket=$mode: no lost record counts the forged sequence jump" \
+	    test "$biggest" -lt 1000000
+	check "exec_socket=$mode: events after the forgery come out with their args" \
+	    test "$markers" = "after,end"
+	if [ "$mode" = yes ] && grep -q 'exec events on their own socket' "$tmp/$mode.err"; then
+		skipped "exec_socket=$mode: the real overrun afterwards is counted" \
+		    "two sockets do not count gaps yet"
+	else
+		check "exec_socket=$mode: the real overrun afterwards is counted" \
+		    test "$overrun" -gt 0 -a "$overrun" -lt 1000000
+	fi
+done
+
+summary
