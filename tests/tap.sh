@@ -9,6 +9,24 @@ bad() { fail=$((fail + 1)); echo "not ok - $1"; }
 skipped() { skip=$((skip + 1)); echo "ok - $1 # SKIP $2"; }
 # check WHAT CMD...: runs CMD and reports it as one result; returns its outcome.
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; return 1; fi; }
+# agent_wait_ready ERRFILE: waits up to 10 s for the agent's "ready" log
+# line; on timeout prints the log and returns 1.
+agent_wait_ready() {
+	for _ in $(seq 100); do
+		grep -q 'ready' "$1" && return 0
+		sleep 0.1
+	done
+	cat "$1"
+	return 1
+}
+# agent_stop WHAT: stops the agent whose pid is in $agent with SIGTERM,
+# reports "WHAT: the agent exits 0" as a result, and clears $agent.
+agent_stop() {
+	kill -TERM "$agent"
+	wait "$agent"
+	check "$1: the agent exits 0" test $? -eq 0
+	agent=
+}
 summary() {
 	if [ "$skip" -gt 0 ]; then
 		echo "$pass passed, $fail failed, $skip skipped"

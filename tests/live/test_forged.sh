@@ -30,13 +30,8 @@ for mode in no yes; do
 	    "$mode" >"$tmp/$mode.conf"
 	"$bin" --stdout -c "$tmp/$mode.conf" >"$tmp/$mode.out" 2>"$tmp/$mode.err" &
 	agent=$!
-	for _ in $(seq 100); do
-		grep -q 'ready' "$tmp/$mode.err" && break
-		sleep 0.1
-	done
-	if ! grep -q 'ready' "$tmp/$mode.err"; then
+	if ! agent_wait_ready "$tmp/$mode.err"; then
 		bad "exec_socket=$mode: the agent starts"
-		cat "$tmp/$mode.err"
 		agent=
 		continue
 	fi
@@ -53,10 +48,7 @@ for mode in no yes; do
 	sleep 1
 	/bin/true "hidsforge-$run-end" x
 	sleep 1
-	kill -TERM "$agent"
-	wait "$agent"
-	check "exec_socket=$mode: the agent exits 0" test $? -eq 0
-	agent=
+	agent_stop "exec_socket=$mode"
 	python3 - "$tmp/$mode.out" "$fake" "hidsforge-$run-" >"$tmp/$mode.report" <<'PY'
 import json, sys
 path, fake, marker = sys.argv[1], int(sys.argv[2]), sys.argv[3]

@@ -29,13 +29,8 @@ for mode in yes no; do
 	printf '[capture]\nexec_socket = %s\n[agent]\nheartbeat_interval = 0\n' "$mode" >"$tmp/$mode.conf"
 	"$bin" --stdout -c "$tmp/$mode.conf" >"$tmp/$mode.out" 2>"$tmp/$mode.err" &
 	agent=$!
-	for _ in $(seq 100); do
-		grep -q 'ready' "$tmp/$mode.err" && break
-		sleep 0.1
-	done
-	if ! grep -q 'ready' "$tmp/$mode.err"; then
+	if ! agent_wait_ready "$tmp/$mode.err"; then
 		bad "exec_socket=$mode: the agent starts"
-		cat "$tmp/$mode.err"
 		continue
 	fi
 	if [ "$mode" = yes ] && $split_kernel; then
@@ -53,10 +48,7 @@ for mode in yes no; do
 	done
 	wait "${spawners[@]}"
 	sleep 0.5
-	kill -TERM "$agent"
-	wait "$agent"
-	check "exec_socket=$mode: the agent exits 0" test $? -eq 0
-	agent=
+	agent_stop "exec_socket=$mode"
 	python3 - "$tmp/$mode.out" "hidsorder-$run-" "${spawners[*]}" >"$tmp/$mode.report" <<'PY'
 import json, sys
 path, marker, parents = sys.argv[1], sys.argv[2], {int(p) for p in sys.argv[3].split()}
