@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/buffer.h>
@@ -480,6 +481,17 @@ collector_close_session(struct collector *c)
 	}
 }
 
+/* Sets the configured SO_SNDBUF on the new connection's socket, if any. */
+static void
+collector_set_sndbuf(struct collector *c)
+{
+	int n = (int)c->cfg->sndbuf;
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	if (n > 0 && fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &n, sizeof(n)) == -1)
+		log_warn("collector %s: cannot set sndbuf to %d", collector_current(c), n);
+}
+
 static void
 event_cb(struct bufferevent *bev, short events, void *arg)
 {
@@ -494,6 +506,7 @@ event_cb(struct bufferevent *bev, short events, void *arg)
 			return;
 		}
 		evtimer_del(c->timeout_ev);
+		collector_set_sndbuf(c);
 		c->connected_at_ms = now_mono_ms();
 		c->progress_ms = c->connected_at_ms;
 		c->connects++;

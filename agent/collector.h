@@ -61,6 +61,7 @@ struct collector_config {
 	unsigned stall_timeout_s;	/* no progress with data in flight: fail over */
 	unsigned stop_timeout_s;
 	unsigned start_jitter_ms;
+	size_t sndbuf;			/* SO_SNDBUF of the socket; 0: the kernel's */
 };
 
 enum collector_state { COL_IDLE, COL_WAITING, COL_CONNECTING, COL_OPENING, COL_CONNECTED };

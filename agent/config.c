@@ -303,6 +303,8 @@ collector_key(struct parse_state *st, const char *key, const char *v)
 		set_uint(st, key, v, 0, 600, &col->stop_timeout_s);
 	} else if (strcmp(key, "start_jitter_ms") == 0) {
 		set_uint(st, key, v, 0, 600000, &col->start_jitter_ms);
+	} else if (strcmp(key, "sndbuf") == 0) {
+		set_size(st, key, v, 0, 64u << 20, &col->sndbuf);
 	} else {
 		return false;
 	}
