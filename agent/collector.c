@@ -141,19 +141,35 @@ collector_refill(struct collector *c)
 		lq_push(&c->q, line, len, seg);
 }
 
-/* Frames one line as a RELP syslog command; -1 on failure. */
+/*
+ * Copies bytes into the output buffer and counts them; -1 on failure. A
+ * copy, never a reference: a line can leave the queue (answered, dropped)
+ * while the bytes handed to TLS still wait in user space.
+ */
 static int
-relp_send_line(struct collector *c, struct evbuffer *out, const struct lq_line *l)
+collector_put(struct collector *c, struct evbuffer *out, const void *p, size_t len)
+{
+	if (len == 0)
+		return 0;
+	if (evbuffer_add(out, p, len) == -1)
+		return -1;
+	c->wire_added += len;
+	return 0;
+}
+
+/* Frames one line as a RELP syslog command and notes where it ends; -1 on failure. */
+static int
+relp_send_line(struct collector *c, struct evbuffer *out, struct lq_line *l)
 {
 	char hdr[RELP_MAX_HEADER];
 	size_t dlen = l->len > 0 && l->data[l->len - 1] == '\n' ? l->len - 1 : l->len;
 	size_t hlen = relp_format_header(hdr, sizeof(hdr), c->next_txnr, "syslog", dlen);
 
 	c->next_txnr = relp_next_txnr(c->next_txnr);
-	if (hlen == 0 || evbuffer_add(out, hdr, hlen) == -1 ||
-	    (dlen && evbuffer_add_reference(out, l->data, dlen, NULL, NULL) == -1) ||
-	    evbuffer_add(out, "\n", 1) == -1)
+	if (hlen == 0 || collector_put(c, out, hdr, hlen) == -1 ||
+	    collector_put(c, out, l->data, dlen) == -1 || collector_put(c, out, "\n", 1) == -1)
 		return -1;
+	l->wire_end = c->wire_added;
 	return 0;
 }
 
@@ -180,9 +196,8 @@ collector_flush(struct collector *c)
 	while (evbuffer_get_length(out) < window && lq_inflight_bytes(&c->q) < c->q.max_bytes / 2 &&
 	    (!relp || lq_inflight(&c->q) < c->cfg->relp_window) &&
 	    (l = lq_take_unsent(&c->q)) != NULL) {
-		/* The queue owns the bytes until they are written or acknowledged. */
-		int r = relp ? relp_send_line(c, out, l)
-			     : evbuffer_add_reference(out, l->data, l->len, NULL, NULL);
+		/* The queue keeps the line until it is written or acknowledged. */
+		int r = relp ? relp_send_line(c, out, l) : collector_put(c, out, l->data, l->len);
 		if (r == -1) {
 			collector_fail(c, "cannot queue data for TLS");
 			return;
@@ -257,6 +272,9 @@ out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 	struct collector *c = arg;
 	(void)buf;
 	if (info->n_deleted > 0) {
+		c->wire_written += info->n_deleted;
+		if (c->cfg->protocol == PROTO_RELP)
+			return;	/* RELP lines are done when answered, not when written */
 		lq_written(&c->q, info->n_deleted);
 		c->progress_ms = now_mono_ms();
 		collector_confirm(c);
@@ -296,7 +314,15 @@ relp_frame(struct collector *c, const struct relp_frame *f, char *why, size_t wl
 		log_info("collector %s: RELP session open", collector_current(c));
 		return true;
 	}
-	if (f->txnr != c->ack_txnr || lq_inflight(&c->q) == 0) {
+	/* An answer to bytes still in our buffer cannot be a real one. */
+	if (lq_inflight(&c->q) == 0 ||
+	    (f->txnr == c->ack_txnr && c->q.head->wire_end > c->wire_written)) {
+		snprintf(why, wlen, "invalid RELP from the collector: answer to transaction %u, "
+		    "which was not sent yet", f->txnr);
+		c->relp_errors++;
+		return false;
+	}
+	if (f->txnr != c->ack_txnr) {
 		snprintf(why, wlen, "invalid RELP from the collector: answer to transaction %u, "
 		    "expected %u", f->txnr, c->ack_txnr);
 		c->relp_errors++;
@@ -459,8 +485,8 @@ relp_send_open(struct collector *c)
 	c->st = COL_OPENING;
 	c->next_txnr = 2;
 	c->ack_txnr = 2;
-	if (olen == 0 || hlen == 0 || evbuffer_add(out, hdr, hlen) == -1 ||
-	    evbuffer_add(out, offers, olen) == -1 || evbuffer_add(out, "\n", 1) == -1)
+	if (olen == 0 || hlen == 0 || collector_put(c, out, hdr, hlen) == -1 ||
+	    collector_put(c, out, offers, olen) == -1 || collector_put(c, out, "\n", 1) == -1)
 		return -1;
 	return 0;
 }
@@ -609,8 +635,8 @@ collector_connect(struct collector *c)
 	bufferevent_setwatermark(c->bev, EV_WRITE, COLLECTOR_WINDOW_BYTES / 2, 0);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, c->cfg->protocol == PROTO_RELP ?
 	    RELP_MAX_HEADER + RELP_MAX_RSP_DATA + 1 : COLLECTOR_MAX_UNEXPECTED);
-	if (c->cfg->protocol == PROTO_NDJSON)
-		c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev), out_cb, c);
+	c->wire_added = c->wire_written = 0;
+	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev), out_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->st = COL_CONNECTING;
 	evtimer_add(c->timeout_ev, &tv);

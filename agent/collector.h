@@ -90,6 +90,8 @@ struct collector {
 	uint64_t spooled_since_flush;
 	uint32_t next_txnr, ack_txnr;	/* RELP: next to send, oldest unanswered */
 	uint64_t relp_errors;		/* non-200 answers and protocol errors */
+	uint64_t wire_added, wire_written;	/* this connection: bytes put into and
+						   taken from the output buffer */
 };
 
 /* collector.c */

@@ -87,6 +87,7 @@ lq_push(struct linequeue *q, const char *line, size_t len, uint64_t seg)
 	l->next = NULL;
 	l->seg = seg;
 	l->len = len;
+	l->wire_end = 0;
 	memcpy(l->data, line, len);
 	if (q->tail)
 		q->tail->next = l;

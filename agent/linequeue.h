@@ -22,6 +22,7 @@ struct lq_line {
 	struct lq_line *next;
 	uint64_t seg;		/* spool segment it was read from; 0 if none */
 	size_t len;
+	uint64_t wire_end;	/* RELP: connection byte offset where its frame ends */
 	char data[];
 };
 
