@@ -74,6 +74,8 @@ config_release(struct config *c)
 	collector_config_release(&c->col);
 	free(c->spool_dir);
 	c->spool_dir = NULL;
+	free(c->user);
+	c->user = NULL;
 }
 
 /* Returns the event types to ask of the kernel. */
@@ -367,6 +369,11 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 		set_uint(st, key, v, 0, 86400, &c->heartbeat_interval_s);
 	} else if (is(section, key, "agent", "canary_interval")) {
 		set_uint(st, key, v, 0, 86400, &c->canary_interval_s);
+	} else if (is(section, key, "agent", "user")) {
+		free(c->user);
+		c->user = xstrdup(v);
+		if (strchr(v, '/') || strchr(v, ':') || strpbrk(v, " \t"))
+			perr(st, "bad user '%s' (a user name, or empty to stay root)", v);
 	} else if (is(section, key, "events", "types")) {
 		parse_events(st, v, &c->emit_mask);
 	} else if (is(section, key, "events", "exit")) {

@@ -22,6 +22,7 @@ struct config {
 	enum log_target log_target;
 	unsigned heartbeat_interval_s;	/* 0 = off */
 	unsigned canary_interval_s;	/* 0 = off */
+	char *user;			/* started as root: switch to it; NULL: hids-agent if it exists; "": stay root */
 	/* [events] */
 	uint32_t emit_mask;
 	bool nonzero_exit_only;

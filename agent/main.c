@@ -660,6 +660,7 @@ static void
 agent_start_capture(struct agent *a)
 {
 	struct capture_config cc;
+	struct privdrop_user user;
 	char err[256];
 	uint32_t mask = config_kernel_mask(&a->cfg);
 
@@ -673,8 +674,16 @@ agent_start_capture(struct agent *a)
 	    a->src.kernel_filter ? "kernel-side event filter" : "all events",
 	    a->src.rcvbuf);
 	/* Before any other thread starts: capabilities are per thread. */
-	if (privdrop_apply(err, sizeof(err)) == -1)
+	if (privdrop_pick_user(a->cfg.user, &user, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (user.set && a->forwarding && a->cfg.spool_dir &&
+	    spool_prepare_owner(a->cfg.spool_dir, user.uid, user.gid, err, sizeof(err)) == -1)
+		log_warnx("spool: %s", err);
+	if (privdrop_apply(&user, err, sizeof(err)) == -1)
 		fatalx("cannot drop privileges: %s", err);
+	if (user.set)
+		log_info("running as user %s (uid %u, gid %u)", user.name, (unsigned)user.uid,
+		    (unsigned)user.gid);
 	if (!(privdrop_effective() & (1ull << CAP_SYS_PTRACE)))
 		log_warnx("no CAP_SYS_PTRACE: other users' processes are reported without "
 		    "executable and working directory (under /proc hidepid=, without any "

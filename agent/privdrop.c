@@ -13,6 +13,12 @@
  *    when an operator made them readable by a group only.
  * Must run before other threads start: capabilities are per thread.
  *
+ * Started as root outside the unit, the agent also stops being uid 0: it
+ * switches to [agent] user (hids-agent by default, when that user exists)
+ * with setgroups/setresgid/setresuid, keeping its permitted set through
+ * the switch with PR_SET_KEEPCAPS and restoring the kept capabilities to
+ * the effective set with capset afterwards.
+ *
  * Nothing here assumes uid 0. The packaged unit starts the agent as the
  * hids-agent user with the first three as ambient capabilities; systemd
  * must then put them in the inheritable set too, and its seccomp filter
@@ -23,6 +29,8 @@
 #include "privdrop.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/capability.h>
@@ -50,6 +58,61 @@ privdrop_no_dump(void)
 	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+/*
+ * Picks the user to become when started as root: the configured one, which
+ * must exist, else hids-agent if it exists. u->set stays false when there
+ * is none, or the agent is not root, or the name is empty (stay root).
+ */
+int
+privdrop_pick_user(const char *configured, struct privdrop_user *u, char *err, size_t errlen)
+{
+	const char *name = configured ? configured : PRIVDROP_DEFAULT_USER;
+	struct passwd *pw;
+
+	memset(u, 0, sizeof(*u));
+	if (geteuid() != 0 || name[0] == '\0')
+		return 0;
+	errno = 0;
+	if ((pw = getpwnam(name)) == NULL) {
+		if (configured == NULL)
+			return 0;
+		snprintf(err, errlen, "[agent] user: no user '%s'%s%s (set it to an existing "
+		    "user, or empty to stay root)", name, errno ? ": " : "", errno ? strerror(errno) : "");
+		return -1;
+	}
+	if (pw->pw_uid == 0 || strlen(name) >= sizeof(u->name))
+		return 0;
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	memcpy(u->name, name, strlen(name) + 1);
+	u->set = true;
+	return 0;
+}
+
+/* Becomes u (groups, then gids, then uids), keeping the permitted capabilities. */
+static int
+privdrop_switch(const struct privdrop_user *u, char *err, size_t errlen)
+{
+	const char *what = NULL;
+
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1)
+		what = "PR_SET_KEEPCAPS";
+	else if (initgroups(u->name, u->gid) == -1)
+		what = "initgroups";
+	else if (setresgid(u->gid, u->gid, u->gid) == -1)
+		what = "setresgid";
+	else if (setresuid(u->uid, u->uid, u->uid) == -1)
+		what = "setresuid";
+	else if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) == -1)
+		what = "PR_SET_KEEPCAPS";
+	if (what) {
+		snprintf(err, errlen, "cannot switch to user %s (uid %u): %s: %s", u->name,
+		    (unsigned)u->uid, what, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Returns the capability mask the agent keeps. */
 uint64_t
 privdrop_kept_mask(void)
@@ -57,9 +120,12 @@ privdrop_kept_mask(void)
 	return CAPS_KEPT;
 }
 
-/* Drops every other capability from all sets and sets no_new_privs. */
+/*
+ * Drops every other capability from all sets, becomes user u when u->set
+ * (keeping the capabilities), and sets no_new_privs.
+ */
 int
-privdrop_apply(char *err, size_t errlen)
+privdrop_apply(const struct privdrop_user *u, char *err, size_t errlen)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
@@ -88,12 +154,16 @@ privdrop_apply(char *err, size_t errlen)
 			return -1;
 		}
 	}
+	bool switched = u && u->set;
+	if (switched && privdrop_switch(u, err, errlen) == -1)
+		return -1;
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capget, &hdr, data) == -1) {
 		snprintf(err, errlen, "capget: %s", strerror(errno));
 		return -1;
 	}
-	bool change = false;
+	/* After setresuid the effective set is empty; the permitted one was kept. */
+	bool change = switched;
 	for (int i = 0; i < 2; i++) {
 		uint32_t keep = (uint32_t)(CAPS_KEPT >> (32 * i));
 		change |= (data[i].effective & ~keep) || (data[i].permitted & ~keep) ||
@@ -107,7 +177,7 @@ privdrop_apply(char *err, size_t errlen)
 	 */
 	for (int i = 0; change && i < 2; i++) {
 		uint32_t keep = (uint32_t)(CAPS_KEPT >> (32 * i));
-		data[i].effective &= keep;
+		data[i].effective = (switched ? data[i].permitted : data[i].effective) & keep;
 		data[i].permitted &= keep;
 		data[i].inheritable = 0;
 	}

@@ -241,6 +241,56 @@ spool_open(struct spool *s, const char *dir, uint64_t max_bytes, enum spool_fsyn
 	return spool_scan(s, err, errlen);
 }
 
+/*
+ * Started as root and about to become uid:gid: creates a missing spool
+ * directory for that user, or hands over one that root owns and nobody
+ * else may write to (root's earlier runs), segments included, as systemd
+ * does for StateDirectory=. A directory of any other user is left alone:
+ * spool_open then refuses it. Returns -1 with a reason if a chown fails.
+ */
+int
+spool_prepare_owner(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	struct stat sb;
+	struct dirent *de;
+	DIR *d;
+	bool created = mkdir(dir, 0700) == 0;
+	size_t segs = 0;
+	int fd, dfd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return 0;	/* spool_open says why */
+	if (fstat(fd, &sb) == -1 || sb.st_uid != 0 || (sb.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		return 0;
+	}
+	if (fchown(fd, uid, gid) == -1) {
+		snprintf(err, errlen, "cannot give spool directory %s to uid %u: %s", dir,
+		    (unsigned)uid, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if ((dfd = dup(fd)) != -1 && (d = fdopendir(dfd)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, "seg-", 4) != 0 ||
+			    fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+			    !S_ISREG(sb.st_mode) || sb.st_uid != 0)
+				continue;
+			if (fchownat(fd, de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) == 0)
+				segs++;
+		}
+		closedir(d);
+	} else if (dfd != -1)
+		close(dfd);
+	close(fd);
+	if (created)
+		log_info("spool: created %s for uid %u, the user the agent runs as", dir, (unsigned)uid);
+	else
+		log_info("spool: %s belonged to root; gave it and %zu segments to uid %u, the "
+		    "user the agent runs as", dir, segs, (unsigned)uid);
+	return 0;
+}
+
 /* Closes files and frees the segment list; undelivered segments stay on disk. */
 void
 spool_close(struct spool *s)

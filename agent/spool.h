@@ -76,6 +76,7 @@ struct spool {
 /* spool.c */
 int spool_open(struct spool *s, const char *dir, uint64_t max_bytes,
     enum spool_fsync fsync, char *err, size_t errlen);
+int spool_prepare_owner(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen);
 void spool_close(struct spool *s);
 int spool_append(struct spool *s, const char *line, size_t len);
 int spool_read(struct spool *s, const char **line, size_t *len, uint64_t *seg);
