@@ -31,12 +31,21 @@
 #include "privdrop.h"
 #include "procfs.h"
 #include "proctab.h"
+#include "textview.h"
 
 #define AGENT_BATCH_MS 5	/* pause between two takes of the capture queue */
 
 #ifndef HIDS_VERSION
 #define HIDS_VERSION "0.0.0"
 #endif
+
+/* What the command line asks of the text view. */
+struct view_args {
+	const char *read_path;		/* --read FILE ("-": standard input), or NULL */
+	const char *color;		/* --color: "auto", "always" or "never" */
+	bool text;			/* --format text */
+	bool format_set;
+};
 
 struct agent {
 	struct config cfg;
@@ -52,6 +61,7 @@ struct agent {
 	struct collector col;
 	struct spool spool;
 	struct canary *canary;		/* NULL when there is none */
+	struct textview *tv;		/* --format text: the live view; NULL for JSON */
 	struct event *ev_fsync;
 	struct event *ev_stopcheck;
 	struct event *ev_notify, *ev_batch, *ev_int, *ev_term, *ev_usr1, *ev_hup, *ev_heartbeat;
@@ -74,10 +84,18 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: hids-agent [-c FILE] [--stdout] [--check-config] [-v] [--version] [--help]\n"
+	    "usage: hids-agent [-c FILE] [--stdout] [--format json|text] [--color[=WHEN]]\n"
+	    "                  [--check-config] [-v] [--version] [--help]\n"
+	    "       hids-agent --read FILE [--color[=WHEN]]\n"
 	    "  -c, --config FILE   read FILE (default " CONFIG_DEFAULT_PATH " if present,\n"
 	    "                      else built-in defaults)\n"
 	    "      --stdout        write events as JSON lines to standard output\n"
+	    "      --format FMT    json (default) or text: one readable line per event,\n"
+	    "                      to standard output (implies --stdout)\n"
+	    "      --read FILE     show JSON lines from FILE (- for standard input) as\n"
+	    "                      text, then exit; needs no privileges or config\n"
+	    "      --color[=WHEN]  colour the text: auto (default, when a terminal),\n"
+	    "                      always or never\n"
 	    "      --check-config  validate the configuration and exit (0 valid, 1 not)\n"
 	    "  -v, --verbose       log debug messages\n"
 	    "      --version       print the version and exit\n"
@@ -195,6 +213,24 @@ agent_collect_stats(struct agent *a)
 	}
 }
 
+/* Writes one encoded line to standard output, as text for the live view. */
+static void
+agent_output(struct agent *a, const char *line, size_t len)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 1);
+	const char *text;
+	size_t tlen;
+	char err[160];
+
+	if (a->tv && textview_format(a->tv, line, len, &text, &tlen, err, sizeof(err)) == 0) {
+		output_line(&a->out, text, tlen);
+		return;
+	}
+	if (a->tv && log_ratelimit_allow(&rl))
+		log_warnx("text view: %s; writing the JSON line instead", err);
+	output_line(&a->out, line, len);
+}
+
 /* Encodes and writes one event. */
 static void
 agent_emit(struct agent *a, struct event *ev)
@@ -204,7 +240,7 @@ agent_emit(struct agent *a, struct event *ev)
 	if (a->forwarding)
 		collector_enqueue(&a->col, line, len);
 	else
-		output_line(&a->out, line, len);
+		agent_output(a, line, len);
 	free(line);
 	a->stats.events_emitted++;
 }
@@ -708,10 +744,68 @@ agent_start_capture(struct agent *a)
 	log_info("process table seeded with %zu processes", n);
 }
 
+/* Whether the text view is coloured, for --color=WHEN on standard output. */
+static bool
+agent_view_color(const char *when)
+{
+	const char *term = getenv("TERM"), *nocolor = getenv("NO_COLOR");
+
+	if (strcmp(when, "always") == 0)
+		return true;
+	if (strcmp(when, "never") == 0)
+		return false;
+	return isatty(STDOUT_FILENO) && !(nocolor && *nocolor) &&
+	    !(term && strcmp(term, "dumb") == 0);
+}
+
+/* Checks the text view's options together; exits 2 on a bad combination. */
+static void
+agent_check_view_args(const struct view_args *v, bool check_only, bool to_stdout)
+{
+	const char *bad = NULL;
+
+	if (strcmp(v->color, "auto") != 0 && strcmp(v->color, "always") != 0 &&
+	    strcmp(v->color, "never") != 0)
+		bad = "--color takes auto, always or never";
+	else if (v->read_path && (check_only || to_stdout))
+		bad = "--read cannot be combined with --stdout or --check-config";
+	else if (v->read_path && v->format_set && !v->text)
+		bad = "--read shows text only";
+	if (bad == NULL)
+		return;
+	fprintf(stderr, "hids-agent: %s\n", bad);
+	usage(stderr);
+	exit(2);
+}
+
+/* --read: shows a file of JSON lines as text; returns the exit code. */
+static int
+agent_read_view(const struct view_args *v)
+{
+	struct textview_read_stats st;
+	struct output out;
+	struct textview *tv;
+	bool in = strcmp(v->read_path, "-") == 0;
+	int fd = in ? STDIN_FILENO : open(v->read_path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd == -1) {
+		fprintf(stderr, "hids-agent: %s: %s\n", v->read_path, strerror(errno));
+		return 1;
+	}
+	tv = textview_new(agent_view_color(v->color));
+	output_init(&out, STDOUT_FILENO);
+	rc = textview_read(tv, fd, in ? "stdin" : v->read_path, &out, stderr, &st);
+	output_release(&out);
+	textview_free(tv);
+	if (!in)
+		close(fd);
+	return rc == -1 || st.invalid ? 1 : 0;
+}
+
 /* Parses the command line into a and the flags; exits on usage errors. */
 static void
 agent_parse_args(int argc, char **argv, const char **config_path, bool *check_only,
-    bool *verbose, bool *to_stdout)
+    bool *verbose, bool *to_stdout, struct view_args *view)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -720,6 +814,9 @@ agent_parse_args(int argc, char **argv, const char **config_path, bool *check_on
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "read", required_argument, NULL, 'R' },
+		{ "color", optional_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -732,6 +829,17 @@ agent_parse_args(int argc, char **argv, const char **config_path, bool *check_on
 		case 'v': *verbose = true; break;
 		case 'V': printf("hids-agent %s\n", HIDS_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
+		case 'R': view->read_path = optarg; break;
+		case 'K': view->color = optarg ? optarg : "always"; break;
+		case 'F':
+			view->format_set = true;
+			if (strcmp(optarg, "text") == 0 || strcmp(optarg, "json") == 0) {
+				view->text = strcmp(optarg, "text") == 0;
+				break;
+			}
+			fprintf(stderr, "hids-agent: --format takes json or text\n");
+			usage(stderr);
+			exit(2);
 		default: usage(stderr); exit(2);
 		}
 	}
@@ -740,6 +848,7 @@ agent_parse_args(int argc, char **argv, const char **config_path, bool *check_on
 		usage(stderr);
 		exit(2);
 	}
+	agent_check_view_args(view, *check_only, *to_stdout);
 }
 
 int
@@ -749,11 +858,15 @@ main(int argc, char **argv)
 	struct agent *a = &agent;
 	const char *config_path = NULL;
 	bool check_only = false, verbose = false, to_stdout = false;
+	struct view_args view = { .color = "auto" };
 
-	agent_parse_args(argc, argv, &config_path, &check_only, &verbose, &to_stdout);
+	agent_parse_args(argc, argv, &config_path, &check_only, &verbose, &to_stdout, &view);
 	/* Before any secret is read: a core would hold the client key. */
 	if (privdrop_no_dump() == -1)
 		fatal("prctl(PR_SET_DUMPABLE)");
+	if (view.read_path)
+		return agent_read_view(&view);
+	to_stdout = to_stdout || view.text;
 	a->to_stdout = to_stdout;
 	config_defaults(&a->cfg);
 	/*
@@ -790,6 +903,8 @@ main(int argc, char **argv)
 	a->enc.max_line_bytes = a->cfg.max_line_bytes;
 	agent_sync_clocks(a);
 	output_init(&a->out, STDOUT_FILENO);
+	if (view.text)
+		a->tv = textview_new(agent_view_color(view.color));
 
 	agent_start_capture(a);
 	a->en = (struct enricher){ .tab = &a->tab, .names = &a->names, .procfd = a->procfd,
@@ -824,6 +939,7 @@ main(int argc, char **argv)
 	agent_emit_meta(a, EV_HEARTBEAT, 0, "stop");
 	agent_flush_collector(a);
 	output_release(&a->out);
+	textview_free(a->tv);
 	agent_free_loop(a);
 	names_stop(&a->names);
 	proctab_release(&a->tab);
