@@ -5,11 +5,12 @@
  * parse (json-c) and the same formatter, so they cannot disagree.
  *
  * Every byte that comes from the event is escaped before it reaches the
- * terminal: control characters, DEL, C1 controls, bidirectional overrides
- * and invalid UTF-8 become \xHH, and a backslash becomes \\ (except in
- * fields the agent already escaped, listed in hids.escaped, which are in
- * that notation already). So a hostile argv can neither move the cursor nor
- * clear the screen, and what is shown can be reversed to the bytes.
+ * terminal: control characters, DEL, and what escape.c escapes (invalid
+ * UTF-8, C1 controls, bidirectional and line separators) become \xHH, and
+ * a backslash becomes \\ (except in fields the agent already escaped,
+ * listed in hids.escaped, which are in that notation already). So a hostile
+ * argv can neither move the cursor nor clear the screen, and what is shown
+ * can be reversed to the bytes.
  *
  * Indentation follows ancestry among recently seen processes: a direct-
  * mapped table of TEXTVIEW_CACHE_SLOTS entries keyed by pid and checked
@@ -158,51 +159,38 @@ tv_pad(struct textview *tv, size_t start, size_t width)
 		TV_LIT(tv, " ");
 }
 
-/* Whether a valid multi-byte character would mislead a terminal: C1 controls, bidi and line separators. */
-static bool
-tv_misleading(const unsigned char *s, size_t l)
-{
-	if (l == 2)
-		return s[0] == 0xc2 && s[1] < 0xa0;	/* U+0080-U+009F */
-	if (l != 3 || s[0] != 0xe2)
-		return false;
-	if (s[1] == 0x80)
-		return s[2] >= 0xa8 && s[2] <= 0xae;	/* U+2028-U+202E */
-	return s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9;	/* U+2066-U+2069 */
-}
-
-/* The length of the UTF-8 character a lead byte starts. */
+/* The length of the UTF-8 character a lead byte starts, at most n. */
 static size_t
-tv_utf8_len(unsigned char c)
+tv_utf8_len(unsigned char c, size_t n)
 {
-	return c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	size_t l = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+
+	return l < n ? l : n;
 }
 
-/* Appends bytes from the event, escaped for a terminal; escaped says they already are for backslashes. */
+/*
+ * Appends bytes from the event, escaped for a terminal: what escape.c
+ * would escape (invalid UTF-8, NUL, C1 controls, bidi and line separators)
+ * and the other ASCII controls and DEL become \xHH, byte by byte. escaped
+ * says the field is in that notation already, so its backslashes stay.
+ */
 static void
 tv_safe(struct textview *tv, const char *str, size_t n, bool escaped)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, valid, l;
+	size_t i = 0, l;
 
 	while (i < n) {
-		valid = i + utf8_valid_prefix(s + i, n - i);
-		while (i < valid) {
-			l = tv_utf8_len(s[i]);
-			if (l > 1 && tv_misleading(s + i, l)) {
-				for (size_t k = 0; k < l; k++)
-					tv_printf(tv, "\\x%02x", s[i + k]);
-			} else if (l == 1 && (s[i] < 0x20 || s[i] == 0x7f)) {
-				tv_printf(tv, "\\x%02x", s[i]);
-			} else if (s[i] == '\\' && !escaped) {
-				TV_LIT(tv, "\\\\");
-			} else {
-				tv_raw(tv, (const char *)s + i, l);
-			}
-			i += l;
+		l = tv_utf8_len(s[i], n - i);
+		if (s[i] < 0x20 || s[i] == 0x7f || !utf8_plain(str + i, l)) {
+			tv_printf(tv, "\\x%02x", s[i]);
+			l = 1;
+		} else if (s[i] == '\\' && !escaped) {
+			TV_LIT(tv, "\\\\");
+		} else {
+			tv_raw(tv, str + i, l);
 		}
-		if (i < n)	/* a NUL or a byte that is not UTF-8 */
-			tv_printf(tv, "\\x%02x", s[i++]);
+		i += l;
 	}
 }
 

@@ -245,8 +245,8 @@ test_hostile_bytes(void **state)
 	struct textview *tv = textview_new(true);
 	(void)state;
 	assert_int_equal(fmt(tv, proc("exec", 5, 1,
-	    "\"command_line\":\"x \\u001b[2J\\u001b[H\\u0007 \\u009b31m \\u202egpj.exe a\\\\b \\u0000 caf\\u00e9\"", "")), 0);
-	has("x \\x1b[2J\\x1b[H\\x07 \\xc2\\x9b31m \\xe2\\x80\\xaegpj.exe a\\\\b \\x00 caf\xc3\xa9");
+	    "\"command_line\":\"x \\u001b[2J\\u001b[H\\u0007 \\u009b31m \\u202egpj.exe\\u200e a\\\\b \\u0000 caf\\u00e9\"", "")), 0);
+	has("x \\x1b[2J\\x1b[H\\x07 \\xc2\\x9b31m \\xe2\\x80\\xaegpj.exe\\xe2\\x80\\x8e a\\\\b \\x00 caf\xc3\xa9");
 	/* The only ESC bytes are our own colour sequences. */
 	for (const char *p = last; (p = strchr(p, '\033')) != NULL; p++)
 		assert_true(p[1] == '[' && (strncmp(p, "\033[0m", 4) == 0 || strncmp(p, "\033[1", 3) == 0 ||
