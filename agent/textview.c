@@ -669,7 +669,10 @@ tv_process(struct textview *tv, json_object *ev, const struct tv_action *a)
 		tv_printf(tv, " (thread %" PRId64 ")", tid);
 	if (tv_true(ev, "hids.proc_gone")) {
 		tv_sgr(tv, "2");
-		TV_LIT(tv, " (gone from /proc before it could be read)");
+		if (a && a->detail == tv_detail_exit)
+			TV_LIT(tv, " (not seen before its exit)");
+		else
+			TV_LIT(tv, " (gone from /proc before it could be read)");
 		tv_sgr_end(tv, "2");
 	}
 	if (a && a->detail)

@@ -58,6 +58,7 @@ pids+=($!)
 touch "$work/received.ndjson"
 echo "quickstart: agent -> TLS -> rsyslog on 127.0.0.1:$port; lines arriving in $work/received.ndjson" >&2
 echo "quickstart: agent log in $work/agent.log; Ctrl-C stops" >&2
-tail -n +1 -F "$work/received.ndjson" &
+# What the collector received, read back as text; tail ends with the agent.
+tail -n +1 -F --pid="${pids[1]}" "$work/received.ndjson" | "$agent" --read - &
 pids+=($!)
 wait "${pids[1]}"

@@ -155,6 +155,8 @@ test_other_actions(void **state)
 	has("crash  -> fatal signal that dumps core; its exit follows\n");
 	assert_int_equal(fmt(tv, proc("exec", 12, 10, "\"name\":\"tiny\"", "\"proc_gone\":true")), 0);
 	has("[tiny] (gone from /proc before it could be read)\n");
+	assert_int_equal(fmt(tv, proc("exit", 12, 10, "\"exit_code\":0", "\"proc_gone\":true")), 0);
+	has("[?] (not seen before its exit)  -> exit 0\n");
 	assert_int_equal(fmt(tv, "{" T0 ",\"event\":{\"action\":\"exec\"},\"process\":{\"pid\":13,"
 	    "\"command_line\":\"x\",\"thread\":{\"id\":14}},\"container\":{\"id\":"
 	    "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}}"), 0);
