@@ -95,14 +95,8 @@ textview_free(struct textview *tv)
 static void
 tv_reserve(struct textview *tv, size_t more)
 {
-	size_t cap = tv->cap ? tv->cap : 512;
-
-	if (tv->len + more <= tv->cap)
-		return;
-	while (cap < tv->len + more)
-		cap *= 2;
-	tv->buf = xrealloc(tv->buf, cap);
-	tv->cap = cap;
+	if (tv->len + more > tv->cap)
+		tv->buf = xgrow(tv->buf, &tv->cap, tv->len + more, 512);
 }
 
 /* Appends bytes of our own (never bytes from the event). */
@@ -904,12 +898,7 @@ tv_line_add(struct tv_line *l, const char *s, size_t n)
 		l->overlong = true;
 		return;
 	}
-	if (l->len + n > l->cap) {
-		l->cap = l->cap ? l->cap : 4096;
-		while (l->cap < l->len + n)
-			l->cap *= 2;
-		l->buf = xrealloc(l->buf, l->cap);
-	}
+	l->buf = xgrow(l->buf, &l->cap, l->len + n, 4096);
 	memcpy(l->buf + l->len, s, n);
 	l->len += n;
 }

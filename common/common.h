@@ -45,6 +45,7 @@ bool log_ratelimit_allow(struct log_ratelimit *rl);
 void *xmalloc(size_t size);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);
+void *xgrow(void *buf, size_t *cap, size_t need, size_t first);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 void *xmemdup(const void *p, size_t n);

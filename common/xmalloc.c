@@ -38,6 +38,23 @@ xrealloc(void *p, size_t size)
 	return q;
 }
 
+/*
+ * Grows buf, of *cap bytes, to hold at least need bytes, doubling from
+ * first; updates *cap. Returns buf itself when it is large enough already.
+ */
+void *
+xgrow(void *buf, size_t *cap, size_t need, size_t first)
+{
+	size_t c = *cap ? *cap : first;
+
+	if (need <= *cap)
+		return buf;
+	while (c < need)
+		c *= 2;
+	*cap = c;
+	return xrealloc(buf, c);
+}
+
 /* Duplicates a string or dies. */
 char *
 xstrdup(const char *s)

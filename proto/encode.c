@@ -49,11 +49,7 @@ jw_reserve(struct jw *w, size_t more)
 {
 	if (w->len + more <= w->cap)
 		return;
-	size_t cap = w->cap ? w->cap : 1024;
-	while (cap < w->len + more)
-		cap *= 2;
-	w->buf = xrealloc(w->buf, cap);
-	w->cap = cap;
+	w->buf = xgrow(w->buf, &w->cap, w->len + more, 1024);
 }
 
 static void

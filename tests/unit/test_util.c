@@ -174,6 +174,24 @@ test_strlcpy_trunc(void **state)
 	assert_int_equal(buf[0], 'q');
 }
 
+/* xgrow starts at its first size, doubles to fit, and leaves a large enough buffer alone. */
+static void
+test_xgrow(void **state)
+{
+	size_t cap = 0;
+	char *b = xgrow(NULL, &cap, 10, 64), *same;
+	(void)state;
+	assert_int_equal(cap, 64);
+	memset(b, 'x', 64);
+	same = xgrow(b, &cap, 64, 64);
+	assert_ptr_equal(same, b);
+	assert_int_equal(cap, 64);
+	b = xgrow(b, &cap, 300, 64);
+	assert_int_equal(cap, 512);
+	assert_int_equal(b[63], 'x');
+	free(b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -186,6 +204,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_parse_i64),
 		cmocka_unit_test(test_parse_bool),
 		cmocka_unit_test(test_strlcpy_trunc),
+		cmocka_unit_test(test_xgrow),
 	};
 	return unit_main(argc, argv, "util", tests, UNIT_COUNT(tests), NULL, 0);
 }
