@@ -723,6 +723,7 @@ tv_heartbeat(struct textview *tv, json_object *ev)
 		{ "events_dropped", "dropped", false }, { "queue_bytes", "queued", true },
 		{ "reconnects", "reconnects", false }, { "spool_bytes", "spool", true },
 		{ "spool_dropped", "spool dropped", false },
+		{ "events_suppressed", "suppressed", false },
 	};
 	json_object *st = tv_get(ev, "hids.stats");
 	const char *sep = ":";
@@ -766,6 +767,58 @@ tv_agent_record(struct textview *tv, json_object *ev)
 	tv_sgr_end(tv, "33");
 }
 
+/* Appends the local time of day of a time field, if it has one. */
+static void
+tv_clock(struct textview *tv, json_object *ev, const char *path)
+{
+	size_t n;
+	int64_t sec;
+	long nsec;
+	time_t t;
+	struct tm tm;
+
+	if (!tv_parse_time(tv_str(ev, path, &n), &sec, &nsec) ||
+	    (t = (time_t)sec, localtime_r(&t, &tm) == NULL))
+		return;
+	tv_printf(tv, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* suppressed (agent/filter.c): a rule's count of what it kept out, with an example; else generic. */
+static void
+tv_suppressed(struct textview *tv, json_object *ev)
+{
+	int64_t v;
+	size_t n;
+
+	if (tv_str(ev, "hids.filter.rule", &n) == NULL) {
+		tv_agent_record(tv, ev);
+		return;
+	}
+	tv_sgr(tv, "33");
+	TV_LIT(tv, " rule ");
+	tv_field(tv, ev, "hids.filter.rule");
+	if (tv_int(ev, "hids.filter.sample", &v))
+		tv_printf(tv, " (keeps 1 in %" PRId64 ")", v);
+	TV_LIT(tv, " suppressed");
+	if (tv_int(ev, "hids.filter.processes", &v))
+		tv_printf(tv, " %" PRId64 " process%s", v, v == 1 ? "" : "es");
+	if (tv_int(ev, "hids.filter.events", &v))
+		tv_printf(tv, " (%" PRId64 " event%s)", v, v == 1 ? "" : "s");
+	if (tv_get(ev, "hids.filter.first") && tv_get(ev, "hids.filter.last")) {
+		TV_LIT(tv, " from ");
+		tv_clock(tv, ev, "hids.filter.first");
+		TV_LIT(tv, " to ");
+		tv_clock(tv, ev, "hids.filter.last");
+	}
+	if (tv_get(ev, "hids.filter.example.command_line") ||
+	    tv_get(ev, "hids.filter.example.executable")) {
+		TV_LIT(tv, ", e.g. ");
+		if (!tv_field(tv, ev, "hids.filter.example.command_line"))
+			tv_field(tv, ev, "hids.filter.example.executable");
+	}
+	tv_sgr_end(tv, "33");
+}
+
 /* Whether the action (n bytes, maybe with NULs) is name. */
 static bool
 tv_action_is(const char *action, size_t n, const char *name)
@@ -789,6 +842,9 @@ tv_record(struct textview *tv, json_object *ev, const char *action, size_t n)
 	} else if (tv_action_is(action, n, "heartbeat")) {
 		tv_action_word(tv, action, n, "36");
 		tv_heartbeat(tv, ev);
+	} else if (tv_action_is(action, n, "suppressed")) {
+		tv_action_word(tv, action, n, "33");
+		tv_suppressed(tv, ev);
 	} else if (a || tv_get(ev, "process.pid")) {
 		tv_action_word(tv, action, n, a ? a->sgr : "33");
 		tv_process(tv, ev, a);

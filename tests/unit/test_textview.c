@@ -193,6 +193,17 @@ test_agent_records(void **state)
 	    "\"processes\":120},\"kernel\":{\"cpu\":1}},\"process\":{\"command_line\":\"make -j2\"}}"), 0);
 	assert_string_equal(line(), "23:10:14.855 suppressed filter.name=ci filter.processes=120 "
 	    "example: make -j2\n");
+	/* suppressed as agent/filter.c writes it: in words. */
+	assert_int_equal(fmt(tv, "{" T0 "," KIND("suppressed") "},\"hids\":{\"filter\":{\"rule\":\"ci\","
+	    "\"action\":\"sample\",\"sample\":10,\"processes\":1,\"events\":3,"
+	    "\"first\":\"2026-12-01T23:09:14.000000000Z\",\"last\":\"2026-12-01T23:10:13.000000000Z\","
+	    "\"example\":{\"executable\":\"/usr/bin/make\",\"args\":[\"make\",\"-j2\"],"
+	    "\"command_line\":\"make -j2\"}}}}"), 0);
+	assert_string_equal(line(), "23:10:14.855 suppressed rule ci (keeps 1 in 10) suppressed "
+	    "1 process (3 events) from 23:09:14 to 23:10:13, e.g. make -j2\n");
+	assert_int_equal(fmt(tv, "{" T0 "," KIND("suppressed") "},\"hids\":{\"filter\":{\"rule\":\"x\\u001b\","
+	    "\"processes\":2,\"example\":{\"executable\":\"/bin/\\u009b\"}}}}"), 0);
+	has("suppressed rule x\\x1b suppressed 2 processes, e.g. /bin/\\xc2\\x9b\n");
 	assert_int_equal(fmt(tv, proc("newaction", 5, 1, "\"command_line\":\"y\"", "\"what\":[1,2]")), 0);
 	has("newaction        5 root     y what=[1,2]\n");
 	textview_free(tv);
