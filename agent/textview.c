@@ -285,7 +285,7 @@ tv_parse_time(const char *s, int64_t *sec, long *nsec)
 	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
 	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
 		return false;
-	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	if (tm.tm_year < 1970 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
 	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
 		return false;
 	s += n;
@@ -312,7 +312,8 @@ tv_time_ns(json_object *ev, const char *path, int64_t *ns)
 	int64_t sec;
 	long nsec;
 
-	if (!tv_parse_time(tv_str(ev, path, &n), &sec, &nsec) || sec > INT64_MAX / 1000000000 - 1)
+	if (!tv_parse_time(tv_str(ev, path, &n), &sec, &nsec) || sec < 0 ||
+	    sec >= INT64_MAX / 1000000000)
 		return false;
 	*ns = sec * 1000000000 + nsec;
 	return true;

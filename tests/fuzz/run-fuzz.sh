@@ -19,7 +19,7 @@ keep=0
 if [ "${1:-}" = "-k" ]; then keep=1; shift; fi
 secs=${1:-15}
 [ $# -gt 0 ] && shift
-harnesses=${*:-decode escape procfs config relp encode}
+harnesses=${*:-decode escape procfs config relp encode textview}
 CC=${CC_FUZZ:-clang}
 jobs=$(nproc 2>/dev/null || echo 2)
 

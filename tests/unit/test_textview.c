@@ -316,6 +316,10 @@ test_garbage(void **state)
 		"{\"@timestamp\":\"9999999-01-01T00:00:00Z\",\"event\":{\"action\":\"exit\",\"duration\":-1},"
 		    "\"process\":{\"pid\":9223372036854775807,\"start\":\"2026-12-01T23:10:14.9Z\","
 		    "\"end\":\"2026-12-01T23:10:14.1Z\"}}",
+		"{\"event\":{\"action\":\"exit\"},\"process\":{\"start\":\"0001-01-01T00:00:00Z\","
+		    "\"end\":\"-999-01-01T00:00:00Z\"}}",
+		"{\"event\":{\"action\":\"exit\"},\"process\":{\"start\":\"1970-01-01T00:00:00Z\","
+		    "\"end\":\"9999-12-31T23:59:60.999999999999Z\"}}",
 		"{\"event\":{\"action\":\"heartbeat\"},\"hids\":{\"stats\":[1]}}",
 		"{\"event\":{\"action\":\"lost\"},\"hids\":{\"lost\":\"many\",\"reason\":{}}}",
 		"{\"event\":{\"action\":\"suppressed\"},\"hids\":5}",
@@ -443,6 +447,29 @@ test_read_many_invalid(void **state)
 	textview_free(tv);
 }
 
+/* Formats one fuzz input; each must be shown or refused, never crash. */
+static void
+replay_one(const char *name, const char *buf, size_t len, void *arg)
+{
+	const char *out;
+	size_t n;
+	char err[160];
+	(void)name;
+	if (textview_format(arg, buf, len, &out, &n, err, sizeof(err)) == 0)
+		assert_int_equal(out[n - 1], '\n');
+}
+
+/* The fuzz corpus and every crash the fuzzer found go through the formatter. */
+static void
+test_fuzz_inputs(void **state)
+{
+	struct textview *tv = textview_new(true);
+	(void)state;
+	assert_true(unit_for_each_file(HIDS_FUZZ_DIR "/corpus/textview", replay_one, tv) > 0);
+	assert_true(unit_for_each_file(HIDS_FUZZ_DIR "/regressions/textview", replay_one, tv) > 0);
+	textview_free(tv);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -458,6 +485,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup(test_garbage, setup_utc),
 		cmocka_unit_test_setup(test_read, setup_utc),
 		cmocka_unit_test_setup(test_read_many_invalid, setup_utc),
+		cmocka_unit_test_setup(test_fuzz_inputs, setup_utc),
 	};
 	return unit_main(argc, argv, "textview", tests, UNIT_COUNT(tests), NULL, 0);
 }
