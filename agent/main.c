@@ -833,7 +833,7 @@ agent_parse_args(int argc, char **argv, const char **config_path, bool *check_on
 		case 'K': view->color = optarg ? optarg : "always"; break;
 		case 'F':
 			view->format_set = true;
-			if (strcmp(optarg, "text") == 0 || strcmp(optarg, "json") == 0) {
+			if (optarg && (strcmp(optarg, "text") == 0 || strcmp(optarg, "json") == 0)) {
 				view->text = strcmp(optarg, "text") == 0;
 				break;
 			}

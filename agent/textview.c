@@ -273,22 +273,43 @@ tv_field(struct textview *tv, json_object *ev, const char *path)
 	return true;
 }
 
+/* The value of n decimal digits at s, or -1 if they are not all digits. */
+static int
+tv_digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 /* Parses an RFC 3339 UTC time as the agent writes it; false if it is not one. */
 static bool
 tv_parse_time(const char *s, int64_t *sec, long *nsec)
 {
 	struct tm tm;
-	int n = 0, digits = 0;
+	int digits = 0;
 	long frac = 0;
 
 	memset(&tm, 0, sizeof(tm));
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
+	if (s == NULL || strlen(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':')
 		return false;
-	if (tm.tm_year < 1970 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+	tm.tm_year = tv_digits(s, 4);
+	tm.tm_mon = tv_digits(s + 5, 2);
+	tm.tm_mday = tv_digits(s + 8, 2);
+	tm.tm_hour = tv_digits(s + 11, 2);
+	tm.tm_min = tv_digits(s + 14, 2);
+	tm.tm_sec = tv_digits(s + 17, 2);
+	if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 ||
+	    tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
 		return false;
-	s += n;
+	s += 19;
 	if (*s == '.')
 		for (s++; *s >= '0' && *s <= '9'; s++, digits++)
 			if (digits < 9)
