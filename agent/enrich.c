@@ -178,6 +178,8 @@ merge_snapshot(struct process *p, const struct process *s, unsigned got)
 	}
 	if (got & SNAP_CGROUP) {
 		memcpy(p->container_id, s->container_id, sizeof(p->container_id));
+		free(p->cgroup);
+		p->cgroup = s->cgroup ? xstrdup(s->cgroup) : NULL;
 		p->known |= PF_CONTAINER;
 	}
 }

@@ -363,23 +363,40 @@ is_hex64(const char *s, size_t n)
 	return true;
 }
 
-/* Finds a container id in one path component; returns true and fills out. */
-static bool
-container_from_component(const char *c, size_t n, char out[65])
-{
-	static const char *prefixes[] = {
-		"docker-", "cri-containerd-", "crio-", "libpod-", "containerd-", "",
-	};
-	static const char *skip[] = { "crio-conmon-", "libpod-conmon-" };
+/*
+ * Where each runtime puts its containers: a cgroup parent that only root
+ * can create, the names it gives a container's cgroup below it (prefix,
+ * the 64-hex id, an optional ".scope"), and whether the id may sit below
+ * intermediate cgroups (QoS classes, pods) that are root's too. A name
+ * anywhere else is not a container: under user.slice (systemd-run --user
+ * --scope --unit=docker-ID, rootless podman and docker) or in a delegated
+ * subtree (a service with Delegate=yes, a container's own cgroups) any
+ * user can pick it.
+ */
+static const struct cgroup_rule {
+	const char *parent;
+	const char *via;	/* an optional intermediate cgroup "PREFIX*.slice", or NULL */
+	bool any_depth;
+	const char *forms[4];	/* name prefixes before the id; "" is the bare id */
+} cgroup_rules[] = {
+	{ "/docker", NULL, false, { "" } },		/* docker, cgroupfs driver */
+	{ "/system.slice", NULL, false, { "docker-", "crio-", "cri-containerd-" } },
+	{ "/system.slice/containerd.service", NULL, false, { "containerd-", "" } },
+	{ "/kubepods", NULL, true, { "", "docker-", "crio-", "cri-containerd-" } },
+	{ "/kubepods.slice", NULL, true, { "", "docker-", "crio-", "cri-containerd-" } },
+	{ "/machine.slice", "machine-libpod_pod_", false, { "libpod-" } },	/* podman, systemd */
+	{ "/libpod_parent", NULL, true, { "libpod-" } },	/* podman, cgroupfs */
+};
 
-	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
-		if (n >= strlen(skip[i]) && memcmp(c, skip[i], strlen(skip[i])) == 0)
-			return false;
+/* Says whether one path component is a container's cgroup in one of forms; fills out. */
+static bool
+cgroup_id_component(const char *c, size_t n, const char *const *forms, char out[65])
+{
 	if (n > 6 && memcmp(c + n - 6, ".scope", 6) == 0)
 		n -= 6;
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-		size_t pl = strlen(prefixes[i]);
-		if (n >= pl && memcmp(c, prefixes[i], pl) == 0 && is_hex64(c + pl, n - pl)) {
+	for (size_t i = 0; i < 4 && forms[i] != NULL; i++) {
+		size_t pl = strlen(forms[i]);
+		if (n == pl + 64 && memcmp(c, forms[i], pl) == 0 && is_hex64(c + pl, 64)) {
 			memcpy(out, c + pl, 64);
 			out[64] = '\0';
 			return true;
@@ -388,39 +405,89 @@ container_from_component(const char *c, size_t n, char out[65])
 	return false;
 }
 
+/* Says whether component c[0..n) starts with prefix and ends in ".slice". */
+static bool
+is_via_slice(const char *c, size_t n, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+	return n > pl + 6 && memcmp(c, prefix, pl) == 0 && memcmp(c + n - 6, ".slice", 6) == 0;
+}
+
+/* Finds a container id in one cgroup path by the rule; the outermost match wins. */
+static bool
+cgroup_rule_match(const struct cgroup_rule *r, const char *path, size_t len, char out[65])
+{
+	size_t pl = strlen(r->parent);
+	const char *s = path + pl, *end = path + len;
+	bool first = true;
+
+	if (len <= pl + 1 || memcmp(path, r->parent, pl) != 0 || path[pl] != '/')
+		return false;
+	while (s < end && *s == '/') {
+		const char *c = s + 1, *ce = memchr(c, '/', (size_t)(end - c));
+		size_t n;
+		if (ce == NULL)
+			ce = end;
+		n = (size_t)(ce - c);
+		if (cgroup_id_component(c, n, r->forms, out))
+			return true;
+		if (!r->any_depth && !(first && r->via && is_via_slice(c, n, r->via)))
+			return false;
+		first = false;
+		s = ce;
+	}
+	return false;
+}
+
 /*
- * Finds a container id in /proc/PID/cgroup (v1 or v2): the deepest path
- * component that is a 64-hex id, bare or as docker-, cri-containerd-,
- * crio- or libpod-<id>.scope. Returns 0 and fills out, or -1 when none.
+ * Finds a container id in /proc/PID/cgroup (v1 or v2): on the first line
+ * whose path lies under a runtime's own cgroup parent (cgroup_rules), the
+ * outermost cgroup named for a container. Returns 0 and fills out, or -1
+ * when none. path and path_len (may be NULL) get the process's cgroup path
+ * as it is, not NUL-terminated: the line the id came from, else the v2
+ * line, else systemd's v1 line, else the first; path_len is 0 when the
+ * file has no such line.
  */
 int
-procfs_parse_cgroup(const char *buf, size_t len, char out[65])
+procfs_parse_cgroup(const char *buf, size_t len, char out[65], const char **path,
+    size_t *path_len)
 {
-	const char *s = buf, *end = buf + len;
-	bool found = false;
+	const char *s = buf, *end = buf + len, *best = NULL;
+	size_t best_len = 0;
+	int best_rank = 0;	/* 1 first line, 2 name=systemd, 3 v2, 4 the container's */
 
-	while (s < end && !found) {
+	while (s < end && best_rank < 4) {
 		const char *eol = memchr(s, '\n', (size_t)(end - s));
 		if (eol == NULL)
 			eol = end;
 		/* hierarchy-id:controllers:path; the path may itself hold ':'. */
 		const char *c1 = memchr(s, ':', (size_t)(eol - s));
 		const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(eol - c1 - 1)) : NULL;
-		if (c2 != NULL) {
-			const char *path = c2 + 1;
-			const char *comp_end = eol;
-			/* Walk components from the deepest. */
-			while (comp_end > path && !found) {
-				const char *comp = comp_end;
-				while (comp > path && comp[-1] != '/')
-					comp--;
-				found = container_from_component(comp, (size_t)(comp_end - comp), out);
-				comp_end = comp > path ? comp - 1 : path;
+		if (c2 != NULL && c2 + 1 < eol && c2[1] == '/') {
+			const char *p = c2 + 1;
+			size_t plen = (size_t)(eol - p);
+			int rank = 1;
+			for (size_t i = 0; i < sizeof(cgroup_rules) / sizeof(cgroup_rules[0]); i++)
+				if (cgroup_rule_match(&cgroup_rules[i], p, plen, out))
+					rank = 4;
+			if (rank < 4 && c1 == s + 1 && s[0] == '0' && c2 == c1 + 1)
+				rank = 3;
+			else if (rank < 4 && (size_t)(c2 - c1 - 1) == 12 &&
+			    memcmp(c1 + 1, "name=systemd", 12) == 0)
+				rank = 2;
+			if (rank > best_rank) {
+				best = p;
+				best_len = plen;
+				best_rank = rank;
 			}
 		}
 		s = eol + 1;
 	}
-	return found ? 0 : -1;
+	if (path != NULL) {
+		*path = best;
+		*path_len = best_len;
+	}
+	return best_rank == 4 ? 0 : -1;
 }
 
 /*
@@ -478,10 +545,14 @@ procfs_snapshot(int procfd, int pid, unsigned what, size_t max_args, struct proc
 		got |= SNAP_STAT;
 	if ((what & SNAP_CGROUP) &&
 	    (n = procfs_read_file(procfd, pid, "cgroup", buf, sizeof(buf))) > 0) {
+		const char *cg;
+		size_t cglen;
 		got |= SNAP_CGROUP;
 		p->known |= PF_CONTAINER;
-		if (procfs_parse_cgroup(buf, (size_t)n, p->container_id) == -1)
+		if (procfs_parse_cgroup(buf, (size_t)n, p->container_id, &cg, &cglen) == -1)
 			p->container_id[0] = '\0';
+		free(p->cgroup);
+		p->cgroup = cglen > 0 ? xstrndup(cg, cglen) : NULL;
 	}
 	return got;
 }

@@ -23,7 +23,8 @@
 /* procfs.c */
 int procfs_parse_stat(const char *buf, size_t len, struct process *p);
 int procfs_parse_status(const char *buf, size_t len, struct process *p);
-int procfs_parse_cgroup(const char *buf, size_t len, char out[65]);
+int procfs_parse_cgroup(const char *buf, size_t len, char out[65], const char **path,
+    size_t *path_len);
 uint32_t procfs_count_args(const char *buf, size_t len);
 int procfs_open_root(void);
 int procfs_read_file(int procfd, int pid, const char *name, char *buf, size_t bufsize);

@@ -673,6 +673,8 @@ add_event_hids(struct encode_ctx *ctx, struct jw *w, const struct event *ev,
 
 	if ((p->known & PF_NSPID) && p->ns_pid > 0 && p->ns_pid != p->pid)
 		jw_int(w, "ns_pid", p->ns_pid);
+	if ((p->known & PF_CONTAINER) && p->cgroup)
+		add_bytes(w, "cgroup", p->cgroup, strlen(p->cgroup), "hids", sh);
 	if (p->exe_deleted)
 		jw_bool(w, "exe_deleted", true);
 	if (p->exe_errno)

@@ -47,6 +47,7 @@ process_release(struct process *p)
 	free(p->executable);
 	free(p->cwd);
 	free(p->args);
+	free(p->cgroup);
 	process_init(p);
 }
 
@@ -58,6 +59,7 @@ process_copy(struct process *dst, const struct process *src, size_t max_args)
 	*dst = *src;
 	dst->executable = src->executable ? xstrdup(src->executable) : NULL;
 	dst->cwd = src->cwd ? xstrdup(src->cwd) : NULL;
+	dst->cgroup = src->cgroup ? xstrdup(src->cgroup) : NULL;
 	dst->args = NULL;
 	if (src->args != NULL) {
 		size_t n = src->args_len;

@@ -106,6 +106,7 @@ struct process {
 	struct proc_ids ids;
 	uint64_t cap_eff;
 	char container_id[65];
+	char *cgroup;		/* the cgroup path as /proc/PID/cgroup shows it (PF_CONTAINER) */
 	char entity_id[ENTITY_ID_LEN + 1];
 };
 

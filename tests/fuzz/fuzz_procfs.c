@@ -32,10 +32,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((p.known & PF_NSPID) && p.ns_pid < 0)
 		abort();
 	memset(id, 'Z', sizeof(id));
-	if (procfs_parse_cgroup(s, size, id) == 0) {
-		if (id[64] != '\0' || strspn(id, "0123456789abcdef") != 64)
-			abort();
-	}
+	const char *cg = NULL;
+	size_t cglen = 0;
+	int r = procfs_parse_cgroup(s, size, id, &cg, &cglen);
+	if (r == 0 && (id[64] != '\0' || strspn(id, "0123456789abcdef") != 64))
+		abort();
+	/* The path is a whole line's path, inside the input; there is one with an id. */
+	if (r == 0 && cglen == 0)
+		abort();
+	if (cglen > 0 && (cg < s || cg + cglen > s + size || cg[0] != '/' ||
+	    memchr(cg, '\n', cglen) != NULL))
+		abort();
 	(void)procfs_count_args(s, size);
 	return 0;
 }

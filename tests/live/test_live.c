@@ -580,6 +580,95 @@ test_path_beyond_path_max(void **state)
 	assert_string_equal(jstr(x, "hids.exe.inode"), jstr(e, "hids.exe.inode"));
 }
 
+/* Returns the mount point of the cgroup v2 hierarchy, or NULL when there is none. */
+static const char *
+cgroup2_root(void)
+{
+	if (access("/sys/fs/cgroup/cgroup.procs", F_OK) == 0 &&
+	    access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
+		return "/sys/fs/cgroup";
+	if (access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) == 0)
+		return "/sys/fs/cgroup/unified";
+	return NULL;
+}
+
+/*
+ * Runs /bin/true in the v2 cgroup rel (made for it, every level; removed
+ * after) and returns its exec event; NULL if none arrived.
+ */
+static json_object *
+exec_in_cgroup(const char *root, const char *rel)
+{
+	char path[1024], pid_s[16], go = 'g';
+	int fds[2];
+	const char *p = rel;
+
+	while ((p = strchr(p + 1, '/')) != NULL) {
+		snprintf(path, sizeof(path), "%s%.*s", root, (int)(p - rel), rel);
+		mkdir(path, 0755);
+	}
+	snprintf(path, sizeof(path), "%s%s", root, rel);
+	assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fds[1]);
+		if (read(fds[0], &go, 1) != 1)
+			_exit(1);
+		execl("/bin/true", "/bin/true", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[0]);
+	snprintf(path, sizeof(path), "%s%s/cgroup.procs", root, rel);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)pid);
+	assert_true(fputs(pid_s, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(write(fds[1], &go, 1), 1);
+	close(fds[1]);
+	json_object *e = wait_event("exec", pid);
+	waitpid(pid, NULL, 0);
+	/* Remove the cgroups bottom up; the parents only where they are empty. */
+	snprintf(path, sizeof(path), "%s%s", root, rel);
+	while (strlen(path) > strlen(root) && rmdir(path) == 0)
+		*strrchr(path, '/') = '\0';
+	return e;
+}
+
+/*
+ * A runtime's cgroup name counts only under that runtime's parent: a
+ * docker-ID.scope under user.slice (what systemd-run --user --scope
+ * --unit=docker-ID makes, no privilege needed) is no container, one under
+ * system.slice is; both events carry the raw cgroup path.
+ */
+static void
+test_container_id_not_forgeable(void **state)
+{
+	static const char id[] = "5f0c3b1e9d7a2c4e6f8a0b2d4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f2a4b6c8d0e";
+	const char *root = cgroup2_root();
+	char rel[256];
+	(void)state;
+	if (root == NULL) {
+		print_message("no cgroup v2 hierarchy here: skipped\n");
+		skip();
+	}
+	snprintf(rel, sizeof(rel), "/user.slice/user-4242.slice/user@4242.service/app.slice/"
+	    "docker-%s.scope", id);
+	json_object *e = exec_in_cgroup(root, rel);
+	assert_non_null(e);
+	assert_null(jget(e, "container.id"));
+	assert_non_null(jstr(e, "hids.cgroup"));
+	assert_string_equal(jstr(e, "hids.cgroup"), rel);
+
+	snprintf(rel, sizeof(rel), "/system.slice/docker-%s.scope", id);
+	e = exec_in_cgroup(root, rel);
+	assert_non_null(e);
+	assert_non_null(jstr(e, "container.id"));
+	assert_string_equal(jstr(e, "container.id"), id);
+	assert_string_equal(jstr(e, "hids.cgroup"), rel);
+}
+
 /* Thousands of arguments come back exactly, with a true count. */
 static void
 test_thousands_of_args(void **state)
@@ -900,6 +989,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_long_args),
 		cmocka_unit_test(test_hostile_paths),
 		cmocka_unit_test(test_path_beyond_path_max),
+		cmocka_unit_test(test_container_id_not_forgeable),
 		cmocka_unit_test(test_thousands_of_args),
 		cmocka_unit_test(test_max_single_arg),
 		cmocka_unit_test(test_pid_reuse),

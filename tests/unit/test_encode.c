@@ -512,6 +512,7 @@ test_proc_gone_thread_container(void **state)
 	assert_true(jbool(d, "hids.proc_gone"));
 	assert_int_equal(jint(d, "process.thread.id"), 501);
 	assert_string_equal(jstr(d, "container.id"), cid);
+	assert_null(jget(d, "hids.cgroup"));
 	assert_int_equal(jint(d, "hids.ns_pid"), 7);
 	assert_true(jbool(d, "hids.exe_deleted"));
 	assert_null(jget(d, "process.args"));
@@ -519,6 +520,13 @@ test_proc_gone_thread_container(void **state)
 	assert_null(jget(d, "user"));
 	assert_null(jget(d, "hids.exe_error"));
 	assert_null(jget(d, "hids.exe"));
+	json_object_put(d);
+
+	/* The raw cgroup path comes along, escaped like paths. */
+	ev.proc.cgroup = strdup("/system.slice/docker-x.scope/\xff\xe2\x80\xae");
+	d = encode_parse(&ctx, &ev, NULL);
+	assert_string_equal(jstr(d, "hids.cgroup"), "/system.slice/docker-x.scope/\\xff\\xe2\\x80\\xae");
+	assert_true(jarray_has(d, "hids.escaped", "hids.cgroup"));
 	json_object_put(d);
 
 	/* Links that could not be read say why; the executable keeps its identity. */

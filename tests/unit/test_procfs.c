@@ -271,30 +271,55 @@ test_status_self(void **state)
 	close(procfd);
 }
 
-/* Every fixture file, and the container id it holds (NULL: none). */
+/*
+ * Every fixture file, the container id it holds (NULL: none) and the
+ * cgroup path reported with it (NULL: not checked). A runtime's name
+ * counts only under that runtime's own cgroup parent: the not-forged-*
+ * files are what an unprivileged user (systemd-run --user --scope
+ * --unit=docker-ID), a delegated service or a container's root can create.
+ */
 static const struct {
 	const char *file;
 	const char *id;
+	const char *path;
 } cgroup_cases[] = {
-	{ "docker-systemd-v2", "6de102c1cecc011032305908295668eedad74d736c6d216e4c42f416ae84988f" },
-	{ "docker-cgroupfs-v2", "fb081ee28007cf7662db5e3558f574e6698bfcc3250c545dac4ac4700025ddf4" },
-	{ "docker-v1", "2a759f8fac4d817ff2bc28c224d51c5030f915c0c14997110517984ca9aa8d0f" },
-	{ "docker-nested-v2", "25437081047c7971d2f51245b48f1164f706d9c60766dccb09958fc914ad08f1" },
-	{ "containerd-kubernetes-v2", "79712fa38c5dfc8a4343ae999676aa331eed5dca567a14858c7ff8f01aa0c720" },
-	{ "containerd-plain-v2", "d0ee0b051ce02d6a3031f6b009f46c2b29e92971ca93b7faf936ff57a41b81f8" },
-	{ "crio-kubernetes-v2", "9748a7afa2e58f54be38adff33ed1c48257270a0a8c9a6525a0cab1ceddec045" },
-	{ "podman-rootless-v2", "2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9" },
-	{ "kubepods-cgroupfs-v1", "50378c4d39149d8984ab06809943aa7b5c00d054d7dd911ea1f69130b02f355c" },
-	{ "not-systemd-user-session", NULL },
-	{ "not-systemd-user-app", NULL },
-	{ "not-v1-systemd", NULL },
-	{ "not-init", NULL },
-	{ "not-root", NULL },
-	{ "not-crio-conmon", NULL },
-	{ "not-libpod-conmon", NULL },
-	{ "not-docker-short-id", NULL },
-	{ "not-docker-long-id", NULL },
-	{ "not-docker-uppercase", NULL },
+	{ "docker-systemd-v2", "6de102c1cecc011032305908295668eedad74d736c6d216e4c42f416ae84988f",
+	    "/system.slice/docker-6de102c1cecc011032305908295668eedad74d736c6d216e4c42f416ae84988f.scope" },
+	{ "docker-cgroupfs-v2", "fb081ee28007cf7662db5e3558f574e6698bfcc3250c545dac4ac4700025ddf4", NULL },
+	{ "docker-v1", "2a759f8fac4d817ff2bc28c224d51c5030f915c0c14997110517984ca9aa8d0f",
+	    "/docker/2a759f8fac4d817ff2bc28c224d51c5030f915c0c14997110517984ca9aa8d0f" },
+	/* Docker in docker: the outer container, the one the host's runtime made. */
+	{ "docker-nested-v2", "da15599c093481a92ee93fb9e4deee74036b6f5ec2ea7215bb4a3fe33dbb3d52", NULL },
+	{ "containerd-kubernetes-v2", "79712fa38c5dfc8a4343ae999676aa331eed5dca567a14858c7ff8f01aa0c720", NULL },
+	{ "containerd-plain-v2", "d0ee0b051ce02d6a3031f6b009f46c2b29e92971ca93b7faf936ff57a41b81f8", NULL },
+	{ "crio-kubernetes-v2", "9748a7afa2e58f54be38adff33ed1c48257270a0a8c9a6525a0cab1ceddec045", NULL },
+	{ "kubepods-cgroupfs-v1", "50378c4d39149d8984ab06809943aa7b5c00d054d7dd911ea1f69130b02f355c", NULL },
+	{ "podman-systemd-v2", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	    "/machine.slice/libpod-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope/container" },
+	{ "podman-pod-v2", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", NULL },
+	{ "podman-cgroupfs-hybrid", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	    "/libpod_parent/libpod-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" },
+	/* Rootless podman lives where its user can name anything: not claimed. */
+	{ "not-podman-rootless-v2", NULL,
+	    "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9.scope/container" },
+	{ "not-forged-user-scope", NULL,
+	    "/user.slice/user-1000.slice/user@1000.service/app.slice/docker-a3c1f9e0b2d4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f2a4b6c8d0e2f4a6b8c0d2e4.scope" },
+	{ "not-forged-session-docker", NULL, NULL },
+	{ "not-forged-delegated-service", NULL, NULL },
+	{ "not-forged-nspawn", NULL, NULL },
+	{ "not-forged-hybrid", NULL,
+	    "/user.slice/user-1000.slice/user@1000.service/app.slice/docker-a3c1f9e0b2d4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f2a4b6c8d0e2f4a6b8c0d2e4.scope" },
+	{ "not-bare-top-level", NULL, "/a3c1f9e0b2d4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f2a4b6c8d0e2f4a6b8c0d2e4" },
+	{ "not-systemd-user-session", NULL, "/user.slice/user-1000.slice/session-3.scope" },
+	{ "not-systemd-user-app", NULL, NULL },
+	{ "not-v1-systemd", NULL, "/user.slice/user-1000.slice/session-2.scope" },
+	{ "not-init", NULL, "/init.scope" },
+	{ "not-root", NULL, "/" },
+	{ "not-crio-conmon", NULL, NULL },
+	{ "not-libpod-conmon", NULL, NULL },
+	{ "not-docker-short-id", NULL, NULL },
+	{ "not-docker-long-id", NULL, NULL },
+	{ "not-docker-uppercase", NULL, NULL },
 };
 
 /* Checks one fixture file against the table; fails on a file not in it. */
@@ -309,7 +334,9 @@ check_cgroup_fixture(const char *path, const char *buf, size_t len, void *arg)
 		if (strcmp(base, cgroup_cases[i].file) != 0)
 			continue;
 		memset(out, 'Z', sizeof(out));
-		int r = procfs_parse_cgroup(buf, len, out);
+		const char *cg = NULL;
+		size_t cglen = 0;
+		int r = procfs_parse_cgroup(buf, len, out, &cg, &cglen);
 		if (cgroup_cases[i].id == NULL) {
 			if (r != -1)
 				fail_msg("%s: found container %.64s in a non-container", base, out);
@@ -318,6 +345,12 @@ check_cgroup_fixture(const char *path, const char *buf, size_t len, void *arg)
 				fail_msg("%s: no container id found", base);
 			assert_string_equal(out, cgroup_cases[i].id);
 		}
+		assert_true(cglen > 0 && cg[0] == '/');
+		if (cgroup_cases[i].path != NULL &&
+		    (cglen != strlen(cgroup_cases[i].path) ||
+		    memcmp(cg, cgroup_cases[i].path, cglen) != 0))
+			fail_msg("%s: cgroup path %.*s, want %s", base, (int)cglen, cg,
+			    cgroup_cases[i].path);
 		(*checked)++;
 		return;
 	}
@@ -342,20 +375,38 @@ test_cgroup_bounds(void **state)
 	char line[256], out[65];
 	int n;
 
+	const char *cg;
+	size_t cglen;
+
 	/* len bounds the read: one hex digit short is not an id. */
 	n = snprintf(line, sizeof(line), "0::/docker/%s", id);
-	assert_int_equal(procfs_parse_cgroup(line, (size_t)n, out), 0);
-	assert_int_equal(procfs_parse_cgroup(line, (size_t)n - 1, out), -1);
+	assert_int_equal(procfs_parse_cgroup(line, (size_t)n, out, NULL, NULL), 0);
+	assert_int_equal(procfs_parse_cgroup(line, (size_t)n - 1, out, &cg, &cglen), -1);
+	assert_int_equal(cglen, (size_t)n - 4);	/* the path without its last digit */
 	/* The path may itself hold ':'. */
-	n = snprintf(line, sizeof(line), "0::/weird:name/docker-%s.scope", id);
-	assert_int_equal(procfs_parse_cgroup(line, (size_t)n, out), 0);
+	n = snprintf(line, sizeof(line), "0::/kubepods/weird:name/docker-%s.scope", id);
+	assert_int_equal(procfs_parse_cgroup(line, (size_t)n, out, &cg, &cglen), 0);
 	assert_string_equal(out, id);
-	/* Lines without two colons are skipped, the next one is read. */
-	n = snprintf(line, sizeof(line), "garbage\n/docker/%s\n1:cpu:/docker/%s\n", id, id);
-	assert_int_equal(procfs_parse_cgroup(line, (size_t)n, out), 0);
-	assert_int_equal(procfs_parse_cgroup("", 0, out), -1);
-	assert_int_equal(procfs_parse_cgroup("0::", 3, out), -1);
-	assert_int_equal(procfs_parse_cgroup("\n\n\n", 3, out), -1);
+	assert_int_equal(cglen, (size_t)n - 3);
+	/* Lines without two colons, or whose path is not absolute, are skipped. */
+	n = snprintf(line, sizeof(line), "garbage\n/docker/%s\n2:cpu:docker/%s\n"
+	    "1:cpu:/docker/%s\n", id, id, id);
+	assert_int_equal(procfs_parse_cgroup(line, (size_t)n, out, &cg, &cglen), 0);
+	assert_int_equal(cglen, 8 + 64);
+	assert_memory_equal(cg, "/docker/", 8);
+	/* The id is the outermost container cgroup: below it, its root names things. */
+	n = snprintf(line, sizeof(line), "0::/kubepods/besteffort/pod1/%s/docker-%.63s0.scope",
+	    id, id);
+	assert_int_equal(procfs_parse_cgroup(line, (size_t)n, out, NULL, NULL), 0);
+	assert_string_equal(out, id);
+	assert_int_equal(procfs_parse_cgroup("", 0, out, &cg, &cglen), -1);
+	assert_int_equal(cglen, 0);
+	assert_int_equal(procfs_parse_cgroup("0::", 3, out, &cg, &cglen), -1);
+	assert_int_equal(cglen, 0);
+	assert_int_equal(procfs_parse_cgroup("\n\n\n", 3, out, NULL, NULL), -1);
+	/* A parent's name must be whole: /dockerX is not /docker. */
+	n = snprintf(line, sizeof(line), "0::/dockerX/%s", id);
+	assert_int_equal(procfs_parse_cgroup(line, (size_t)n, out, NULL, NULL), -1);
 }
 
 static void
@@ -611,7 +662,7 @@ replay_one(const char *name, const char *buf, size_t len, void *arg)
 		assert_true(strlen(p.name) <= 16);
 	procfs_parse_status(exact, len, &p);
 	memset(out, 0, sizeof(out));
-	if (procfs_parse_cgroup(exact, len, out) == 0)
+	if (procfs_parse_cgroup(exact, len, out, NULL, NULL) == 0)
 		assert_int_equal(strlen(out), 64);
 	free(exact);
 }
