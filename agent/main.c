@@ -20,6 +20,7 @@
 
 #include "canary.h"
 #include "capture.h"
+#include "clockstep.h"
 #include "collector.h"
 #include "common.h"
 #include "config.h"
@@ -63,6 +64,7 @@ struct agent {
 	struct canary *canary;		/* NULL when there is none */
 	struct textview *tv;		/* --format text: the live view; NULL for JSON */
 	struct event *ev_fsync;
+	struct clockstep *clockstep;
 	struct event *ev_stopcheck;
 	struct event *ev_notify, *ev_batch, *ev_int, *ev_term, *ev_usr1, *ev_hup, *ev_heartbeat;
 	uint64_t stop_deadline_ms;
@@ -611,6 +613,24 @@ agent_canary_silent_cb(void *arg)
 	agent_emit_meta(arg, EV_LOST, 0, "connector_silent");
 }
 
+/*
+ * The wall clock was set: events queued so far keep the old offset, those
+ * after get the new one at once, not at the next heartbeat.
+ */
+static void
+agent_clock_stepped_cb(void *arg)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 3);
+	struct agent *a = arg;
+	int64_t before = a->enc.mono_to_real_ns;
+
+	agent_drain_queue(a);
+	agent_sync_clocks(a);
+	if (log_ratelimit_allow(&rl))
+		log_info("the wall clock was set (by %+.3f s); @timestamp follows it",
+		    (double)(a->enc.mono_to_real_ns - before) / 1e9);
+}
+
 /* Sets up the loop's events; fatal on failure (before the loop runs). */
 static void
 agent_setup_loop(struct agent *a)
@@ -636,6 +656,7 @@ agent_setup_loop(struct agent *a)
 	a->canary = canary_new(a->base, a->cfg.canary_interval_s, config_kernel_mask(&a->cfg),
 	    &(struct canary_hooks){ agent_canary_seen_cb, agent_canary_drain_cb,
 	    agent_canary_silent_cb, a });
+	a->clockstep = clockstep_new(a->base, agent_clock_stepped_cb, a);
 }
 
 /* Frees the loop's events. */
@@ -650,6 +671,7 @@ agent_free_loop(struct agent *a)
 	if (a->ev_fsync)
 		event_free(a->ev_fsync);
 	canary_free(a->canary);
+	clockstep_free(a->clockstep);
 	if (a->forwarding)
 		collector_release(&a->col);
 	if (a->spooling)

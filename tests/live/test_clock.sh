@@ -1,0 +1,114 @@
+#!/bin/bash
+# Proves @timestamp follows a step of the wall clock at once (the clock-step timerfd), back and forth, not only at the next heartbeat.
+# It steps the host's clock by 30 s back and then forward again (a private
+# time namespace cannot hold CLOCK_REALTIME), for about a second, and
+# restores it in a trap even on failure. Back first: a certificate another
+# test makes meanwhile is then valid from the past, never from the future.
+set -u
+bin=${1:?usage: test_clock.sh AGENT_BINARY}
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+
+. "$here/../tap.sh"
+
+STEP=30	# seconds the clock is stepped by
+tmp=$(mktemp -d)
+pid=
+stepped=0
+cleanup() {
+	if [ "$stepped" = 1 ]; then
+		date -s "$STEP seconds" >/dev/null && stepped=0
+		echo "# clock restored in the trap"
+	fi
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+if [ "$(id -u)" -ne 0 ]; then
+	skipped "@timestamp after a clock step" "needs root to set the clock"
+	summary
+	exit
+fi
+# May we set the clock here at all (CAP_SYS_TIME, no ProtectClock)?
+if ! date -s "0 seconds" >/dev/null 2>&1; then
+	skipped "@timestamp after a clock step" "the clock cannot be set here"
+	summary
+	exit
+fi
+
+# No heartbeat in the test's time: it would re-measure the offsets too.
+sed -e 's/^heartbeat_interval = .*/heartbeat_interval = 0/' "$top/deploy/hids-agent.conf" >"$tmp/agent.conf"
+"$bin" --stdout -c "$tmp/agent.conf" >"$tmp/out.json" 2>"$tmp/err.txt" &
+pid=$!
+for _ in $(seq 300); do
+	grep -q ': ready' "$tmp/err.txt" 2>/dev/null && break
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.1
+done
+if ! check "the agent starts and reports ready" grep -q ': ready' "$tmp/err.txt"; then
+	sed 's/^/# /' "$tmp/err.txt"
+	summary
+	exit 1
+fi
+
+# Runs a marked process and prints how far its exec event's @timestamp is
+# from the wall clock when it ran (seconds, signed), or "none".
+skew() {
+	local mark=hids-clock-$1-$$-$RANDOM t0 t1
+	t0=$(date +%s.%N)
+	/bin/sh -c 'exit 0' "$mark"
+	t1=$(date +%s.%N)
+	for _ in $(seq 50); do
+		grep -qF "$mark" "$tmp/out.json" && break
+		sleep 0.1
+	done
+	python3 - "$tmp/out.json" "$mark" "$t0" "$t1" <<-'EOF'
+	import datetime, json, sys
+	path, mark, t0, t1 = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+	for line in open(path, "rb"):
+	    if mark.encode() not in line:
+	        continue
+	    ev = json.loads(line)
+	    if ev["event"]["action"] != "exec":
+	        continue
+	    ts = ev["@timestamp"]
+	    whole, frac = ts.rstrip("Z").split(".")
+	    t = datetime.datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(
+	        tzinfo=datetime.timezone.utc).timestamp() + float("0." + frac)
+	    # Inside [t0, t1] is no skew; outside, the distance to it.
+	    print("%.3f" % (t - t1 if t > t1 else t - t0 if t < t0 else 0.0))
+	    sys.exit(0)
+	print("none")
+	EOF
+}
+near() { [ "$1" != none ] && python3 -c "import sys; sys.exit(0 if abs(float('$1')) < 1.0 else 1)"; }
+
+s=$(skew before)
+check "before any step, @timestamp matches the wall clock (skew $s s)" near "$s"
+
+stepped=1
+date -s "$STEP seconds ago" >/dev/null
+sleep 0.2
+s=$(skew back)
+date -s "$STEP seconds" >/dev/null
+stepped=0
+check "right after the clock is set ${STEP} s back, @timestamp follows within 1 s (skew $s s)" near "$s"
+check "  ... and the agent logs the step" \
+    grep -qE "the wall clock was set \(by -(29|30)\.[0-9]+ s\)" "$tmp/err.txt"
+sleep 0.2
+s=$(skew forward)
+check "right after it is set ${STEP} s forward again, @timestamp follows within 1 s (skew $s s)" near "$s"
+check "  ... logged too" grep -qE "the wall clock was set \(by \+(29|30)\.[0-9]+ s\)" "$tmp/err.txt"
+
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+pid=
+check "the agent exits 0 on SIGTERM" test "$rc" -eq 0
+grep 'wall clock' "$tmp/err.txt" | sed 's/^/# /'
+summary
