@@ -40,27 +40,29 @@ check "the agent starts in a tmux pane and shows its start heartbeat" \
     wait_for 'heartbeat +start: seen' || { cat "$tmp/agent.log"; summary; exit 1; }
 
 # A known tree: a parent sh whose child exits 5, then the parent exits 7.
-sh -c "/bin/sh -c 'exit 5' kid-$tag; exit 7" "parent-$tag"
+# Each lives a while (a sleep child), so that a busy host cannot make their
+# argv a proc_gone.
+sh -c "/bin/sh -c 'sleep 0.2; exit 5' kid-$tag; exit 7" "parent-$tag"
 # A hostile argv: clear the screen, cursor home, then a marker.
-/bin/sh -c 'exit 0' "$(printf '\033[2J\033[Hhostile-%s' "$tag")"
+/bin/sh -c 'sleep 0.2; exit 0' "$(printf '\033[2J\033[Hhostile-%s' "$tag")"
 check "the hostile process's exit is shown" wait_for "hostile-$tag.*-> exit 0"
 check "the parent's exit is shown" wait_for "parent-$tag +-> exit 7 after"
 vis=$(screen)
 all=$(screen -S -)
 plines=$(grep -E "^[0-9:.]{12} exec +[0-9]+ .*parent-$tag\$" <<<"$all")
-klines=$(grep -E "^[0-9:.]{12} exec +[0-9]+ .*/bin/sh -c exit 5 kid-$tag\$" <<<"$all" | grep -v "parent-$tag")
+klines=$(grep -E "^[0-9:.]{12} exec +[0-9]+ .*/bin/sh -c sleep 0.2; exit 5 kid-$tag\$" <<<"$all" | grep -v "parent-$tag")
 echo "# parent: $plines"
 echo "# child:  $klines"
 check "one exec line for the parent" test "$(grep -c . <<<"$plines")" -eq 1
 check "one exec line for the child" test "$(grep -c . <<<"$klines")" -eq 1
 pcol=$(column "sh -c /bin/sh" "$plines")
-kcol=$(column "/bin/sh -c exit 5" "$klines")
+kcol=$(column "/bin/sh -c sleep" "$klines")
 check "the child's command line is indented under its parent's ($pcol -> $kcol)" \
     test "$pcol" -gt 0 -a "$kcol" -eq $((pcol + 2))
-kexit=$(grep -E "^[0-9:.]{12} exit +[0-9]+ .*/bin/sh -c exit 5 kid-$tag  -> exit 5 after [0-9.]+ (us|ms|s)\$" <<<"$all")
+kexit=$(grep -E "^[0-9:.]{12} exit +[0-9]+ .*/bin/sh -c sleep 0.2; exit 5 kid-$tag  -> exit 5 after [0-9.]+ (us|ms|s)\$" <<<"$all")
 check "the child's exit shows code 5 and its run time" test -n "$kexit"
 check "the child's exit is at the child's indentation" \
-    test "$(column "/bin/sh -c exit 5" "$kexit")" -eq "$kcol"
+    test "$(column "/bin/sh -c sleep" "$kexit")" -eq "$kcol"
 check "the parent's exit shows code 7" \
     grep -Eq "^[0-9:.]{12} exit .*parent-$tag  -> exit 7 after" <<<"$all"
 
@@ -103,4 +105,9 @@ check "--read with --stdout is a usage error" test $? -eq 2
 check "--format xml is a usage error" test $? -eq 2
 "$bin" --format text --color=sometimes >/dev/null 2>&1
 check "--color=sometimes is a usage error" test $? -eq 2
+if [ "$fail" -gt 0 ]; then
+	echo "# the pane's lines of this test:"
+	grep -F -e "$tag" -e 'sleep 0.2' -e heartbeat <<<"$all" | sed 's/^/#   /'
+	sed 's/^/# agent: /' "$tmp/agent.log"
+fi
 summary
