@@ -2,8 +2,10 @@
  * canary.h: the agent's check that the connector still reports. Every
  * canary_interval seconds it forks a child of its own and expects the
  * kernel to report it; main hands it every record first, so that the
- * child's own events are not reported as the host's. It is not for
- * counting loss of any other kind (capture.c does that).
+ * child's own fork and exit are not reported as the host's. Nothing else
+ * is hidden: a record matches by parent and time, never by pid alone, and
+ * the child stays a zombie while it can match. It is not for counting
+ * loss of any other kind (capture.c does that).
  */
 #ifndef HIDS_CANARY_H
 #define HIDS_CANARY_H
