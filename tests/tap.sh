@@ -9,6 +9,22 @@ bad() { fail=$((fail + 1)); echo "not ok - $1"; }
 skipped() { skip=$((skip + 1)); echo "ok - $1 # SKIP $2"; }
 # check WHAT CMD...: runs CMD and reports it as one result; returns its outcome.
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; return 1; fi; }
+# agent_tmp_init: makes the work directory $tmp and an EXIT trap that
+# stops the agent whose pid is in $agent (stopped or not) and removes $tmp,
+# unless KEEP is set.
+agent_tmp_init() {
+	tmp=$(mktemp -d)
+	agent=
+	trap agent_cleanup EXIT
+}
+agent_cleanup() {
+	if [ -n "$agent" ] && kill -0 "$agent" 2>/dev/null; then
+		kill -CONT "$agent"
+		kill -TERM "$agent"
+		wait "$agent" 2>/dev/null
+	fi
+	if [ -n "${KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
 # agent_wait_ready ERRFILE: waits up to 10 s for the agent's "ready" log
 # line; on timeout prints the log and returns 1.
 agent_wait_ready() {
@@ -18,6 +34,21 @@ agent_wait_ready() {
 	done
 	cat "$1"
 	return 1
+}
+# agent_start NAME CONFIG: starts "$bin --stdout" with CONFIG written to
+# $tmp/NAME.conf, its output in $tmp/NAME.out and log in $tmp/NAME.err, and
+# waits for it to be ready; sets $agent. On failure reports "NAME: the
+# agent starts" as failed, clears $agent and returns 1.
+agent_start() {
+	printf '%s' "$2" >"$tmp/$1.conf"
+	"$bin" --stdout -c "$tmp/$1.conf" >"$tmp/$1.out" 2>"$tmp/$1.err" &
+	agent=$!
+	if ! agent_wait_ready "$tmp/$1.err"; then
+		bad "$1: the agent starts"
+		kill -TERM "$agent" 2>/dev/null
+		agent=
+		return 1
+	fi
 }
 # agent_stop WHAT: stops the agent whose pid is in $agent with SIGTERM,
 # reports "WHAT: the agent exits 0" as a result, and clears $agent.

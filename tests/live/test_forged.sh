@@ -8,33 +8,16 @@
 set -u
 bin=${1:?usage: test_forged.sh AGENT_BINARY FORGE_CN}
 forge=${2:?usage: test_forged.sh AGENT_BINARY FORGE_CN}
-tmp=$(mktemp -d)
-agent=
-cleanup() {
-	if [ -n "$agent" ] && kill -0 "$agent" 2>/dev/null; then
-		kill -CONT "$agent"
-		kill -TERM "$agent"
-		wait "$agent" 2>/dev/null
-	fi
-	if [ -n "${KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
 . "$(cd "$(dirname "$0")" && pwd)/../tap.sh"
+agent_tmp_init
 
 # A pid that no process has: the forged events are about it.
 fake=$(($(cat /proc/sys/kernel/pid_max) - 7))
 while [ -e "/proc/$fake" ]; do fake=$((fake - 1)); done
 
 for mode in no yes; do
-	printf '[capture]\nexec_socket = %s\nrcvbuf = 64K\n[agent]\nheartbeat_interval = 0\n' \
-	    "$mode" >"$tmp/$mode.conf"
-	"$bin" --stdout -c "$tmp/$mode.conf" >"$tmp/$mode.out" 2>"$tmp/$mode.err" &
-	agent=$!
-	if ! agent_wait_ready "$tmp/$mode.err"; then
-		bad "exec_socket=$mode: the agent starts"
-		agent=
-		continue
-	fi
+	agent_start "$mode" "$(printf '[capture]\nexec_socket = %s\nrcvbuf = 64K\n[agent]\nheartbeat_interval = 0\n' "$mode")" ||
+	    continue
 	run=$$-$mode
 	sent=$("$forge" "$fake")
 	check "exec_socket=$mode: the kernel let the forger (CAP_NET_ADMIN) multicast $sent messages" \

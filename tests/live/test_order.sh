@@ -6,17 +6,8 @@
 # Needs root and the real kernel connector.
 set -u
 bin=${1:?usage: test_order.sh AGENT_BINARY}
-tmp=$(mktemp -d)
-agent=
-cleanup() {
-	if [ -n "$agent" ] && kill -0 "$agent" 2>/dev/null; then
-		kill -TERM "$agent"
-		wait "$agent" 2>/dev/null
-	fi
-	if [ -n "${KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
 . "$(cd "$(dirname "$0")" && pwd)/../tap.sh"
+agent_tmp_init
 
 per=${ORDER_SPAWNS:-300}	# processes per spawner; two spawners run at once
 kmaj=$(uname -r | cut -d. -f1) kmin=$(uname -r | cut -d. -f2)
@@ -26,13 +17,8 @@ if [ "$kmaj" -gt 6 ] || { [ "$kmaj" -eq 6 ] && [ "$kmin" -ge 6 ]; }; then
 fi
 
 for mode in yes no; do
-	printf '[capture]\nexec_socket = %s\n[agent]\nheartbeat_interval = 0\n' "$mode" >"$tmp/$mode.conf"
-	"$bin" --stdout -c "$tmp/$mode.conf" >"$tmp/$mode.out" 2>"$tmp/$mode.err" &
-	agent=$!
-	if ! agent_wait_ready "$tmp/$mode.err"; then
-		bad "exec_socket=$mode: the agent starts"
-		continue
-	fi
+	agent_start "$mode" "$(printf '[capture]\nexec_socket = %s\n[agent]\nheartbeat_interval = 0\n' "$mode")" ||
+	    continue
 	if [ "$mode" = yes ] && $split_kernel; then
 		check "exec_socket=yes on $(uname -r): exec events have their own socket" \
 		    grep -q 'exec events on their own socket' "$tmp/$mode.err"
