@@ -517,6 +517,8 @@ capture_main(void *arg)
 		capture_set_wait(cap, CAPTURE_OTHER_WAIT_MIN_MS);
 	else if (setsockopt(cap->src->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
 		log_warn("capture: SO_RCVTIMEO");
+	/* A name for top -H, ps -L and the tests' CPU accounting. */
+	pthread_setname_np(pthread_self(), "hids-capture");
 	capture_apply_priority(cap);
 	log_info("capture thread running at %s priority, %s", cap->prio_desc,
 	    cap->src_other ? "exec events on their own socket" : "one socket");

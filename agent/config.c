@@ -46,6 +46,7 @@ config_defaults(struct config *c)
 	c->queue_max_bytes = 4u << 20;
 	c->queue_max_records = 65536;
 	c->max_args_bytes = 64u << 10;
+	c->cmdline_max_bytes = 256u << 10;
 	c->table_max_entries = 32768;
 	c->table_args_bytes = 2048;
 	c->max_line_bytes = 0;
@@ -393,6 +394,8 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 		set_bool(st, key, v, &c->exec_socket);
 	} else if (is(section, key, "capture", "rcvbuf")) {
 		set_size(st, key, v, 64u << 10, 1u << 30, &c->rcvbuf);
+	} else if (is(section, key, "capture", "cmdline_max_bytes")) {
+		set_size(st, key, v, 4u << 10, 64u << 20, &c->cmdline_max_bytes);
 	} else if (is(section, key, "capture", "queue_max_bytes")) {
 		set_size(st, key, v, 64u << 10, 1u << 30, &c->queue_max_bytes);
 	} else if (is(section, key, "capture", "queue_max_events")) {

@@ -37,6 +37,7 @@ struct config {
 	size_t queue_max_records;
 	/* [process] */
 	size_t max_args_bytes;
+	size_t cmdline_max_bytes;	/* cmdline bytes read per exec, kept or counted */
 	size_t table_max_entries;
 	size_t table_args_bytes;
 	/* [output] */

@@ -125,6 +125,7 @@ merge_snapshot(struct process *p, const struct process *s, unsigned got)
 	p->args_len = 0;
 	p->args_count = 0;
 	p->args_truncated = false;
+	p->args_count_partial = false;
 	free(p->executable);
 	p->executable = NULL;
 	p->exe_deleted = false;
@@ -134,6 +135,7 @@ merge_snapshot(struct process *p, const struct process *s, unsigned got)
 		p->args_len = s->args_len;
 		p->args_count = s->args_count;
 		p->args_truncated = s->args_truncated;
+		p->args_count_partial = s->args_count_partial;
 		p->known |= PF_ARGS;
 	}
 	if (got & SNAP_EXE) {

@@ -402,6 +402,7 @@ keep_restart_only(struct config *nc, const struct config *old)
 	    nc->queue_max_bytes != old->queue_max_bytes ||
 	    nc->queue_max_records != old->queue_max_records ||
 	    nc->max_args_bytes != old->max_args_bytes ||
+	    nc->cmdline_max_bytes != old->cmdline_max_bytes ||
 	    nc->table_max_entries != old->table_max_entries ||
 	    nc->table_args_bytes != old->table_args_bytes ||
 	    nc->max_rt_cpu_percent != old->max_rt_cpu_percent ||
@@ -415,6 +416,7 @@ keep_restart_only(struct config *nc, const struct config *old)
 	nc->queue_max_bytes = old->queue_max_bytes;
 	nc->queue_max_records = old->queue_max_records;
 	nc->max_args_bytes = old->max_args_bytes;
+	nc->cmdline_max_bytes = old->cmdline_max_bytes;
 	nc->table_max_entries = old->table_max_entries;
 	nc->table_args_bytes = old->table_args_bytes;
 	nc->max_rt_cpu_percent = old->max_rt_cpu_percent;
@@ -756,6 +758,7 @@ agent_start_capture(struct agent *a)
 	cc.emit_mask = mask;
 	cc.nonzero_exit_only = a->cfg.nonzero_exit_only;
 	cc.max_args = a->cfg.max_args_bytes;
+	procfs_set_cmdline_cap(a->cfg.cmdline_max_bytes);
 	cc.queue_max_bytes = a->cfg.queue_max_bytes;
 	cc.queue_max_records = a->cfg.queue_max_records;
 	/* Start capturing before the scan, so nothing started during it is missed. */

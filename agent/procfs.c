@@ -74,6 +74,9 @@ procfs_count_args(const char *buf, size_t len)
 static _Thread_local char *scratch;
 static _Thread_local size_t scratch_cap;
 
+/* How many cmdline bytes one read looks at in all; set before threads start. */
+static size_t cmdline_cap = PROCFS_CMDLINE_CAP_DEFAULT;
+
 /* Frees the calling thread's cmdline scratch buffer. */
 void
 procfs_release_scratch(void)
@@ -84,24 +87,68 @@ procfs_release_scratch(void)
 }
 
 /*
- * Reads /proc/PID/cmdline, keeping at most max_bytes; the true argument
- * count is kept even when the bytes are cut. Returns 0, or -1 when the
- * process (or its memory image) is gone.
+ * Bounds the bytes of one cmdline read, those kept and those only counted
+ * (never below what is kept); call before any thread reads.
+ */
+void
+procfs_set_cmdline_cap(size_t bytes)
+{
+	cmdline_cap = bytes;
+}
+
+/*
+ * Counts the arguments in the rest of a cmdline, past the kept bytes, in
+ * reads of up to PROCFS_COUNT_CHUNK into buf, looking at no more than left
+ * bytes; *more says whether bytes beyond those were there.
+ */
+static size_t
+cmdline_count_rest(int fd, char *buf, size_t left, uint32_t *nuls, char *last, bool *more)
+{
+	size_t seen = 0;
+	ssize_t n;
+
+	*more = false;
+	for (;;) {
+		size_t want = left - seen < PROCFS_COUNT_CHUNK ? left - seen : PROCFS_COUNT_CHUNK;
+		/* At the cap, two bytes say whether the count is whole: a lone NUL ends it. */
+		n = read(fd, buf, want > 0 ? want : 2);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return seen;
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] == '\0')
+				(*nuls)++;
+		*last = buf[n - 1];
+		seen += (size_t)n;
+		if (want == 0) {
+			*more = n > 1 || buf[0] != '\0';
+			return seen;
+		}
+	}
+}
+
+/*
+ * Reads /proc/PID/cmdline, keeping at most max_bytes; the arguments past
+ * them are counted, up to the cmdline cap, so that args_count is true, or
+ * a lower bound (args_count_partial) for a cmdline longer than the cap.
+ * Returns 0, or -1 when the process (or its memory image) is gone.
  */
 int
 procfs_read_cmdline(int procfd, int pid, size_t max_bytes, struct process *p)
 {
-	char path[64], chunk[4096];
-	size_t len = 0;
+	char path[64];
+	size_t len = 0, cap = cmdline_cap > max_bytes ? cmdline_cap : max_bytes;
 	uint32_t extra = 0;
-	bool more = false;
+	bool more = false, partial = false;
 	char last = '\0';
 	ssize_t n;
 	int fd;
 
-	if (scratch_cap < max_bytes + 1) {
+	/* The kept bytes, then room for the counting reads. */
+	if (scratch_cap < max_bytes + 1 + PROCFS_COUNT_CHUNK) {
 		free(scratch);
-		scratch_cap = max_bytes + 1;
+		scratch_cap = max_bytes + 1 + PROCFS_COUNT_CHUNK;
 		scratch = xmalloc(scratch_cap);
 	}
 	snprintf(path, sizeof(path), "%d/cmdline", pid);
@@ -116,19 +163,11 @@ procfs_read_cmdline(int procfd, int pid, size_t max_bytes, struct process *p)
 		len += (size_t)n;
 	}
 	if (len == max_bytes) {
-		/* Past the cap: count the remaining arguments, keep no bytes. */
-		size_t extra_bytes = 0;
-		while ((n = read(fd, chunk, sizeof(chunk))) > 0 || (n == -1 && errno == EINTR)) {
-			for (ssize_t i = 0; i < n; i++)
-				if (chunk[i] == '\0')
-					extra++;
-			if (n > 0) {
-				extra_bytes += (size_t)n;
-				last = chunk[n - 1];
-			}
-		}
+		/* Past max_bytes: count the remaining arguments, keep no bytes. */
+		size_t extra_bytes = cmdline_count_rest(fd, scratch + max_bytes + 1,
+		    cap - max_bytes, &extra, &last, &partial);
 		/* Only the final NUL past the cap: nothing of the arguments was cut. */
-		more = extra_bytes > 1 || (extra_bytes == 1 && last != '\0');
+		more = partial || extra_bytes > 1 || (extra_bytes == 1 && last != '\0');
 	}
 	close(fd);
 	if (len == 0)
@@ -139,8 +178,10 @@ procfs_read_cmdline(int procfd, int pid, size_t max_bytes, struct process *p)
 		for (size_t i = 0; i < len; i++)
 			if (scratch[i] == '\0')
 				nuls++;
+		/* Partial: the argument the cap cut through counts as one. */
 		p->args_count = nuls + (final != '\0' ? 1 : 0);
 		p->args_truncated = more;
+		p->args_count_partial = partial;
 	}
 	/* Drop the final NUL so args_len covers the arguments only. */
 	p->args_len = scratch[len - 1] == '\0' ? len - 1 : len;

@@ -20,6 +20,9 @@
 #define SNAP_CGROUP (1u << 5)
 #define SNAP_EXEC (SNAP_CMDLINE | SNAP_EXE | SNAP_CWD | SNAP_STAT | SNAP_STATUS | SNAP_CGROUP)
 
+#define PROCFS_CMDLINE_CAP_DEFAULT (256u << 10)	/* cmdline bytes read per exec, kept or counted */
+#define PROCFS_COUNT_CHUNK (64u << 10)	/* one read while counting past max_args */
+
 /* procfs.c */
 int procfs_parse_stat(const char *buf, size_t len, struct process *p);
 int procfs_parse_status(const char *buf, size_t len, struct process *p);
@@ -29,6 +32,7 @@ uint32_t procfs_count_args(const char *buf, size_t len);
 int procfs_open_root(void);
 int procfs_read_file(int procfd, int pid, const char *name, char *buf, size_t bufsize);
 void procfs_release_scratch(void);
+void procfs_set_cmdline_cap(size_t bytes);
 int procfs_read_cmdline(int procfd, int pid, size_t max_bytes, struct process *p);
 int procfs_read_link(int procfd, int pid, const char *name, char **out);
 unsigned procfs_snapshot(int procfd, int pid, unsigned what, size_t max_args,

@@ -691,6 +691,8 @@ add_event_hids(struct encode_ctx *ctx, struct jw *w, const struct event *ev,
 		jw_bool(w, "proc_gone", true);
 	if ((p->known & PF_ARGS) && (p->args_truncated || sh->args_keep < p->args_len))
 		jw_bool(w, "args_truncated", true);
+	if ((p->known & PF_ARGS) && p->args_count_partial)
+		jw_bool(w, "args_count_partial", true);
 	if (sh->cut || sh->drop_previous)
 		jw_bool(w, "truncated", true);
 	jw_open(w, "kernel");

@@ -103,6 +103,7 @@ struct process {
 	size_t args_len;
 	uint32_t args_count;	/* true count, even when truncated */
 	bool args_truncated;
+	bool args_count_partial;	/* args_count is a lower bound: cmdline past the read cap */
 	struct proc_ids ids;
 	uint64_t cap_eff;
 	char container_id[65];

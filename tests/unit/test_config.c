@@ -79,6 +79,7 @@ test_defaults(void **state)
 	assert_int_equal(c.queue_max_bytes, 4u << 20);
 	assert_int_equal(c.queue_max_records, 65536);
 	assert_int_equal(c.max_args_bytes, 64u << 10);
+	assert_int_equal(c.cmdline_max_bytes, 256u << 10);
 	assert_int_equal(c.table_max_entries, 32768);
 	assert_int_equal(c.table_args_bytes, 2048);
 	assert_int_equal(c.max_line_bytes, 0);
@@ -195,6 +196,9 @@ test_each_error_message(void **state)
 		{ "[capture]\nqueue_max_bytes = 2G\n",
 		  "t.conf:2: bad value '2G' for queue_max_bytes (a size from 65536 to "
 		  "1073741824 bytes; K, M, G suffixes allowed)" },
+		{ "[capture]\ncmdline_max_bytes = 65M\n",
+		  "t.conf:2: bad value '65M' for cmdline_max_bytes (a size from 4096 to "
+		  "67108864 bytes; K, M, G suffixes allowed)" },
 		{ "[process]\nmax_args_bytes = 255\n",
 		  "t.conf:2: bad value '255' for max_args_bytes (a size from 256 to "
 		  "4194304 bytes; K, M, G suffixes allowed)" },

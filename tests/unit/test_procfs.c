@@ -551,6 +551,54 @@ test_read_cmdline_child(void **state)
 	close(procfd);
 }
 
+/*
+ * Past the cmdline cap nothing more is read: the count is of the bytes
+ * read (the argument cut through included), marked as a lower bound; at a
+ * cap the cmdline just fits in, the count is whole.
+ */
+static void
+test_read_cmdline_cap(void **state)
+{
+	int procfd = procfs_open_root();
+	pid_t pid = spawn_child();
+	size_t total, in_long;
+	char *want = child_cmdline(&total);
+	struct process p;
+
+	(void)state;
+	/* The cap ends inside long_arg, the 7th argument. */
+	in_long = total - strlen("tail") - 1 - LONG_ARG / 2;
+	procfs_set_cmdline_cap(in_long);
+	process_init(&p);
+	assert_int_equal(procfs_read_cmdline(procfd, pid, 20, &p), 0);
+	assert_true(p.args_count_partial);
+	assert_true(p.args_truncated);
+	assert_int_equal(p.args_count, CHILD_ARGC - 1);
+	assert_int_equal(p.args_len, 20);
+	process_release(&p);
+
+	/* The cap below what is kept: the kept bytes are read, the rest probed. */
+	process_init(&p);
+	assert_int_equal(procfs_read_cmdline(procfd, pid, in_long + 100, &p), 0);
+	assert_true(p.args_count_partial);
+	assert_int_equal(p.args_count, CHILD_ARGC - 1);
+	assert_int_equal(p.args_len, in_long + 100);
+	process_release(&p);
+
+	/* Everything but the final NUL fits: the count is whole. */
+	procfs_set_cmdline_cap(total - 1);
+	process_init(&p);
+	assert_int_equal(procfs_read_cmdline(procfd, pid, 20, &p), 0);
+	assert_false(p.args_count_partial);
+	assert_int_equal(p.args_count, CHILD_ARGC);
+	process_release(&p);
+
+	procfs_set_cmdline_cap(PROCFS_CMDLINE_CAP_DEFAULT);
+	reap(pid);
+	free(want);
+	close(procfd);
+}
+
 static void
 test_snapshot_child(void **state)
 {
@@ -702,6 +750,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_cgroup_bounds),
 		cmocka_unit_test(test_count_args),
 		cmocka_unit_test(test_read_cmdline_child),
+		cmocka_unit_test(test_read_cmdline_cap),
 		cmocka_unit_test(test_snapshot_child),
 		cmocka_unit_test(test_gone_process),
 		cmocka_unit_test(test_replay_fuzz_inputs),
