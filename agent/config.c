@@ -5,6 +5,7 @@
  * the operator sees every mistake at once.
  */
 #include "config.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,6 +78,8 @@ config_release(struct config *c)
 	c->spool_dir = NULL;
 	free(c->user);
 	c->user = NULL;
+	free(c->metrics_listen);
+	c->metrics_listen = NULL;
 }
 
 /* Returns the event types to ask of the kernel. */
@@ -348,6 +351,24 @@ spool_key(struct parse_state *st, const char *key, const char *v)
 	return true;
 }
 
+/* Handles [metrics] listen: an empty value turns the endpoint off. */
+static void
+set_metrics_listen(struct parse_state *st, const char *v)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char err[256];
+
+	free(st->c->metrics_listen);
+	st->c->metrics_listen = NULL;
+	if (v[0] == '\0')
+		return;
+	if (metrics_parse_listen(v, &ss, &sslen, err, sizeof(err)) == -1)
+		perr(st, "%s", err);
+	else
+		st->c->metrics_listen = xstrdup(v);
+}
+
 /* inih's callback: one key = value in one section. */
 static int
 config_handler(void *user, const char *section, const char *key, const char *v)
@@ -415,6 +436,8 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 	} else if ((strcmp(section, "collector") == 0 && collector_key(st, key, v)) ||
 	    (strcmp(section, "spool") == 0 && spool_key(st, key, v))) {
 		/* handled */
+	} else if (is(section, key, "metrics", "listen")) {
+		set_metrics_listen(st, v);
 	} else if (is(section, key, "output", "max_line_bytes")) {
 		set_size(st, key, v, 0, 64u << 20, &c->max_line_bytes);
 		c->max_line_set = true;
@@ -425,7 +448,7 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 	} else if (strcmp(section, "agent") && strcmp(section, "events") &&
 	    strcmp(section, "capture") && strcmp(section, "process") &&
 	    strcmp(section, "output") && strcmp(section, "collector") &&
-	    strcmp(section, "spool")) {
+	    strcmp(section, "spool") && strcmp(section, "metrics")) {
 		perr(st, "unknown section [%s]", section);
 	} else {
 		perr(st, "unknown key '%s' in [%s]", key, section);

@@ -51,6 +51,8 @@ struct config {
 	uint64_t spool_max_bytes;
 	enum spool_fsync spool_fsync;
 	unsigned spool_fsync_interval_ms;
+	/* [metrics] */
+	char *metrics_listen;		/* NULL: no endpoint */
 };
 
 /* config.c */

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "encode.h"
 #include "enrich.h"
+#include "metrics.h"
 #include "names.h"
 #include "netlink.h"
 #include "output.h"
@@ -63,6 +64,7 @@ struct agent {
 	struct spool spool;
 	struct canary *canary;		/* NULL when there is none */
 	struct textview *tv;		/* --format text: the live view; NULL for JSON */
+	struct metrics *metrics;	/* NULL unless [metrics] listen */
 	struct event *ev_fsync;
 	struct clockstep *clockstep;
 	struct event *ev_stopcheck;
@@ -424,6 +426,20 @@ keep_restart_only(struct config *nc, const struct config *old)
 	return differ;
 }
 
+/* Keeps the running [metrics] listen, which binds only at start; says if it differs. */
+static bool
+keep_metrics_listen(struct config *nc, const struct config *old)
+{
+	const char *n = nc->metrics_listen ? nc->metrics_listen : "";
+	const char *o = old->metrics_listen ? old->metrics_listen : "";
+
+	if (strcmp(n, o) == 0)
+		return false;
+	free(nc->metrics_listen);
+	nc->metrics_listen = old->metrics_listen ? xstrdup(old->metrics_listen) : NULL;
+	return true;
+}
+
 /* Re-arms the heartbeat timer with the configured interval. */
 static void
 agent_arm_heartbeat(struct agent *a)
@@ -473,6 +489,8 @@ agent_reload(struct agent *a)
 	if (keep_restart_only(&nc, &a->cfg))
 		log_warnx("[events], [capture], [process] and log_target changes take effect "
 		    "after a restart");
+	if (keep_metrics_listen(&nc, &a->cfg))
+		log_warnx("[metrics] listen changes take effect after a restart");
 	if (a->to_stdout && !nc.max_line_set)
 		nc.max_line_bytes = 0;
 	old = a->cfg;
@@ -631,6 +649,34 @@ agent_clock_stepped_cb(void *arg)
 	if (log_ratelimit_allow(&rl))
 		log_info("the wall clock was set (by %+.3f s); @timestamp follows it",
 		    (double)(a->enc.mono_to_real_ns - before) / 1e9);
+}
+
+/* The metrics endpoint asks for the counters at a scrape. */
+static const struct agent_stats *
+agent_metrics_cb(void *arg)
+{
+	struct agent *a = arg;
+
+	agent_collect_stats(a);
+	return &a->stats;
+}
+
+/*
+ * Starts the metrics endpoint if configured. One that cannot listen is not
+ * fatal: detection matters more than its monitoring, and the scraper sees
+ * the endpoint down.
+ */
+static void
+agent_start_metrics(struct agent *a)
+{
+	char err[512];
+
+	if (a->cfg.metrics_listen == NULL)
+		return;
+	a->metrics = metrics_new(a->base, a->cfg.metrics_listen, agent_metrics_cb, a,
+	    HIDS_VERSION, err, sizeof(err));
+	if (a->metrics == NULL)
+		log_error("metrics: %s; running without the metrics endpoint", err);
 }
 
 /* Sets up the loop's events; fatal on failure (before the loop runs). */
@@ -947,6 +993,7 @@ main(int argc, char **argv)
 		agent_open_spool(a);
 		collector_start(&a->col);
 	}
+	agent_start_metrics(a);
 	log_info("ready");
 	sdnotify_send("READY=1");
 	agent_emit_meta(a, EV_HEARTBEAT, 0, "start");
@@ -965,6 +1012,7 @@ main(int argc, char **argv)
 	agent_flush_collector(a);
 	output_release(&a->out);
 	textview_free(a->tv);
+	metrics_free(a->metrics);
 	agent_free_loop(a);
 	names_stop(&a->names);
 	proctab_release(&a->tab);

@@ -7,7 +7,7 @@ pkgs=(build-essential cmake pkg-config clang
       python3 python3-jsonschema jq forkstat util-linux zlib1g-dev
       cppcheck clang-tidy valgrind rsyslog rsyslog-openssl rsyslog-relp openssl
       mandoc man-db ansible-core python3-apt dpkg-dev file
-      devscripts binutils tmux)
+      devscripts binutils tmux prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,7 +5,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "config.h"
+#include "metrics.h"
 #include "unit.h"
 
 /* What one load produced: return code and the error text. */
@@ -838,6 +842,52 @@ test_bom_first_line(void **state)
 	free(l.err);
 }
 
+/* [metrics] listen: off by default, loopback for a bare port, file:line for a bad value. */
+static void
+test_metrics_listen(void **state)
+{
+	struct config c;
+	struct loaded l;
+	const char *const want[] = {
+		"t.conf:2: bad port '0' in listen (expected 1 to 65535)",
+		"t.conf:3: bad listen address 'example.org' (expected a numeric IPv4 or IPv6 address)",
+		"t.conf:4: bad listen '::1:9464' (put an IPv6 address in brackets: [ADDRESS]:PORT)",
+		"t.conf:5: bad listen '[::1' (expected [ADDRESS]:PORT)",
+		"t.conf:6: bad port 'x' in listen (expected 1 to 65535)",
+	};
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char err[256];
+
+	config_defaults(&c);
+	assert_null(c.metrics_listen);
+	l = load(&c, "[metrics]\nlisten = 9464\n", true);
+	assert_int_equal(l.rc, 0);
+	assert_string_equal(c.metrics_listen, "9464");
+	assert_int_equal(metrics_parse_listen(c.metrics_listen, &ss, &len, err, sizeof(err)), 0);
+	assert_int_equal(ss.ss_family, AF_INET);
+	assert_int_equal(((struct sockaddr_in *)&ss)->sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+	assert_int_equal(ntohs(((struct sockaddr_in *)&ss)->sin_port), 9464);
+	free(l.err);
+	l = load(&c, "[metrics]\nlisten = [::1]:9000\n", false);
+	assert_int_equal(l.rc, 0);
+	assert_int_equal(metrics_parse_listen(c.metrics_listen, &ss, &len, err, sizeof(err)), 0);
+	assert_int_equal(ss.ss_family, AF_INET6);
+	free(l.err);
+	l = load(&c, "[metrics]\nlisten =\n", false);
+	assert_int_equal(l.rc, 0);
+	assert_null(c.metrics_listen);
+	free(l.err);
+	config_release(&c);
+
+	l = load(&c, "[metrics]\nlisten = 127.0.0.1:0\nlisten = example.org:1\n"
+	    "listen = ::1:9464\nlisten = [::1\nlisten = 0.0.0.0:x\n", true);
+	assert_int_equal(l.rc, -1);
+	assert_errors(l.err, want, UNIT_COUNT(want));
+	free(l.err);
+	config_release(&c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -864,6 +914,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_crlf_lines),
 		cmocka_unit_test(test_replay_fuzz_inputs),
 		cmocka_unit_test(test_bom_first_line),
+		cmocka_unit_test(test_metrics_listen),
 	};
 	return unit_main(argc, argv, "config", tests, UNIT_COUNT(tests), NULL, 0);
 }
