@@ -12,6 +12,12 @@ agent=
 trap '[ -n "$agent" ] && kill -TERM "$agent" 2>/dev/null && wait "$agent"; rm -rf "$tmp"' EXIT
 . "$here/../tap.sh"
 
+if [ ! -w /proc/sys/kernel/ns_last_pid ]; then
+	skipped "a payload under the canary's pid" "no writable ns_last_pid (CONFIG_CHECKPOINT_RESTORE, root)"
+	summary
+	exit
+fi
+
 # 1 s is the shortest canary_interval the config accepts (0 turns it off).
 printf '[agent]\ncanary_interval = 1\nheartbeat_interval = 0\n' >"$tmp/agent.conf"
 "$bin" --stdout -v -c "$tmp/agent.conf" >"$tmp/out" 2>"$tmp/err" &
