@@ -292,6 +292,7 @@ write_cb(struct bufferevent *bev, void *arg)
 static bool
 relp_frame(struct collector *c, const struct relp_frame *f, char *why, size_t wlen)
 {
+	char text[TLS_PEER_TEXT_BUF];
 	int code = relp_rsp_code(f);
 
 	if (strcmp(f->command, "serverclose") == 0) {
@@ -306,8 +307,8 @@ relp_frame(struct collector *c, const struct relp_frame *f, char *why, size_t wl
 	}
 	if (c->st == COL_OPENING) {
 		if (f->txnr != 1 || code != 200) {
-			snprintf(why, wlen, "the collector refused the RELP session: %.*s",
-			    (int)(f->datalen < 200 ? f->datalen : 200), f->data);
+			snprintf(why, wlen, "the collector refused the RELP session: %s",
+			    tls_peer_text(f->data, f->datalen, text, sizeof(text)));
 			return false;
 		}
 		c->st = COL_CONNECTED;
@@ -329,8 +330,8 @@ relp_frame(struct collector *c, const struct relp_frame *f, char *why, size_t wl
 		return false;
 	}
 	if (code != 200) {
-		snprintf(why, wlen, "the collector answered %d to an event (%.*s); resending later",
-		    code, (int)(f->datalen < 200 ? f->datalen : 200), f->data);
+		snprintf(why, wlen, "the collector answered %d to an event (%s); resending later",
+		    code, tls_peer_text(f->data, f->datalen, text, sizeof(text)));
 		c->relp_errors++;
 		return false;
 	}
@@ -344,7 +345,7 @@ relp_frame(struct collector *c, const struct relp_frame *f, char *why, size_t wl
 static void
 relp_read(struct collector *c, struct evbuffer *in)
 {
-	char why[320];
+	char why[TLS_PEER_TEXT_BUF + 128];
 
 	for (;;) {
 		size_t avail = evbuffer_get_length(in), want, used;

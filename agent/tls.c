@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "escape.h"
 
 /* Appends OpenSSL's queued errors to a message. */
 static void
@@ -92,6 +93,73 @@ fail:
 	ossl_errors(err, errlen);
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+/* Returns the length of the valid UTF-8 sequence at s (1 to 4), or 0. */
+static size_t
+utf8_first_len(const unsigned char *s, size_t n)
+{
+	for (size_t k = 1; k <= 4 && k <= n; k++)
+		if (utf8_valid_prefix(s, k) == k)
+			return k;
+	return 0;
+}
+
+/* Says whether a valid sequence is a C1 control or a character that reorders or breaks lines. */
+static bool
+misleading_char(const unsigned char *s, size_t len)
+{
+	if (len == 2)
+		return s[0] == 0xc2 && s[1] < 0xa0;		/* U+0080..U+009F */
+	if (len == 3 && s[0] == 0xe2 && s[1] == 0x80)
+		return s[2] >= 0xa8 && s[2] <= 0xae;	/* U+2028..U+202E */
+	if (len == 3 && s[0] == 0xe2 && s[1] == 0x81)
+		return s[2] >= 0xa6 && s[2] <= 0xa9;	/* U+2066..U+2069 */
+	return false;
+}
+
+/*
+ * Copies text the collector chose (a RELP answer, a name in its
+ * certificate) into out for the agent's own log: control bytes, C1
+ * controls, line separators, bidirectional overrides and bytes that are
+ * not UTF-8 become \xHH, a backslash becomes two, and after
+ * TLS_PEER_TEXT_MAX input bytes "..." ends it. Returns out.
+ */
+const char *
+tls_peer_text(const char *text, size_t n, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0, o = 0;
+
+	if (outlen == 0)
+		return out;
+	while (i < n && i < TLS_PEER_TEXT_MAX) {
+		size_t len = utf8_first_len(s + i, n - i);
+		if (o + 4 * (len ? len : 1) + 4 > outlen)
+			break;
+		if (len == 0 || s[i] < 0x20 || s[i] == 0x7f || misleading_char(s + i, len)) {
+			for (size_t k = 0; k < (len ? len : 1); k++) {
+				out[o++] = '\\';
+				out[o++] = 'x';
+				out[o++] = hex[s[i + k] >> 4];
+				out[o++] = hex[s[i + k] & 0xf];
+			}
+		} else if (s[i] == '\\') {
+			out[o++] = '\\';
+			out[o++] = '\\';
+		} else {
+			memcpy(out + o, s + i, len);
+			o += len;
+		}
+		i += len ? len : 1;
+	}
+	if (i < n && o + 4 <= outlen) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o < outlen ? o : outlen - 1] = '\0';
+	return out;
 }
 
 /* Says whether host is an IPv4 or IPv6 literal. */

@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #define TLS_MAX_PINS 8
+#define TLS_PEER_TEXT_MAX 200	/* bytes of collector-chosen text shown in a log line */
+#define TLS_PEER_TEXT_BUF (4 * TLS_PEER_TEXT_MAX + 4)	/* room for it escaped */
 
 struct tls_config {
 	const char *ca_file;		/* NULL: the system store */
@@ -31,5 +33,6 @@ void tls_describe_failure(SSL *ssl, unsigned long ossl_err, bool established, ch
 int tls_pin_parse(const char *b64, unsigned char out[32]);
 int tls_spki_sha256(X509 *cert, unsigned char out[32]);
 bool tls_is_ip_literal(const char *host);
+const char *tls_peer_text(const char *text, size_t n, char *out, size_t outlen);
 
 #endif

@@ -255,14 +255,20 @@ def alert_mid(tls, args, stats, cid):
 
 
 def relp_bad(tls, args, stats, cid):
-    """Answers a RELP open with what --relp-reply names: garbage, or the
-    start of a frame far larger than any answer."""
+    """Answers a RELP open with what --relp-reply names: garbage, the
+    start of a frame far larger than any answer, or (refuse) a 500 refusal
+    whose text holds terminal escapes, a newline, a bidirectional override
+    and bytes that are not UTF-8."""
     tls.settimeout(2)
     try:
         data = tls.recv(4096)
         append_out(args.out, data, cid)
         if args.relp_reply == "huge":
             tls.sendall(b"1 rsp 999999999 200 OK\n" + b"x" * 200000)
+        elif args.relp_reply == "refuse":
+            text = (b"500 go away\x1b[2J\nhids-agent: info: forged line \xe2\x80\xae\xff"
+                    + b"z" * 1000)
+            tls.sendall(b"1 rsp %d %s\n" % (len(text), text))
         else:
             tls.sendall(b"\x00garbage that is not RELP\n" * 100)
         stats.add("bad_relp_sent")
@@ -338,7 +344,7 @@ def parse_args():
     p.add_argument("--mode", required=True, choices=["accept", "stall", "close-mid",
                    "garbage", "refuse", "slow-handshake", "tls11", "giant", "alert",
                    "relp-bad"])
-    p.add_argument("--relp-reply", choices=["garbage", "huge"], default="garbage",
+    p.add_argument("--relp-reply", choices=["garbage", "huge", "refuse"], default="garbage",
                    help="relp-bad: what to answer the open with")
     p.add_argument("--host", default="127.0.0.1", help="127.0.0.1 or ::1")
     p.add_argument("--port", type=int, required=True)

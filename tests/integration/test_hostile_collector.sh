@@ -1,5 +1,5 @@
 #!/bin/bash
-# Proves a collector that ends TLS with an alert mid-stream, or answers RELP with garbage or an endless frame, is disconnected with a log line, retried, and never buffered without bound.
+# Proves a collector that ends TLS with an alert mid-stream, or answers RELP with garbage, an endless frame or a refusal full of control bytes, is disconnected with a log line (its text escaped and cut), retried, and never buffered without bound.
 set -u
 . "$(dirname "$0")/lib.sh"
 int_init "$@"
@@ -33,4 +33,22 @@ hostile_case() {
 int_skip alert || hostile_case alert alert ndjson "(connection closed by the collector|TLS error on the connection|connection lost)"
 int_skip relp-garbage || hostile_case relp-garbage relp-bad relp "invalid RELP from the collector" --relp-reply garbage
 int_skip relp-huge || hostile_case relp-huge relp-bad relp "invalid RELP from the collector: frame too large" --relp-reply huge
+# The refusal's text reaches the log escaped, on one line, cut after 200 bytes.
+refuse_text() {
+	local line
+	hostile_case relp-refuse relp-bad relp "the collector refused the RELP session: " \
+	    --relp-reply refuse
+	line=$(grep -F "the collector refused the RELP session" "$AGENT_ERR" | head -1)
+	check "relp-refuse: the collector's text is escaped (ESC, newline, U+202E, 0xff)" \
+	    grep -qF 'session: 500 go away\x1b[2J\x0ahids-agent: info: forged line \xe2\x80\xae\xffzz' \
+	    <<<"$line"
+	check "relp-refuse: no line of the log starts with the forged text" \
+	    not_grep "^hids-agent: info: forged line" "$AGENT_ERR"
+	check "relp-refuse: the text is cut after 200 bytes (line of ${#line} bytes)" \
+	    grep -qE 'zzz\.\.\.$' <<<"$line"
+	check "relp-refuse: the log holds no control byte" not_grep $'\x1b' "$AGENT_ERR"
+}
+# Succeeds when no line of FILE matches PATTERN: not_grep PATTERN FILE.
+not_grep() { ! grep -qa -- "$1" "$2"; }
+int_skip relp-refuse || refuse_text
 int_finish
