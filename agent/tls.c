@@ -6,12 +6,16 @@
  */
 #include "tls.h"
 
+#include <sys/stat.h>
 #include <arpa/inet.h>
+#include <grp.h>
+#include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -48,6 +52,160 @@ new_session_cb(SSL *ssl, SSL_SESSION *sess)
 	return 0;
 }
 
+static int names_idx = -1;	/* SSL ex_data: the names of a mismatched certificate */
+
+/* Frees the names saved with an SSL object. */
+static void
+names_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
+/*
+ * Formats the DNS and IP names of a certificate's subjectAltName, escaped
+ * (the peer chose them), as " (the certificate names DNS:a, IP:b)".
+ */
+static void
+tls_cert_names(X509 *cert, char *out, size_t outlen)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	char raw[TLS_PEER_TEXT_MAX + 1] = "", text[TLS_PEER_TEXT_BUF];
+	size_t used = 0;
+
+	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens) && used + 1 < sizeof(raw); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		char ip[INET6_ADDRSTRLEN] = "";
+		const ASN1_STRING *a;
+		if (g->type == GEN_DNS) {
+			a = g->d.dNSName;
+			used += (size_t)snprintf(raw + used, sizeof(raw) - used, "%sDNS:%.*s",
+			    used ? ", " : "", ASN1_STRING_length(a),
+			    (const char *)ASN1_STRING_get0_data(a));
+		} else if (g->type == GEN_IPADD) {
+			a = g->d.iPAddress;
+			int len = ASN1_STRING_length(a);
+			if (len == 4 || len == 16)
+				inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(a),
+				    ip, sizeof(ip));
+			used += (size_t)snprintf(raw + used, sizeof(raw) - used, "%sIP:%s",
+			    used ? ", " : "", ip[0] ? ip : "?");
+		}
+		if (used >= sizeof(raw))
+			used = sizeof(raw) - 1;
+	}
+	GENERAL_NAMES_free(gens);
+	if (used == 0)
+		snprintf(out, outlen, " (the certificate has no DNS or IP subjectAltName; "
+		    "its subject CN is never used)");
+	else
+		snprintf(out, outlen, " (the certificate names %s)",
+		    tls_peer_text(raw, used, text, sizeof(text)));
+}
+
+/*
+ * Verification callback: keeps OpenSSL's verdict, and on a name mismatch
+ * saves the names the leaf certificate carries for the log line (OpenSSL
+ * does not keep a certificate it refused).
+ */
+static int
+verify_cb(int ok, X509_STORE_CTX *sctx)
+{
+	int err = X509_STORE_CTX_get_error(sctx);
+	SSL *ssl;
+	X509 *cert;
+	char names[TLS_PEER_TEXT_BUF];
+
+	if (ok || (err != X509_V_ERR_HOSTNAME_MISMATCH && err != X509_V_ERR_IP_ADDRESS_MISMATCH))
+		return ok;
+	ssl = X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	if (ssl == NULL || names_idx < 0 || SSL_get_ex_data(ssl, names_idx) != NULL ||
+	    (cert = X509_STORE_CTX_get_current_cert(sctx)) == NULL)
+		return ok;
+	tls_cert_names(cert, names, sizeof(names));
+	SSL_set_ex_data(ssl, names_idx, xstrdup(names));
+	return ok;
+}
+
+/*
+ * Refuses to prompt for a key's passphrase: a daemon has no one to ask,
+ * and OpenSSL's default would read the terminal or stdin. Notes the
+ * attempt in the flag the context's callback data points to.
+ */
+static int
+no_passphrase_cb(char *buf, int size, int rwflag, void *arg)
+{
+	bool *asked = arg;
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	*asked = true;
+	return -1;
+}
+
+/*
+ * Warns when the key file can be read by others, or by a group that is
+ * neither the agent's nor the hids-agent group (root:hids-agent 0640 is
+ * the packaged layout).
+ */
+static void
+tls_check_key_mode(const char *path)
+{
+	struct stat st;
+	struct group *g;
+
+	if (stat(path, &st) == -1)
+		return;	/* loading it reports the error */
+	if (st.st_mode & S_IROTH) {
+		log_warnx("key_file %s is readable by others (mode %04o); make it 0600, or 0640 "
+		    "root:hids-agent", path, (unsigned)(st.st_mode & 07777));
+		return;
+	}
+	if ((st.st_mode & S_IRGRP) && st.st_gid != getegid() &&
+	    ((g = getgrnam(HIDS_KEY_GROUP)) == NULL || g->gr_gid != st.st_gid))
+		log_warnx("key_file %s is readable by group %u, which is not the agent's "
+		    "(mode %04o); make it 0600, or 0640 root:hids-agent", path,
+		    (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
+}
+
+/* Loads the client certificate and key into ctx; -1 with a reason in err. */
+static int
+tls_load_client_cert(SSL_CTX *ctx, const struct tls_config *cfg, char *err, size_t errlen)
+{
+	bool asked = false;
+
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1) {
+		snprintf(err, errlen, "cannot load cert_file %s", cfg->cert_file);
+		return -1;
+	}
+	tls_check_key_mode(cfg->key_file);
+	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase_cb);
+	SSL_CTX_set_default_passwd_cb_userdata(ctx, &asked);
+	int ok = SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM);
+	SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
+	if (ok != 1 && asked) {
+		ERR_clear_error();
+		snprintf(err, errlen, "cannot load key_file %s: it is encrypted, and the agent "
+		    "does not ask for passphrases; store it decrypted (openssl pkey -in KEY "
+		    "-out NEWKEY), readable only by the agent", cfg->key_file);
+		return -1;
+	}
+	if (ok != 1) {
+		snprintf(err, errlen, "cannot load key_file %s", cfg->key_file);
+		return -1;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "key_file %s does not match cert_file %s", cfg->key_file,
+		    cfg->cert_file);
+		return -1;
+	}
+	return 0;
+}
+
 /* Builds the client context; NULL with a reason in err. */
 SSL_CTX *
 tls_ctx_new(const struct tls_config *cfg, char *err, size_t errlen)
@@ -60,7 +218,15 @@ tls_ctx_new(const struct tls_config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	/* A renegotiation could change the peer mid-stream; TLS 1.3 has none. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
+		snprintf(err, errlen, "cannot set the TLS 1.2 cipher suites");
+		goto fail;
+	}
+	if (names_idx < 0)
+		names_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, names_free_cb);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
@@ -73,21 +239,8 @@ tls_ctx_new(const struct tls_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot load the system CA store");
 		goto fail;
 	}
-	if (cfg->cert_file) {
-		if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1) {
-			snprintf(err, errlen, "cannot load cert_file %s", cfg->cert_file);
-			goto fail;
-		}
-		if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM) != 1) {
-			snprintf(err, errlen, "cannot load key_file %s", cfg->key_file);
-			goto fail;
-		}
-		if (SSL_CTX_check_private_key(ctx) != 1) {
-			snprintf(err, errlen, "key_file %s does not match cert_file %s",
-			    cfg->key_file, cfg->cert_file);
-			goto fail;
-		}
-	}
+	if (cfg->cert_file && tls_load_client_cert(ctx, cfg, err, errlen) == -1)
+		goto fail;
 	return ctx;
 fail:
 	ossl_errors(err, errlen);
@@ -192,7 +345,9 @@ tls_conn_new(SSL_CTX *ctx, const char *verify_name, bool *accepted, char *err, s
 		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), verify_name) != 1)
 			goto fail;
 	} else {
-		SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		/* The name must be in a subjectAltName: never the subject CN. */
+		SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+		    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
 		if (SSL_set1_host(ssl, verify_name) != 1 ||
 		    SSL_set_tlsext_host_name(ssl, verify_name) != 1)
 			goto fail;
@@ -263,8 +418,9 @@ tls_describe_failure(SSL *ssl, unsigned long ossl_err, bool established, char *b
 	long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 
 	if (vr != X509_V_OK) {
-		snprintf(buf, buflen, "TLS verification failed: %s",
-		    X509_verify_cert_error_string(vr));
+		const char *names = names_idx >= 0 ? SSL_get_ex_data(ssl, names_idx) : NULL;
+		snprintf(buf, buflen, "TLS verification failed: %s%s",
+		    X509_verify_cert_error_string(vr), names ? names : "");
 		return;
 	}
 	if (ossl_err != 0) {

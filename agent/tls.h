@@ -1,7 +1,9 @@
 /*
  * tls.h: the OpenSSL side of the collector connection: the client context
- * (TLS 1.2 minimum, CA store or ca_file, client certificate), per-connection
- * name or IP verification and SNI, SPKI pins, and one-line failure reasons.
+ * (TLS 1.2 minimum with forward-secret AEAD suites, no renegotiation, CA
+ * store or ca_file, client certificate), per-connection name or IP
+ * verification (subjectAltName only) and SNI, SPKI pins, one-line failure
+ * reasons, and the escaping of text the collector chose for the log.
  */
 #ifndef HIDS_TLS_H
 #define HIDS_TLS_H
@@ -12,6 +14,11 @@
 #include <stdint.h>
 
 #define TLS_MAX_PINS 8
+#define HIDS_KEY_GROUP "hids-agent"	/* a group that may read key_file */
+/* TLS 1.2 suites: forward secret (ECDHE) and AEAD only; TLS 1.3's all are. */
+#define TLS12_CIPHERS "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 #define TLS_PEER_TEXT_MAX 200	/* bytes of collector-chosen text shown in a log line */
 #define TLS_PEER_TEXT_BUF (4 * TLS_PEER_TEXT_MAX + 4)	/* room for it escaped */
 

@@ -19,7 +19,8 @@ Modes:
   tls11           accept, but the server speaks only TLS 1.1
   giant           send one --giant-bytes line with no newline, read normally
 
-With --split-out, each connection's bytes also go to OUT.N. It writes its
+With --tls12 the server speaks TLS 1.2 at most, and --ciphers limits its
+TLS 1.2 suites. With --split-out, each connection's bytes also go to OUT.N. It writes its
 PID to --pid-file once listening, keeps counters in
 --stats-file (JSON, rewritten atomically), logs one line per connection on
 stdout, exits on SIGTERM or SIGINT, and exits by itself after --max-seconds.
@@ -109,6 +110,10 @@ def make_context(args):
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
         ctx.minimum_version = ssl.TLSVersion.TLSv1_1
         ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    if args.tls12:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    if args.ciphers:
+        ctx.set_ciphers(args.ciphers)
     ctx.load_cert_chain(args.cert, args.key)
     if args.require_client_cert:
         ctx.verify_mode = ssl.CERT_REQUIRED
@@ -352,6 +357,8 @@ def parse_args():
     p.add_argument("--key", help="server key PEM")
     p.add_argument("--require-client-cert", metavar="CAFILE",
                    help="demand a client certificate issued by CAFILE")
+    p.add_argument("--tls12", action="store_true", help="speak TLS 1.2 at most")
+    p.add_argument("--ciphers", help="the only TLS 1.2 cipher suites offered (OpenSSL list)")
     p.add_argument("--out", help="file that receives every application byte")
     p.add_argument("--split-out", action="store_true",
                    help="also write each connection's bytes to OUT.N (N counts from 1)")

@@ -256,6 +256,8 @@ _certs_ca() {
 #   expired.pem/.key      like server, valid only in January 2020
 #   wrong.pem/.key        CN and SAN wrong.example, from the trusted CA
 #   ca2.pem, untrusted.pem/.key   a second CA and a localhost server cert from it
+#   cnonly.pem/.key       CN=localhost and no subjectAltName, from the trusted CA
+#   rsa.pem/.key          like server, with an RSA key (for non-ECDHE suites)
 #   chain files NAME-full.pem (leaf then CA) for servers that send the chain
 make_certs() {
 	local dir=$1 n
@@ -271,6 +273,10 @@ make_certs() {
 	keyUsage = critical, digitalSignature, keyEncipherment
 	extendedKeyUsage = serverAuth
 	subjectAltName = DNS:wrong.example
+	[cnonly]
+	basicConstraints = CA:FALSE
+	keyUsage = critical, digitalSignature, keyEncipherment
+	extendedKeyUsage = serverAuth
 	[client]
 	basicConstraints = CA:FALSE
 	keyUsage = critical, digitalSignature
@@ -283,11 +289,15 @@ make_certs() {
 	_certs_csr "$dir" expired localhost &&
 	_certs_sign "$dir" ca expired server 200101000000Z 200201000000Z &&
 	_certs_csr "$dir" wrong wrong.example && _certs_sign "$dir" ca wrong wrong &&
-	_certs_csr "$dir" untrusted localhost && _certs_sign "$dir" ca2 untrusted server ||
+	_certs_csr "$dir" untrusted localhost && _certs_sign "$dir" ca2 untrusted server &&
+	_certs_csr "$dir" cnonly localhost && _certs_sign "$dir" ca cnonly cnonly &&
+	openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/rsa.key" -out "$dir/rsa.csr" \
+	    -subj "/CN=localhost" 2>>"$dir/openssl.log" && _certs_sign "$dir" ca rsa server ||
 	    { echo "make_certs failed; see $dir/openssl.log" >&2; return 1; }
 	for n in server expired wrong; do cat "$dir/$n.pem" "$dir/ca.pem" >"$dir/$n-full.pem"; done
 	cat "$dir/untrusted.pem" "$dir/ca2.pem" >"$dir/untrusted-full.pem"
 	chmod 644 "$dir"/*.key
+	chmod 600 "$dir/client.key"	# the agent warns about a key others can read
 	INT_CERTS=$dir
 }
 
