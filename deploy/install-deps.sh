@@ -2,6 +2,8 @@
 # Installs the Debian 12 packages hids-agent needs to build, run and test.
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
+# libjson-c-dev is needed to build the agent itself (its text view parses
+# lines back); tmux only by the tests (the text view in a real terminal).
 pkgs=(build-essential cmake pkg-config clang
       libevent-dev libmnl-dev libjson-c-dev libssl-dev libinih-dev libcmocka-dev
       python3 python3-jsonschema jq forkstat util-linux zlib1g-dev
