@@ -37,7 +37,7 @@ column() { awk -v t="$1" '{ print index($0, t) }' <<<"$2"; }
 # at nor out of the history before the checks.
 echo "set -g history-limit 500000" >"$tmp/tmux.conf"
 tmux -L "$sock" -f "$tmp/tmux.conf" new-session -d -s hv -x 250 -y 1000 \
-    "exec '$bin' --format text 2>'$tmp/agent.log'"
+    "exec env -u NO_COLOR '$bin' --format text 2>'$tmp/agent.log'"
 tmux -L "$sock" set-option -t hv remain-on-exit on >/dev/null
 agent_pid=$(tmux -L "$sock" display-message -p -t hv '#{pane_pid}')
 check "the agent starts in a tmux pane and shows its start heartbeat" \
