@@ -75,7 +75,7 @@ def wait_canary(sock, agent, deadline):
 
 
 def take_pid(pid, marker, deadline):
-    """Forks until a child gets pid and execs the payload; returns forks made, or 0."""
+    """Forks until a child gets pid and runs the payload; returns (forks made or 0, when)."""
     tries = 0
     while time.monotonic() < deadline:
         if os.path.exists("/proc/%d" % pid):
@@ -91,10 +91,11 @@ def take_pid(pid, marker, deadline):
                                           "import time; time.sleep(0.3)", marker])
             os._exit(0)
         tries += 1
+        got = time.monotonic()
         os.waitpid(child, 0)
         if child == pid:
-            return tries
-    return 0
+            return tries, got
+    return 0, time.monotonic()
 
 
 def main():
@@ -114,8 +115,8 @@ def main():
         print(json.dumps({"error": "no canary of process %d seen" % agent}))
         return 1
     exited = time.monotonic()
-    tries = take_pid(pid, marker, deadline)
-    held_ms = int((time.monotonic() - exited) * 1000)
+    tries, got = take_pid(pid, marker, deadline)
+    held_ms = int((got - exited) * 1000)
     print(json.dumps({"pid": pid, "held_ms": held_ms, "forks": tries, "helper": os.getpid()}))
     return 0 if tries else 1
 
