@@ -10,6 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 
 . "$here/../tap.sh"
+. "$here/lib.sh"
 
 STEP=30	# seconds the clock is stepped by
 tmp=$(mktemp -d)
@@ -45,12 +46,7 @@ fi
 sed -e 's/^heartbeat_interval = .*/heartbeat_interval = 0/' "$top/deploy/hids-agent.conf" >"$tmp/agent.conf"
 "$bin" --stdout -c "$tmp/agent.conf" >"$tmp/out.json" 2>"$tmp/err.txt" &
 pid=$!
-for _ in $(seq 300); do
-	grep -q ': ready' "$tmp/err.txt" 2>/dev/null && break
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.1
-done
-if ! check "the agent starts and reports ready" grep -q ': ready' "$tmp/err.txt"; then
+if ! check "the agent starts and reports ready" live_wait_ready "$tmp/err.txt" "$pid"; then
 	sed 's/^/# /' "$tmp/err.txt"
 	summary
 	exit 1

@@ -16,6 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 
 . "$here/../tap.sh"
+. "$here/lib.sh"
 
 for tool in unshare setpriv nsenter chrt jq useradd userdel; do
 	if ! command -v "$tool" >/dev/null; then
@@ -37,27 +38,22 @@ tmp=$(mktemp -d)	# 0700: only root may enter
 pub=$(mktemp -d)
 chmod 755 "$pub"
 pid=
-created_user=false
 cleanup() {
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	fi
-	"$created_user" && userdel "$user" 2>/dev/null
+	live_del_user "$user"
 	rm -rf "$tmp" "$pub"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-if id "$user" >/dev/null 2>&1 || useradd --system --user-group --no-create-home \
-    --home-dir /nonexistent --shell /usr/sbin/nologin "$user"; then
-	created_user=true
-else
-	bad "useradd creates the test user $user"
+if ! live_add_user "$user"; then
 	summary
 	exit 1
 fi
-uid=$(id -u "$user")
-gid=$(id -g "$user")
+uid=$live_uid
+gid=$live_gid
 
 # The user needs readable copies: the build tree may sit in a directory only
 # root can enter.
@@ -79,13 +75,8 @@ out=$tmp/out.json err=$tmp/err.txt
 	    "$pub/deny_syscalls" capset "$pub/hids-agent" --stdout -c "$pub/hids-agent.conf"
 ) >"$out" 2>"$err" &
 pid=$!
-for _ in $(seq 300); do
-	grep -q ': ready' "$err" 2>/dev/null && break
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.1
-done
 if ! check "the agent starts as $user with ambient capabilities and reports ready" \
-    grep -q ': ready' "$err"; then
+    live_wait_ready "$err" "$pid"; then
 	sed 's/^/# /' "$err"
 	summary
 	exit 1

@@ -5,6 +5,7 @@ bin=${1:?usage: test_user.sh AGENT_BINARY}
 here=$(cd "$(dirname "$0")" && pwd)
 
 . "$here/../tap.sh"
+. "$here/lib.sh"
 
 for tool in useradd userdel setpriv chrt; do
 	if ! command -v "$tool" >/dev/null; then
@@ -23,27 +24,22 @@ fi
 user=hids-live-user
 tmp=$(mktemp -d)	# 0700: only root (and CAP_DAC_READ_SEARCH) may enter
 pid=
-created_user=false
 cleanup() {
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	fi
-	"$created_user" && userdel "$user" 2>/dev/null
+	live_del_user "$user"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-if id "$user" >/dev/null 2>&1 || useradd --system --user-group --no-create-home \
-    --home-dir /nonexistent --shell /usr/sbin/nologin "$user"; then
-	created_user=true
-else
-	bad "useradd creates the test user $user"
+if ! live_add_user "$user"; then
 	summary
 	exit 1
 fi
-uid=$(id -u "$user")
-gid=$(id -g "$user")
+uid=$live_uid
+gid=$live_gid
 kept=0000000000881004	# CAP_DAC_READ_SEARCH (2), CAP_NET_ADMIN (12), CAP_SYS_PTRACE (19), CAP_SYS_NICE (23)
 
 # Starts the agent with config $1, stdout to $2, stderr to $3 (extra
@@ -53,12 +49,7 @@ start() {
 	shift 3
 	"$bin" -c "$conf" "$@" >"$out" 2>"$err" &
 	pid=$!
-	for _ in $(seq 300); do
-		grep -q ': ready' "$err" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	live_wait_ready "$err" "$pid"
 }
 
 # Stops the agent with SIGTERM; sets rc.
