@@ -96,7 +96,7 @@ privdrop_switch(const struct privdrop_user *u, char *err, size_t errlen)
 	const char *what = NULL;
 
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1)
-		what = "PR_SET_KEEPCAPS";
+		what = "prctl(PR_SET_KEEPCAPS, 1)";
 	else if (initgroups(u->name, u->gid) == -1)
 		what = "initgroups";
 	else if (setresgid(u->gid, u->gid, u->gid) == -1)
@@ -104,7 +104,7 @@ privdrop_switch(const struct privdrop_user *u, char *err, size_t errlen)
 	else if (setresuid(u->uid, u->uid, u->uid) == -1)
 		what = "setresuid";
 	else if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) == -1)
-		what = "PR_SET_KEEPCAPS";
+		what = "prctl(PR_SET_KEEPCAPS, 0)";
 	if (what) {
 		snprintf(err, errlen, "cannot switch to user %s (uid %u): %s: %s", u->name,
 		    (unsigned)u->uid, what, strerror(errno));
