@@ -50,6 +50,8 @@ config_defaults(struct config *c)
 	c->cmdline_max_bytes = 256u << 10;
 	c->table_max_entries = 32768;
 	c->table_args_bytes = 2048;
+	c->table_max_bytes = 64u << 20;
+	c->table_path_bytes = 1024;
 	c->max_line_bytes = 0;
 	c->col.batch_events = 256;
 	c->col.batch_bytes = 256u << 10;
@@ -433,6 +435,10 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 			c->table_max_entries = u;
 	} else if (is(section, key, "process", "table_args_bytes")) {
 		set_size(st, key, v, 0, 1u << 20, &c->table_args_bytes);
+	} else if (is(section, key, "process", "table_max_bytes")) {
+		set_size(st, key, v, 1u << 20, 4ull << 30, &c->table_max_bytes);
+	} else if (is(section, key, "process", "table_path_bytes")) {
+		set_size(st, key, v, 64, 4096, &c->table_path_bytes);
 	} else if ((strcmp(section, "collector") == 0 && collector_key(st, key, v)) ||
 	    (strcmp(section, "spool") == 0 && spool_key(st, key, v))) {
 		/* handled */

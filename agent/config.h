@@ -40,6 +40,8 @@ struct config {
 	size_t cmdline_max_bytes;	/* cmdline bytes read per exec, kept or counted */
 	size_t table_max_entries;
 	size_t table_args_bytes;
+	size_t table_max_bytes;
+	size_t table_path_bytes;
 	/* [output] */
 	size_t max_line_bytes;		/* 0 = no limit */
 	bool max_line_set;

@@ -129,6 +129,7 @@ merge_snapshot(struct process *p, const struct process *s, unsigned got)
 	free(p->executable);
 	p->executable = NULL;
 	p->exe_deleted = false;
+	p->paths_cut &= (uint8_t)~PATH_CUT_EXE;
 	p->known &= ~(PF_ARGS | PF_EXE | PF_NAME);
 	if (got & SNAP_CMDLINE) {
 		p->args = xmemdup(s->args, s->args_len + 1);
@@ -152,6 +153,7 @@ merge_snapshot(struct process *p, const struct process *s, unsigned got)
 	if (got & SNAP_CWD) {
 		free(p->cwd);
 		p->cwd = xstrdup(s->cwd);
+		p->paths_cut &= (uint8_t)~PATH_CUT_CWD;
 		p->known |= PF_CWD;
 	} else if (s->cwd_errno != ENOENT) {
 		/*
@@ -161,6 +163,7 @@ merge_snapshot(struct process *p, const struct process *s, unsigned got)
 		 */
 		free(p->cwd);
 		p->cwd = NULL;
+		p->paths_cut &= (uint8_t)~PATH_CUT_CWD;
 		p->known &= ~PF_CWD;
 	}
 	if (got & SNAP_STATUS) {
@@ -182,6 +185,7 @@ merge_snapshot(struct process *p, const struct process *s, unsigned got)
 		memcpy(p->container_id, s->container_id, sizeof(p->container_id));
 		free(p->cgroup);
 		p->cgroup = s->cgroup ? xstrdup(s->cgroup) : NULL;
+		p->paths_cut &= (uint8_t)~PATH_CUT_CGROUP;
 		p->known |= PF_CONTAINER;
 	}
 }

@@ -194,6 +194,8 @@ agent_collect_stats(struct agent *a)
 	s->rt_demotions = atomic_load(&c->rt_demotions);
 	s->proctab_size = a->tab.count;
 	s->proctab_evictions = a->tab.evictions;
+	s->proctab_bytes = a->tab.bytes;
+	s->proctab_budget_evictions = a->tab.budget_evictions;
 	s->rss_bytes = agent_rss();
 	s->forwarding = a->forwarding;
 	if (a->forwarding) {
@@ -407,6 +409,8 @@ keep_restart_only(struct config *nc, const struct config *old)
 	    nc->cmdline_max_bytes != old->cmdline_max_bytes ||
 	    nc->table_max_entries != old->table_max_entries ||
 	    nc->table_args_bytes != old->table_args_bytes ||
+	    nc->table_max_bytes != old->table_max_bytes ||
+	    nc->table_path_bytes != old->table_path_bytes ||
 	    nc->max_rt_cpu_percent != old->max_rt_cpu_percent ||
 	    nc->log_target != old->log_target;
 	nc->emit_mask = old->emit_mask;
@@ -421,6 +425,8 @@ keep_restart_only(struct config *nc, const struct config *old)
 	nc->cmdline_max_bytes = old->cmdline_max_bytes;
 	nc->table_max_entries = old->table_max_entries;
 	nc->table_args_bytes = old->table_args_bytes;
+	nc->table_max_bytes = old->table_max_bytes;
+	nc->table_path_bytes = old->table_path_bytes;
 	nc->max_rt_cpu_percent = old->max_rt_cpu_percent;
 	nc->log_target = old->log_target;
 	return differ;
@@ -965,6 +971,7 @@ main(int argc, char **argv)
 	agent_identity(a);
 	proctab_init(&a->tab, a->cfg.table_max_entries, a->cfg.table_args_bytes,
 	    a->host_id[0] ? a->host_id : a->hostname);
+	proctab_set_budget(&a->tab, a->cfg.table_max_bytes, a->cfg.table_path_bytes);
 	a->enc.hostname = a->hostname;
 	a->enc.host_id = a->host_id[0] ? a->host_id : NULL;
 	a->enc.agent_id = a->agent_id;

@@ -1,8 +1,10 @@
 /*
  * proctab.c: a chained hash of struct proctab_entry with a recency list
- * for bounded eviction. Entity ids are a hash of host id, pid and start
- * time, so a reused pid gets a new id and a restart of the agent finds the
- * same ids again.
+ * for bounded eviction, by count and by bytes: every entry's memory is
+ * counted, its paths are cut at max_path, and past max_bytes the least
+ * recently touched entries go. Entity ids are a hash of host id, pid and
+ * start time, so a reused pid gets a new id and a restart of the agent
+ * finds the same ids again.
  */
 #include "proctab.h"
 
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "escape.h"
 #include "procfs.h"
 
 /* Sets up an empty table. */
@@ -30,7 +33,43 @@ proctab_init(struct proctab *t, size_t max_entries, size_t max_args, const char 
 	t->buckets = xcalloc(t->nbuckets, sizeof(struct proctab_entry *));
 	t->max_entries = max_entries;
 	t->max_args = max_args;
+	t->max_path = PROCTAB_DEFAULT_PATH;
+	t->max_bytes = SIZE_MAX;
 	strlcpy_trunc(t->host_id, host_id ? host_id : "", sizeof(t->host_id));
+}
+
+/* Sets the byte budget of the entries and the bytes of each path kept. */
+void
+proctab_set_budget(struct proctab *t, size_t max_bytes, size_t max_path)
+{
+	t->max_bytes = max_bytes;
+	t->max_path = max_path;
+}
+
+/* Returns what malloc takes for n bytes: a 16-byte aligned chunk with its header. */
+static size_t
+alloc_bytes(size_t n)
+{
+	size_t c = (n + sizeof(size_t) + 15) & ~(size_t)15;
+	return c < 32 ? 32 : c;
+}
+
+/* Returns the memory an entry takes, its strings included, as the budget counts it. */
+size_t
+proctab_entry_bytes(const struct proctab_entry *e)
+{
+	const struct process *p = &e->p;
+	size_t n = alloc_bytes(sizeof(*e));
+
+	if (p->executable)
+		n += alloc_bytes(strlen(p->executable) + 1);
+	if (p->cwd)
+		n += alloc_bytes(strlen(p->cwd) + 1);
+	if (p->cgroup)
+		n += alloc_bytes(strlen(p->cgroup) + 1);
+	if (p->args)
+		n += alloc_bytes(p->args_len + 1);
+	return n;
 }
 
 static size_t
@@ -108,6 +147,7 @@ proctab_remove(struct proctab *t, int32_t pid)
 			t->recent[slot].gen = e->gen;
 			*pp = e->hnext;
 			lru_unlink(t, e);
+			t->bytes -= proctab_entry_bytes(e);
 			process_release(&e->p);
 			free(e);
 			t->count--;
@@ -138,18 +178,51 @@ proctab_upsert(struct proctab *t, int32_t pid)
 	t->buckets[b] = e;
 	lru_append(t, e);
 	t->count++;
+	t->bytes += proctab_entry_bytes(e);
 	return e;
 }
 
-/* Replaces an entry's process with a copy of p (args capped), keeping its pid. */
+/* Cuts the path *s to at most max bytes, on a character boundary; says whether it did. */
+static bool
+cap_path(char **s, size_t max)
+{
+	size_t n;
+
+	if (*s == NULL || (n = strlen(*s)) <= max)
+		return false;
+	n = utf8_truncate(*s, n, max);
+	char *cut = xstrndup(*s, n);
+	free(*s);
+	*s = cut;
+	return true;
+}
+
+/*
+ * Replaces an entry's process with a copy of p (args and paths capped,
+ * the cut paths flagged), keeping its pid; then evicts the least recently
+ * touched other entries while the table is over its byte budget.
+ */
 void
 proctab_set(struct proctab *t, struct proctab_entry *e, const struct process *p)
 {
 	int32_t pid = e->p.pid;
 	if (&e->p == p)
 		return;
+	t->bytes -= proctab_entry_bytes(e);
 	process_copy(&e->p, p, t->max_args);
 	e->p.pid = pid;
+	if (cap_path(&e->p.executable, t->max_path))
+		e->p.paths_cut |= PATH_CUT_EXE;
+	if (cap_path(&e->p.cwd, t->max_path))
+		e->p.paths_cut |= PATH_CUT_CWD;
+	if (cap_path(&e->p.cgroup, t->max_path))
+		e->p.paths_cut |= PATH_CUT_CGROUP;
+	t->bytes += proctab_entry_bytes(e);
+	while (t->bytes > t->max_bytes && t->lru_head != NULL && t->lru_head != e) {
+		proctab_remove(t, t->lru_head->p.pid);
+		t->evictions++;
+		t->budget_evictions++;
+	}
 }
 
 /* Computes the entity id: base64url of SHA-256(host_id:pid:start_ticks), 24 chars. */

@@ -1,7 +1,8 @@
 /*
  * proctab.h: the process table. What the agent knows of each live process,
  * keyed by pid, seeded from /proc at start and kept by fork, exec and exit.
- * Bounded: past max_entries the least recently touched entry is evicted.
+ * Bounded: past max_entries, or past max_bytes of memory, the least
+ * recently touched entry is evicted; paths are cut at max_path bytes.
  */
 #ifndef HIDS_PROCTAB_H
 #define HIDS_PROCTAB_H
@@ -12,6 +13,7 @@
 #include "event.h"
 
 #define PROCTAB_RECENT 4096	/* exited pids remembered, for pid reuse within one tick */
+#define PROCTAB_DEFAULT_PATH 1024	/* bytes of each path kept, unless proctab_set_budget says */
 
 struct proctab_entry {
 	struct process p;
@@ -27,7 +29,11 @@ struct proctab {
 	size_t count;
 	size_t max_entries;
 	size_t max_args;		/* bytes of args kept per entry */
-	uint64_t evictions;
+	size_t max_path;		/* bytes of executable, cwd and cgroup kept per entry */
+	size_t max_bytes;		/* memory the entries may take, as proctab_entry_bytes counts */
+	size_t bytes;			/* what they take now */
+	uint64_t evictions;		/* all evictions, at max_entries or max_bytes */
+	uint64_t budget_evictions;	/* those at max_bytes */
 	struct proctab_entry *lru_head, *lru_tail;	/* head = oldest */
 	char host_id[65];
 	struct {
@@ -40,6 +46,8 @@ struct proctab {
 /* proctab.c */
 void proctab_init(struct proctab *t, size_t max_entries, size_t max_args,
     const char *host_id);
+void proctab_set_budget(struct proctab *t, size_t max_bytes, size_t max_path);
+size_t proctab_entry_bytes(const struct proctab_entry *e);
 void proctab_release(struct proctab *t);
 struct proctab_entry *proctab_lookup(struct proctab *t, int32_t pid);
 struct proctab_entry *proctab_upsert(struct proctab *t, int32_t pid);

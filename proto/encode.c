@@ -42,6 +42,9 @@ struct jw {
 	const char *escaped[JW_MAX_ESCAPED];	/* field names, static or in esc_names */
 	char esc_names[JW_MAX_ESCAPED][48];
 	int n_escaped;
+	const char *cut[JW_MAX_ESCAPED];	/* paths the process table cut, in cut_names */
+	char cut_names[JW_MAX_ESCAPED][48];
+	int n_cut;
 };
 
 static void
@@ -199,6 +202,31 @@ jw_escaped(struct jw *w, const char *prefix, const char *suffix)
 	w->n_escaped++;
 }
 
+/* Notes a path the process table had cut (hids.path_truncated); prefix.suffix names it. */
+static void
+jw_path_cut(struct jw *w, const char *prefix, const char *suffix)
+{
+	if (w->n_cut >= JW_MAX_ESCAPED)
+		return;
+	snprintf(w->cut_names[w->n_cut], sizeof(w->cut_names[0]), "%s.%s", prefix, suffix);
+	w->cut[w->n_cut] = w->cut_names[w->n_cut];
+	w->n_cut++;
+}
+
+/* Writes "key":["a","b",...] from n field names. */
+static void
+jw_name_list(struct jw *w, const char *key, const char *const *names, int n)
+{
+	jw_key(w, key);
+	jw_char(w, '[');
+	for (int i = 0; i < n; i++) {
+		if (i > 0)
+			jw_char(w, ',');
+		jw_string(w, names[i], strlen(names[i]));
+	}
+	jw_char(w, ']');
+}
+
 /* Formats wall-clock ns as RFC 3339 UTC with nanoseconds. */
 void
 encode_format_time(uint64_t real_ns, char *buf, size_t buflen)
@@ -270,12 +298,15 @@ jw_bytes_value(struct jw *w, const char *s, size_t n, bool *escaped)
 		jw_string(w, s, n);
 }
 
-/* Adds attacker-controlled bytes as a string, escaping reversibly if needed. */
+/* Adds attacker-controlled bytes as a string, escaping reversibly if needed; cut: the table had cut it. */
 static void
 add_bytes(struct jw *w, const char *key, const char *s, size_t n,
-    const char *prefix, struct shrink *sh)
+    const char *prefix, struct shrink *sh, bool cut)
 {
 	bool esc;
+
+	if (cut && !(sh->str_cap == 1 && n > 1))
+		jw_path_cut(w, prefix, key);
 
 	if (sh->str_cap && n > sh->str_cap) {
 		sh->cut = true;
@@ -300,7 +331,7 @@ add_id(struct jw *w, const char *key, uint32_t id, const char *name, struct shri
 	jw_str(w, "id", buf);
 	if (name) {
 		snprintf(prefix, sizeof(prefix), "%s%s", w->depth > 2 ? "process." : "", key);
-		add_bytes(w, "name", name, strlen(name), prefix, sh);
+		add_bytes(w, "name", name, strlen(name), prefix, sh, false);
 	}
 	jw_close(w);
 }
@@ -381,9 +412,10 @@ add_process(struct encode_ctx *ctx, struct jw *w, const struct process *p,
 	if (ids && p->entity_id[0])
 		jw_str(w, "entity_id", p->entity_id);
 	if ((p->known & PF_NAME) && p->name[0])
-		add_bytes(w, "name", p->name, strlen(p->name), prefix, sh);
+		add_bytes(w, "name", p->name, strlen(p->name), prefix, sh, false);
 	if ((p->known & PF_EXE) && p->executable)
-		add_bytes(w, "executable", p->executable, strlen(p->executable), prefix, sh);
+		add_bytes(w, "executable", p->executable, strlen(p->executable), prefix, sh,
+		    p->paths_cut & PATH_CUT_EXE);
 	if ((p->known & PF_ARGS) && p->args) {
 		/* A cut lands on a character boundary: valid argv stays unescaped. */
 		size_t keep = sh->args_keep < p->args_len ?
@@ -393,7 +425,8 @@ add_process(struct encode_ctx *ctx, struct jw *w, const struct process *p,
 	if (!full)
 		return;
 	if ((p->known & PF_CWD) && p->cwd)
-		add_bytes(w, "working_directory", p->cwd, strlen(p->cwd), prefix, sh);
+		add_bytes(w, "working_directory", p->cwd, strlen(p->cwd), prefix, sh,
+		    p->paths_cut & PATH_CUT_CWD);
 	uint64_t start = encode_start_ns(ctx, p);
 	if (start)
 		jw_time(w, ctx, "start", start);
@@ -674,7 +707,8 @@ add_event_hids(struct encode_ctx *ctx, struct jw *w, const struct event *ev,
 	if ((p->known & PF_NSPID) && p->ns_pid > 0 && p->ns_pid != p->pid)
 		jw_int(w, "ns_pid", p->ns_pid);
 	if ((p->known & PF_CONTAINER) && p->cgroup)
-		add_bytes(w, "cgroup", p->cgroup, strlen(p->cgroup), "hids", sh);
+		add_bytes(w, "cgroup", p->cgroup, strlen(p->cgroup), "hids", sh,
+		    p->paths_cut & PATH_CUT_CGROUP);
 	if (p->exe_deleted)
 		jw_bool(w, "exe_deleted", true);
 	if (p->exe_errno)
@@ -720,16 +754,10 @@ build_doc(struct encode_ctx *ctx, struct jw *w, const struct event *ev, struct s
 		add_stats(w, ev->stats);
 	if (proc_event)
 		add_event_hids(ctx, w, ev, sh);
-	if (w->n_escaped > 0) {
-		jw_key(w, "escaped");
-		jw_char(w, '[');
-		for (int i = 0; i < w->n_escaped; i++) {
-			if (i > 0)
-				jw_char(w, ',');
-			jw_string(w, w->escaped[i], strlen(w->escaped[i]));
-		}
-		jw_char(w, ']');
-	}
+	if (w->n_escaped > 0)
+		jw_name_list(w, "escaped", w->escaped, w->n_escaped);
+	if (w->n_cut > 0)
+		jw_name_list(w, "path_truncated", w->cut, w->n_cut);
 	jw_close_opt(w, mark);
 	jw_close(w);
 }
@@ -759,6 +787,7 @@ encode_event(struct encode_ctx *ctx, const struct event *ev, size_t *len)
 		w.depth = 0;
 		w.has[0] = false;
 		w.n_escaped = 0;
+		w.n_cut = 0;
 		build_doc(ctx, &w, ev, &sh);
 		if (ctx->max_line_bytes == 0 || w.len + 1 <= ctx->max_line_bytes ||
 		    sh.str_cap == 1)

@@ -81,6 +81,11 @@ struct proc_ids {
 #define PF_START (1u << 10)
 #define PF_EXE_ID (1u << 11)	/* exe_dev, exe_ino */
 
+/* Which paths of struct process were cut (hids.path_truncated). */
+#define PATH_CUT_EXE (1u << 0)
+#define PATH_CUT_CWD (1u << 1)
+#define PATH_CUT_CGROUP (1u << 2)
+
 #define ENTITY_ID_LEN 24
 
 /* What is known of one process; strings are owned by the struct. */
@@ -99,6 +104,7 @@ struct process {
 	int exe_errno;		/* why executable could not be read; 0 = it was, or not tried */
 	int cwd_errno;		/* the same for cwd */
 	uint64_t exe_dev, exe_ino;	/* the executable's st_dev and st_ino (PF_EXE_ID) */
+	uint8_t paths_cut;	/* PATH_CUT_*: paths the process table cut to its limit */
 	char *args;		/* NUL-separated, args_len bytes */
 	size_t args_len;
 	uint32_t args_count;	/* true count, even when truncated */
@@ -140,7 +146,11 @@ struct process {
 	    "records that were waiting in the capture queue at the last drain") \
 	X(proctab_size, STAT_GAUGE, STAT_ALWAYS, "processes in the process table") \
 	X(proctab_evictions, STAT_COUNTER, STAT_ALWAYS, \
-	    "process table entries evicted at [process] table_max_entries") \
+	    "process table entries evicted at [process] table_max_entries or table_max_bytes") \
+	X(proctab_bytes, STAT_GAUGE, STAT_ALWAYS, \
+	    "memory the process table's entries take, in bytes") \
+	X(proctab_budget_evictions, STAT_COUNTER, STAT_ALWAYS, \
+	    "process table entries evicted at [process] table_max_bytes") \
 	X(rss_bytes, STAT_GAUGE, STAT_ALWAYS, "the agent's resident memory in bytes") \
 	X(forged, STAT_COUNTER, STAT_ALWAYS, \
 	    "connector messages not sent by the kernel, dropped") \

@@ -1226,6 +1226,34 @@ test_misleading_utf8_escaped(void **state)
 	encode_ctx_release(&ctx);
 }
 
+/* Paths the process table cut are named in hids.path_truncated, wherever they appear. */
+static void
+test_path_truncated_listed(void **state)
+{
+	struct encode_ctx ctx;
+	struct event ev;
+	json_object *d;
+
+	ctx_init(&ctx);
+	exec_event(&ev);
+	d = encode_parse(&ctx, &ev, NULL);
+	assert_null(jget(d, "hids.path_truncated"));
+	json_object_put(d);
+	ev.proc.paths_cut = PATH_CUT_CWD | PATH_CUT_CGROUP;
+	ev.proc.cgroup = strdup("/user.slice");
+	ev.proc.known |= PF_CONTAINER;
+	ev.parent.paths_cut = PATH_CUT_EXE;
+	d = encode_parse(&ctx, &ev, NULL);
+	assert_true(jarray_has(d, "hids.path_truncated", "process.working_directory"));
+	assert_true(jarray_has(d, "hids.path_truncated", "hids.cgroup"));
+	assert_true(jarray_has(d, "hids.path_truncated", "process.parent.executable"));
+	assert_false(jarray_has(d, "hids.path_truncated", "process.executable"));
+	assert_int_equal(json_object_array_length(jget(d, "hids.path_truncated")), 3);
+	json_object_put(d);
+	event_release(&ev);
+	encode_ctx_release(&ctx);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1238,6 +1266,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_invalid_utf8_paths_escaped),
 		cmocka_unit_test(test_control_chars_stay_on_one_line),
 		cmocka_unit_test(test_misleading_utf8_escaped),
+		cmocka_unit_test(test_path_truncated_listed),
 		cmocka_unit_test(test_exit_codes_and_signals),
 		cmocka_unit_test(test_proc_gone_thread_container),
 		cmocka_unit_test(test_uid_ptrace_details),

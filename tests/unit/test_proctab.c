@@ -1,7 +1,8 @@
-/* Proves that the process table finds, replaces and removes entries, evicts exactly the least recently used one when full, and gives each (host, pid, start) a stable, distinct entity id. */
+/* Proves that the process table finds, replaces and removes entries, evicts exactly the least recently used one when full or over its byte budget, cuts long paths, and gives each (host, pid, start) a stable, distinct entity id. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "procfs.h"
@@ -26,6 +27,11 @@ check_consistent(const struct proctab *t)
 		for (const struct proctab_entry *e = t->buckets[b]; e; e = e->hnext)
 			in_buckets++;
 	assert_int_equal(in_buckets, t->count);
+	/* The byte count is the sum of the entries' own. */
+	size_t bytes = 0;
+	for (const struct proctab_entry *e = t->lru_head; e; e = e->lnext)
+		bytes += proctab_entry_bytes(e);
+	assert_int_equal(bytes, t->bytes);
 }
 
 static void
@@ -400,6 +406,81 @@ test_reuse_generation(void **state)
 	proctab_release(&t);
 }
 
+/* Returns a new string of n copies of c. */
+static char *
+repeat(char c, size_t n)
+{
+	char *s = malloc(n + 1);
+	assert_non_null(s);
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/*
+ * Paths are cut at max_path and flagged, and past max_bytes the least
+ * recently touched entries go (counted apart), however long the paths:
+ * 4 KiB paths of sleepers cannot grow the table past its budget.
+ */
+static void
+test_byte_budget(void **state)
+{
+	const size_t budget = 1u << 20, path = 128;
+	struct proctab t;
+	struct process p;
+
+	proctab_init(&t, 100000, 64, "h");
+	proctab_set_budget(&t, budget, path);
+	process_init(&p);
+	p.executable = repeat('e', 4000);
+	p.cwd = repeat('c', 4000);
+	p.cgroup = repeat('g', 4000);
+	p.cgroup[0] = '/';
+	for (int32_t pid = 1; pid <= 20000; pid++) {
+		struct proctab_entry *e = proctab_upsert(&t, pid);
+		proctab_set(&t, e, &p);
+		assert_true(t.bytes <= budget);
+		assert_ptr_equal(proctab_lookup(&t, pid), e);	/* the newest stays */
+		assert_int_equal(strlen(e->p.executable), path);
+		assert_int_equal(strlen(e->p.cwd), path);
+		assert_int_equal(strlen(e->p.cgroup), path);
+		assert_int_equal(e->p.paths_cut, PATH_CUT_EXE | PATH_CUT_CWD | PATH_CUT_CGROUP);
+	}
+	check_consistent(&t);
+	assert_true(t.count > 1000 && t.count < 20000);
+	assert_int_equal(t.budget_evictions, 20000 - t.count);
+	assert_int_equal(t.evictions, t.budget_evictions);
+	/* The oldest went first. */
+	assert_null(proctab_lookup(&t, 1));
+	assert_non_null(proctab_lookup(&t, 20000 - (int32_t)t.count + 1));
+	assert_null(proctab_lookup(&t, 20000 - (int32_t)t.count));
+
+	/* A short path is kept whole and not flagged; a cut never splits a character. */
+	process_release(&p);
+	process_init(&p);
+	p.executable = strdup("/bin/sh");
+	p.cwd = malloc(2 * 100 + 1);
+	assert_non_null(p.cwd);
+	for (int i = 0; i < 100; i++)
+		memcpy(p.cwd + 2 * i, "\xc3\xa9", 2);
+	p.cwd[200] = '\0';
+	proctab_set_budget(&t, budget, 129);
+	struct proctab_entry *e = proctab_upsert(&t, 99999);
+	proctab_set(&t, e, &p);
+	assert_string_equal(e->p.executable, "/bin/sh");
+	assert_int_equal(strlen(e->p.cwd), 128);
+	assert_int_equal(e->p.paths_cut, PATH_CUT_CWD);
+	check_consistent(&t);
+	process_release(&p);
+
+	/* Removing everything gives every byte back. */
+	for (int32_t pid = 1; pid <= 100000; pid++)
+		proctab_remove(&t, pid);
+	assert_int_equal(t.count, 0);
+	assert_int_equal(t.bytes, 0);
+	proctab_release(&t);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -414,6 +495,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_init_keeps_host_id),
 		cmocka_unit_test(test_seed_from_proc),
 		cmocka_unit_test(test_reuse_generation),
+		cmocka_unit_test(test_byte_budget),
 		cmocka_unit_test(test_entity_id_long_host),
 	};
 	return unit_main(argc, argv, "proctab", tests, UNIT_COUNT(tests), NULL, 0);
