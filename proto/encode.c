@@ -33,18 +33,21 @@ struct shrink {
 	bool cut;		/* a string was cut */
 };
 
+/* A list of field names for hids.escaped or hids.path_truncated. */
+struct jw_names {
+	const char *v[JW_MAX_ESCAPED];	/* pointers into buf, for jw_name_list */
+	char buf[JW_MAX_ESCAPED][48];
+	int n;
+};
+
 /* The line being written: a buffer, and per open object whether it has a member yet. */
 struct jw {
 	char *buf;
 	size_t len, cap;
 	int depth;
 	bool has[JW_MAX_DEPTH];
-	const char *escaped[JW_MAX_ESCAPED];	/* field names, static or in esc_names */
-	char esc_names[JW_MAX_ESCAPED][48];
-	int n_escaped;
-	const char *cut[JW_MAX_ESCAPED];	/* paths the process table cut, in cut_names */
-	char cut_names[JW_MAX_ESCAPED][48];
-	int n_cut;
+	struct jw_names escaped;	/* fields whose values were escaped */
+	struct jw_names cut;		/* paths the process table had cut */
 };
 
 static void
@@ -191,26 +194,15 @@ jw_bool(struct jw *w, const char *key, bool v)
 	jw_raw(w, v ? "true" : "false", v ? 4 : 5);
 }
 
-/* Notes a field whose value was escaped; prefix.suffix names it. */
+/* Adds the field prefix.suffix to a list of names (escaped, or cut). */
 static void
-jw_escaped(struct jw *w, const char *prefix, const char *suffix)
+jw_note(struct jw_names *l, const char *prefix, const char *suffix)
 {
-	if (w->n_escaped >= JW_MAX_ESCAPED)
+	if (l->n >= JW_MAX_ESCAPED)
 		return;
-	snprintf(w->esc_names[w->n_escaped], sizeof(w->esc_names[0]), "%s.%s", prefix, suffix);
-	w->escaped[w->n_escaped] = w->esc_names[w->n_escaped];
-	w->n_escaped++;
-}
-
-/* Notes a path the process table had cut (hids.path_truncated); prefix.suffix names it. */
-static void
-jw_path_cut(struct jw *w, const char *prefix, const char *suffix)
-{
-	if (w->n_cut >= JW_MAX_ESCAPED)
-		return;
-	snprintf(w->cut_names[w->n_cut], sizeof(w->cut_names[0]), "%s.%s", prefix, suffix);
-	w->cut[w->n_cut] = w->cut_names[w->n_cut];
-	w->n_cut++;
+	snprintf(l->buf[l->n], sizeof(l->buf[0]), "%s.%s", prefix, suffix);
+	l->v[l->n] = l->buf[l->n];
+	l->n++;
 }
 
 /* Writes "key":["a","b",...] from n field names. */
@@ -306,7 +298,7 @@ add_bytes(struct jw *w, const char *key, const char *s, size_t n,
 	bool esc;
 
 	if (cut && !(sh->str_cap == 1 && n > 1))
-		jw_path_cut(w, prefix, key);
+		jw_note(&w->cut, prefix, key);
 
 	if (sh->str_cap && n > sh->str_cap) {
 		sh->cut = true;
@@ -317,7 +309,7 @@ add_bytes(struct jw *w, const char *key, const char *s, size_t n,
 	jw_key(w, key);
 	jw_bytes_value(w, s, n, &esc);
 	if (esc)
-		jw_escaped(w, prefix, key);
+		jw_note(&w->escaped, prefix, key);
 }
 
 /* Writes {"id":"N","name":...}; the name comes from NSS, so it is treated like process strings. */
@@ -388,9 +380,9 @@ add_args(struct jw *w, const struct process *p, size_t keep, const char *prefix,
 		jw_char(w, '"');
 	}
 	if (esc) {
-		jw_escaped(w, prefix, "args");
+		jw_note(&w->escaped, prefix, "args");
 		if (with_cmdline)
-			jw_escaped(w, prefix, "command_line");
+			jw_note(&w->escaped, prefix, "command_line");
 	}
 }
 
@@ -606,8 +598,8 @@ add_envelope(struct encode_ctx *ctx, struct jw *w, const struct event *ev)
 	encode_shared(ctx);
 	jw_raw(w, ctx->shared, ctx->shared_len);
 	if (ctx->shared_escaped) {
-		jw_escaped(w, "host", "hostname");
-		jw_escaped(w, "host", "name");
+		jw_note(&w->escaped, "host", "hostname");
+		jw_note(&w->escaped, "host", "name");
 	}
 }
 
@@ -754,10 +746,10 @@ build_doc(struct encode_ctx *ctx, struct jw *w, const struct event *ev, struct s
 		add_stats(w, ev->stats);
 	if (proc_event)
 		add_event_hids(ctx, w, ev, sh);
-	if (w->n_escaped > 0)
-		jw_name_list(w, "escaped", w->escaped, w->n_escaped);
-	if (w->n_cut > 0)
-		jw_name_list(w, "path_truncated", w->cut, w->n_cut);
+	if (w->escaped.n > 0)
+		jw_name_list(w, "escaped", w->escaped.v, w->escaped.n);
+	if (w->cut.n > 0)
+		jw_name_list(w, "path_truncated", w->cut.v, w->cut.n);
 	jw_close_opt(w, mark);
 	jw_close(w);
 }
@@ -786,8 +778,8 @@ encode_event(struct encode_ctx *ctx, const struct event *ev, size_t *len)
 		w.len = 0;
 		w.depth = 0;
 		w.has[0] = false;
-		w.n_escaped = 0;
-		w.n_cut = 0;
+		w.escaped.n = 0;
+		w.cut.n = 0;
 		build_doc(ctx, &w, ev, &sh);
 		if (ctx->max_line_bytes == 0 || w.len + 1 <= ctx->max_line_bytes ||
 		    sh.str_cap == 1)
