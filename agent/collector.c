@@ -503,8 +503,8 @@ collector_close_session(struct collector *c)
 		return;
 	hlen = relp_format_header(hdr, sizeof(hdr), c->next_txnr, "close", 0);
 	if (hlen) {
-		evbuffer_add(bufferevent_get_output(c->bev), hdr, hlen);
-		evbuffer_add(bufferevent_get_output(c->bev), "\n", 1);
+		collector_put(c, bufferevent_get_output(c->bev), hdr, hlen);
+		collector_put(c, bufferevent_get_output(c->bev), "\n", 1);
 	}
 }
 
