@@ -106,6 +106,137 @@ capture_seq_gap(struct capture *cap, uint32_t cpu, uint32_t seq)
 	return gap;
 }
 
+/*
+ * Split mode's gap count. The kernel numbers each message per CPU whoever
+ * listens, so the two filtered sockets together see every number when
+ * they ask for every type, except the replies to (un)subscribe requests,
+ * which a filtered socket never gets and which anyone may cause. Each
+ * socket brings its numbers in order, but the exec socket is drained
+ * before the other one: a number missing at or below what the other
+ * socket showed (settle) is final once the exec socket was drained again.
+ * Such holes count as loss when an overrun (ENOBUFS) was reported within
+ * CAPTURE_OVERRUN_WINDOW_MS, else as seq_unexplained.
+ */
+static void capture_note_lost(struct capture *cap, uint64_t n, const char *reason);
+
+#define SEQWIN_BIT(w, s) ((w)->bits[((s) % CAPTURE_SEQ_WINDOW) / 64] & \
+    (1ull << ((s) % 64)))
+
+/* Counts the numbers below upto that were not seen and moves base to upto. */
+static void
+seqwin_finalize(struct capture *cap, struct capture_seqwin *w, uint32_t upto)
+{
+	uint32_t span = upto - w->base, in_win = span < CAPTURE_SEQ_WINDOW ? span :
+	    CAPTURE_SEQ_WINDOW;
+
+	/* Beyond the window nothing was seen: no need to look at each number. */
+	cap->holes_pending += span - in_win;
+	for (uint32_t i = 0; i < in_win; i++, w->base++) {
+		if (SEQWIN_BIT(w, w->base))
+			w->bits[(w->base % CAPTURE_SEQ_WINDOW) / 64] &= ~(1ull << (w->base % 64));
+		else
+			cap->holes_pending++;
+	}
+	w->base = upto;
+}
+
+/* Notes that seq was seen on cpu, on either socket. */
+void
+capture_seqwin_see(struct capture *cap, uint32_t cpu, uint32_t seq)
+{
+	struct capture_seqwin *w;
+	uint32_t d;
+
+	if (cap->win == NULL || cpu >= cap->nwin)
+		return;
+	w = &cap->win[cpu];
+	if (!w->seen) {
+		w->seen = true;
+		w->base = seq + 1;
+		w->max = w->settle = seq;
+		return;
+	}
+	d = seq - w->base;
+	if (d >= 0x80000000u) {
+		/* Below base: a duplicate or late number, or a base gone astray. */
+		if (w->base - seq <= CAPTURE_SEQ_WINDOW || ++w->back < CAPTURE_SEQ_RESYNC)
+			return;
+		memset(w->bits, 0, sizeof(w->bits));
+		w->base = seq + 1;
+		w->max = w->settle = seq;
+		w->back = 0;
+		return;
+	}
+	w->back = 0;
+	if (d >= CAPTURE_SEQ_WINDOW)
+		seqwin_finalize(cap, w, seq - CAPTURE_SEQ_WINDOW + 1);
+	w->bits[(seq % CAPTURE_SEQ_WINDOW) / 64] |= 1ull << (seq % 64);
+	if (seq - w->max < 0x80000000u)
+		w->max = seq;
+	while (SEQWIN_BIT(w, w->base)) {
+		w->bits[(w->base % CAPTURE_SEQ_WINDOW) / 64] &= ~(1ull << (w->base % 64));
+		w->base++;
+	}
+}
+
+/* Counts what the holes found mean: loss after an overrun, else unexplained. */
+static void
+seqwin_account(struct capture *cap)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(3600000, 1);
+	uint64_t now = now_mono_ms(), n = cap->holes_pending;
+
+	cap->holes_pending = 0;
+	if (n && cap->overrun_open && now <= cap->overrun_until_ms) {
+		atomic_fetch_add(&cap->c.seq_lost, n);
+		capture_note_lost(cap, n, "kernel_overrun");
+		cap->overrun_counted = true;
+	} else if (n) {
+		atomic_fetch_add(&cap->c.seq_unexplained, n);
+		if (log_ratelimit_allow(&rl))
+			log_info("%llu connector sequence numbers came on neither socket "
+			    "without an overrun: replies to other connector clients' "
+			    "(un)subscribe requests, or a kernel allocation failure "
+			    "(counted as seq_unexplained)", (unsigned long long)n);
+	}
+	if (cap->overrun_open && now > cap->overrun_until_ms) {
+		/* An overrun whose holes never showed: loss of unknown count. */
+		if (!cap->overrun_counted)
+			capture_note_lost(cap, 0, "kernel_overrun");
+		cap->overrun_open = cap->overrun_counted = false;
+	}
+}
+
+/* After the exec socket was drained: holes up to each CPU's settle mark are final. */
+void
+capture_seqwin_settle(struct capture *cap)
+{
+	for (uint32_t c = 0; cap->win && c < cap->nwin; c++) {
+		struct capture_seqwin *w = &cap->win[c];
+		uint32_t d = w->settle + 1 - w->base;
+		if (w->seen && d != 0 && d < 0x80000000u)
+			seqwin_finalize(cap, w, w->settle + 1);
+	}
+	if (cap->win)
+		seqwin_account(cap);
+}
+
+/* After the other socket was drained: what it showed becomes the settle mark. */
+void
+capture_seqwin_mark(struct capture *cap)
+{
+	for (uint32_t c = 0; cap->win && c < cap->nwin; c++)
+		cap->win[c].settle = cap->win[c].max;
+}
+
+/* An overrun on either socket: holes found in the next while are its loss. */
+void
+capture_seqwin_overrun(struct capture *cap)
+{
+	cap->overrun_until_ms = now_mono_ms() + CAPTURE_OVERRUN_WINDOW_MS;
+	cap->overrun_open = true;
+}
+
 /* Says whether an event is wanted; sets *is_thread. */
 bool
 capture_keep(const struct capture_config *cfg, const struct kevent *k, bool *is_thread)
@@ -286,6 +417,8 @@ capture_datagram(struct capture *cap, const uint8_t *buf, size_t len,
 				capture_note_lost(cap, gap, "kernel_overrun");
 			}
 		}
+		if ((r == DECODE_OK || r == DECODE_ACK) && k.cpu < cap->ncpus)
+			capture_seqwin_see(cap, k.cpu, k.seq);
 		if (bad_cpu) {
 			atomic_fetch_add(&cap->c.decode_errors, 1);
 			if (log_ratelimit_allow(&rl))
@@ -392,7 +525,9 @@ capture_recv(struct capture *cap, struct nlsource *src, uint8_t *buf, int flags,
 	if (n == -1 && errno == ENOBUFS) {
 		/* Messages are gone; sequence gaps will say how many. */
 		atomic_fetch_add(&cap->c.overruns, 1);
-		if (!cap->gap_detect)
+		if (cap->win)
+			capture_seqwin_overrun(cap);
+		else if (!cap->gap_detect)
 			capture_note_lost(cap, 0, "kernel_overrun");
 		return true;
 	}
@@ -479,10 +614,15 @@ capture_split_round(struct capture *cap, uint8_t *buf, bool block)
 		capture_recv(cap, cap->src, buf, 0, FEED_EXEC, capture_hold_exec);
 	while (capture_recv(cap, cap->src, buf, MSG_DONTWAIT, FEED_EXEC, capture_hold_exec))
 		;
+	/* Drained to the end (not cut short by a signal): earlier holes are final. */
+	if (errno == EAGAIN)
+		capture_seqwin_settle(cap);
 	uint64_t t = clock_ns(CLOCK_MONOTONIC);
 	while (capture_recv(cap, cap->src_other, buf, MSG_DONTWAIT, FEED_OTHER,
 	    capture_hold_other))
 		got_other = true;
+	if (errno == EAGAIN)
+		capture_seqwin_mark(cap);
 	capture_merge_push(cap, t);
 	/* Others arriving: look again soon. Quiet: wait longer, up to a bound. */
 	if (got_other)
@@ -612,6 +752,14 @@ capture_start(struct capture *cap, const struct capture_config *cfg,
 	cap->ncpus = capture_possible_cpus();
 	/* Sequence gaps mean loss only when the kernel sends us every event. */
 	cap->gap_detect = !src->kernel_filter && src_other == NULL;
+	/* Two filtered sockets: together they see every number only if they ask for every type. */
+	if (src_other && (src->mask | src_other->mask) == KEV_ALL) {
+		cap->nwin = cap->ncpus < CAPTURE_MAX_CPUS ? cap->ncpus : CAPTURE_MAX_CPUS;
+		cap->win = xcalloc(cap->nwin, sizeof(*cap->win));
+	} else if (src_other || src->kernel_filter) {
+		log_info("only some event types are asked of the kernel: sequence gaps "
+		    "cannot be counted, an overrun is reported without a count");
+	}
 	/* Priority inheritance: the main thread holds it briefly, at normal priority. */
 	pthread_mutexattr_t ma;
 	pthread_mutexattr_init(&ma);
@@ -698,9 +846,11 @@ capture_take_forged(struct capture *cap)
 	return n;
 }
 
-/* Frees records handed back after the thread stopped. */
+/* Frees records handed back after the thread stopped, and the gap windows. */
 void
 capture_release(struct capture *cap)
 {
 	capture_free_done(cap);
+	free(cap->win);
+	cap->win = NULL;
 }

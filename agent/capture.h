@@ -22,6 +22,8 @@
 #define CAPTURE_MAX_CPUS 1024	/* per-CPU sequence tracking */
 #define CAPTURE_WAKE_SIGNAL SIGUSR2	/* interrupts the thread's recv on stop */
 #define CAPTURE_SEQ_RESYNC 4	/* backward sequence numbers in a row that reset a CPU's mark */
+#define CAPTURE_SEQ_WINDOW 4096	/* split mode: sequence numbers one CPU may have pending */
+#define CAPTURE_OVERRUN_WINDOW_MS 2000	/* split mode: holes this soon after ENOBUFS are loss */
 
 enum capture_prio { CAPTURE_PRIO_NORMAL = 0, CAPTURE_PRIO_NICE, CAPTURE_PRIO_FIFO };
 
@@ -59,6 +61,21 @@ struct capture_counters {
 	_Atomic uint64_t filtered;
 	_Atomic uint64_t rt_demotions;
 	_Atomic uint64_t forged;	/* datagrams not sent by the kernel, dropped */
+	_Atomic uint64_t seq_unexplained;	/* split mode: holes with no overrun */
+};
+
+/*
+ * Split mode: one CPU's sequence numbers seen on either socket. Bit
+ * (seq % CAPTURE_SEQ_WINDOW) is set for a number in [base, base + window)
+ * that was seen; every number below base is accounted for.
+ */
+struct capture_seqwin {
+	uint32_t base;		/* lowest number not yet seen nor counted */
+	uint32_t max;		/* highest number seen */
+	uint32_t settle;	/* max when the other socket was last drained */
+	bool seen;
+	uint8_t back;		/* numbers far below base in a row */
+	uint64_t bits[CAPTURE_SEQ_WINDOW / 64];
 };
 
 /*
@@ -96,6 +113,11 @@ struct capture {
 	uint32_t last_seq[CAPTURE_MAX_CPUS];
 	bool seq_seen[CAPTURE_MAX_CPUS];
 	uint8_t seq_back[CAPTURE_MAX_CPUS];	/* backward numbers in a row */
+	struct capture_seqwin *win;	/* split mode with every type: per CPU, else NULL */
+	uint32_t nwin;
+	uint64_t holes_pending;		/* found, not yet accounted */
+	uint64_t overrun_until_ms;	/* holes until then are loss */
+	bool overrun_open, overrun_counted;
 	char prio_desc[64];
 };
 
@@ -113,6 +135,10 @@ void capture_rec_free(struct capture_rec *r);
 void capture_rec_done(struct capture *cap, struct capture_rec *r);
 uint64_t capture_seq_gap(struct capture *cap, uint32_t cpu, uint32_t seq);
 uint64_t capture_take_forged(struct capture *cap);
+void capture_seqwin_see(struct capture *cap, uint32_t cpu, uint32_t seq);
+void capture_seqwin_settle(struct capture *cap);
+void capture_seqwin_mark(struct capture *cap);
+void capture_seqwin_overrun(struct capture *cap);
 void capture_datagram(struct capture *cap, const uint8_t *buf, size_t len,
     enum capture_feed feed, capture_sink sink);
 /* Split mode's merge, on the capture thread (exposed for the unit tests). */

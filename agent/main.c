@@ -192,6 +192,7 @@ agent_collect_stats(struct agent *a)
 	s->forged = atomic_load(&c->forged);
 	s->filtered = atomic_load(&c->filtered);
 	s->rt_demotions = atomic_load(&c->rt_demotions);
+	s->seq_unexplained = atomic_load(&c->seq_unexplained);
 	s->proctab_size = a->tab.count;
 	s->proctab_evictions = a->tab.evictions;
 	s->proctab_bytes = a->tab.bytes;

@@ -158,6 +158,8 @@ struct process {
 	    "events the agent's [events] types or exit filter left out") \
 	X(rt_demotions, STAT_COUNTER, STAT_ALWAYS, \
 	    "times the CPU guard took SCHED_FIFO from the capture thread for a second") \
+	X(seq_unexplained, STAT_COUNTER, STAT_ALWAYS, \
+	    "connector sequence numbers neither socket got, with no overrun") \
 	X(events_sent, STAT_COUNTER, STAT_FORWARDING, \
 	    "lines handed to the collector's socket") \
 	X(events_dropped, STAT_COUNTER, STAT_FORWARDING, \

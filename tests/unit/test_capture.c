@@ -3,7 +3,9 @@
  * the split mode's merge of exec and other records by kernel timestamp
  * (other records stamped after the exec socket was drained wait), the
  * per-CPU sequence gap count (which a bad number cannot switch off), the
- * check of the cpu index, and the event filter.
+ * split mode's gap count across both sockets (holes final only once both
+ * were drained, loss only after an overrun), the check of the cpu index,
+ * and the event filter.
  */
 #include "unit.h"
 
@@ -209,6 +211,141 @@ test_seq_gap_resyncs(void **state)
 	assert_int_equal(capture_seq_gap(&cap, 0, seq + 4), 3);
 }
 
+/* A capture with split mode's gap windows for two CPUs. */
+static void
+cap_init_split(struct capture *cap)
+{
+	cap_init(cap);
+	cap->nwin = 2;
+	cap->win = calloc(cap->nwin, sizeof(*cap->win));
+	assert_non_null(cap->win);
+}
+
+/* The loss noted so far, taken: *reason gets its reason. */
+static uint64_t
+take_lost(struct capture *cap, const char **reason)
+{
+	size_t depth;
+	uint64_t lost;
+
+	assert_null(capture_take_all(cap, &depth, &lost, reason));
+	return lost;
+}
+
+/*
+ * One round: the exec socket's numbers, the settle point, the other
+ * socket's numbers, the mark; as capture_split_round does it.
+ */
+static void
+round_of(struct capture *cap, uint32_t cpu, const uint32_t *execs, size_t ne,
+    const uint32_t *others, size_t no)
+{
+	for (size_t i = 0; i < ne; i++)
+		capture_seqwin_see(cap, cpu, execs[i]);
+	capture_seqwin_settle(cap);
+	for (size_t i = 0; i < no; i++)
+		capture_seqwin_see(cap, cpu, others[i]);
+	capture_seqwin_mark(cap);
+}
+
+/*
+ * The two sockets' numbers together make a whole: no hole, even when the
+ * exec socket's share of a round comes a round late.
+ */
+static void
+test_split_gaps_merge(void **state)
+{
+	struct capture cap;
+	const char *reason;
+	const uint32_t o1[] = { 10, 12, 13, 15 }, e1[] = { 11 }, e2[] = { 14, 17 },
+	    o2[] = { 16, 18 };
+
+	(void)state;
+	cap_init_split(&cap);
+	round_of(&cap, 0, e1, 1, o1, 4);	/* 14 is an exec still on its way */
+	round_of(&cap, 0, e2, 2, o2, 2);
+	round_of(&cap, 0, NULL, 0, NULL, 0);
+	assert_int_equal(take_lost(&cap, &reason), 0);
+	assert_int_equal(atomic_load(&cap.c.seq_unexplained), 0);
+	assert_int_equal(cap.win[0].base, 19);
+	free(cap.win);
+	cap_free(&cap);
+}
+
+/* After an overrun the holes of the merged stream are its loss, exactly. */
+static void
+test_split_gaps_overrun(void **state)
+{
+	struct capture cap;
+	const char *reason = NULL;
+	const uint32_t o1[] = { 100, 101 }, e2[] = { 102 }, o2[] = { 110, 111 },
+	    e3[] = { 112 };
+
+	(void)state;
+	cap_init_split(&cap);
+	round_of(&cap, 1, NULL, 0, o1, 2);
+	capture_seqwin_overrun(&cap);		/* ENOBUFS: 103..109 were dropped */
+	round_of(&cap, 1, e2, 1, o2, 2);
+	assert_int_equal(take_lost(&cap, &reason), 0);	/* not final yet */
+	round_of(&cap, 1, e3, 1, NULL, 0);
+	assert_int_equal(take_lost(&cap, &reason), 7);
+	assert_string_equal(reason, "kernel_overrun");
+	assert_int_equal(atomic_load(&cap.c.seq_lost), 7);
+	assert_int_equal(atomic_load(&cap.c.seq_unexplained), 0);
+	free(cap.win);
+	cap_free(&cap);
+}
+
+/*
+ * Without an overrun a hole is a reply to another client's subscribe
+ * (filtered sockets never get those): counted apart, no lost record. A
+ * number far behind, again and again, resets the window.
+ */
+static void
+test_split_gaps_unexplained(void **state)
+{
+	struct capture cap;
+	const char *reason = NULL;
+	const uint32_t o1[] = { 5, 6, 8 }, o2[] = { 9 };
+
+	(void)state;
+	cap_init_split(&cap);
+	round_of(&cap, 0, NULL, 0, o1, 3);
+	round_of(&cap, 0, NULL, 0, o2, 1);
+	assert_int_equal(take_lost(&cap, &reason), 0);
+	assert_null(reason);
+	assert_int_equal(atomic_load(&cap.c.seq_unexplained), 1);
+	/* A jump far ahead of the window is counted in bulk, in one step. */
+	capture_seqwin_overrun(&cap);
+	capture_seqwin_see(&cap, 0, 9 + 1000000);
+	capture_seqwin_settle(&cap);
+	assert_int_equal(take_lost(&cap, &reason), 1000000 - CAPTURE_SEQ_WINDOW);
+	for (uint32_t i = 0; i < CAPTURE_SEQ_RESYNC; i++)
+		capture_seqwin_see(&cap, 0, 20 + i);
+	assert_int_equal(cap.win[0].base, 20 + CAPTURE_SEQ_RESYNC);
+	free(cap.win);
+	cap_free(&cap);
+}
+
+/* An overrun whose holes never show still gives a lost record, of count 0. */
+static void
+test_split_gaps_overrun_uncounted(void **state)
+{
+	struct capture cap;
+	const char *reason = NULL;
+
+	(void)state;
+	cap_init_split(&cap);
+	capture_seqwin_overrun(&cap);
+	cap.overrun_until_ms = 0;	/* the window is over */
+	capture_seqwin_settle(&cap);
+	assert_int_equal(take_lost(&cap, &reason), 0);
+	assert_string_equal(reason, "kernel_overrun");
+	assert_false(cap.overrun_open);
+	free(cap.win);
+	cap_free(&cap);
+}
+
 /* Collects the records a datagram gives, for test_bad_cpu. */
 static void
 hold_cb(struct capture *cap, struct capture_rec *r)
@@ -282,6 +419,10 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_seq_gap),
 		cmocka_unit_test(test_seq_gap_resyncs),
 		cmocka_unit_test(test_bad_cpu),
+		cmocka_unit_test(test_split_gaps_merge),
+		cmocka_unit_test(test_split_gaps_overrun),
+		cmocka_unit_test(test_split_gaps_unexplained),
+		cmocka_unit_test(test_split_gaps_overrun_uncounted),
 		cmocka_unit_test(test_keep),
 	};
 	return unit_main(argc, argv, "capture", tests, UNIT_COUNT(tests), NULL, 0);
