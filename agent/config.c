@@ -69,6 +69,7 @@ config_defaults(struct config *c)
 	c->spool_max_bytes = 256ull << 20;
 	c->spool_fsync = SPOOL_FSYNC_INTERVAL;
 	c->spool_fsync_interval_ms = 1000;
+	filter_rules_init(&c->filter);
 }
 
 /* Frees the strings a config owns. */
@@ -82,6 +83,7 @@ config_release(struct config *c)
 	c->user = NULL;
 	free(c->metrics_listen);
 	c->metrics_listen = NULL;
+	filter_rules_release(&c->filter);
 }
 
 /* Returns the event types to ask of the kernel. */
@@ -371,6 +373,53 @@ set_metrics_listen(struct parse_state *st, const char *v)
 		st->c->metrics_listen = xstrdup(v);
 }
 
+/*
+ * Returns the rule name of a "filter NAME" section (copied into buf), or
+ * NULL for any other section.
+ */
+static const char *
+filter_section(const char *section, char *buf, size_t size)
+{
+	size_t n;
+
+	if (strncmp(section, "filter", 6) != 0 || (section[6] != ' ' && section[6] != '\t'))
+		return NULL;
+	section += 6;
+	section += strspn(section, " \t");
+	n = strlen(section);
+	while (n > 0 && (section[n - 1] == ' ' || section[n - 1] == '\t'))
+		n--;
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, section, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Handles one key of [filter] or [filter NAME]; false if the section is neither. */
+static bool
+filter_key(struct parse_state *st, const char *section, const char *key, const char *v)
+{
+	char name[128], err[256];
+	struct filter_rule *r;
+	int rc;
+
+	if (strcmp(section, "filter") == 0) {
+		rc = filter_global_key(&st->c->filter, key, v, err, sizeof(err));
+	} else if (filter_section(section, name, sizeof(name)) != NULL) {
+		if ((r = filter_rules_find(&st->c->filter, name)) == NULL)
+			return true;	/* its [filter NAME] line was refused */
+		rc = filter_rule_key(r, key, v, err, sizeof(err));
+	} else {
+		return false;
+	}
+	if (rc == 1)
+		perr(st, "unknown key '%s' in [%s]", key, section);
+	else if (rc == -1)
+		perr(st, "%s", err);
+	return true;
+}
+
 /* inih's callback: one key = value in one section. */
 static int
 config_handler(void *user, const char *section, const char *key, const char *v)
@@ -440,7 +489,8 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 	} else if (is(section, key, "process", "table_path_bytes")) {
 		set_size(st, key, v, 64, 4096, &c->table_path_bytes);
 	} else if ((strcmp(section, "collector") == 0 && collector_key(st, key, v)) ||
-	    (strcmp(section, "spool") == 0 && spool_key(st, key, v))) {
+	    (strcmp(section, "spool") == 0 && spool_key(st, key, v)) ||
+	    filter_key(st, section, key, v)) {
 		/* handled */
 	} else if (is(section, key, "metrics", "listen")) {
 		set_metrics_listen(st, v);
@@ -505,6 +555,25 @@ next_string_line(struct parse_state *st, bool *too_long)
 	return true;
 }
 
+/* Adds the rule a [filter NAME] line opens, so that an empty one is seen and its line known. */
+static void
+filter_section_line(struct parse_state *st)
+{
+	char sect[CONFIG_MAX_LINE], name[128], err[256];
+	const char *p = st->linebuf, *end;
+
+	if ((unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbb && (unsigned char)p[2] == 0xbf)
+		p += 3;
+	if (*p != '[' || (end = strchr(p, ']')) == NULL)
+		return;
+	memcpy(sect, p + 1, (size_t)(end - p - 1));
+	sect[end - p - 1] = '\0';
+	if (filter_section(sect, name, sizeof(name)) == NULL)
+		return;
+	if (filter_rules_add(&st->c->filter, name, st->line, err, sizeof(err)) == -1)
+		perr(st, "%s", err);
+}
+
 /* inih's line reader: counts lines, refuses over-long and malformed ones. */
 static char *
 config_reader(char *str, int num, void *stream)
@@ -539,6 +608,7 @@ config_reader(char *str, int num, void *stream)
 		str[0] = '\0';
 		return str;
 	}
+	filter_section_line(st);
 	memcpy(str, st->linebuf, len + 1);
 	return str;
 }
@@ -555,6 +625,14 @@ config_finish(struct parse_state *st)
 		perr(st, "[collector] cert_file and key_file go together");
 	if (col->backoff_max_ms < col->backoff_initial_ms)
 		perr(st, "[collector] backoff_max_ms is below backoff_initial_ms");
+	for (size_t i = 0; i < c->filter.n; i++) {
+		char err[256];
+		if (filter_rule_check(&c->filter.v[i], err, sizeof(err)) == -1) {
+			st->line = c->filter.v[i].line;
+			perr(st, "%s", err);
+		}
+	}
+	st->line = 0;
 	col->tls.ca_file = col->ca_file;
 	col->tls.cert_file = col->cert_file;
 	col->tls.key_file = col->key_file;

@@ -13,6 +13,7 @@
 #include "capture.h"
 #include "collector.h"
 #include "common.h"
+#include "filter.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/hids-agent/hids-agent.conf"
 
@@ -55,6 +56,8 @@ struct config {
 	unsigned spool_fsync_interval_ms;
 	/* [metrics] */
 	char *metrics_listen;		/* NULL: no endpoint */
+	/* [filter] and [filter NAME] */
+	struct filter_rules filter;
 };
 
 /* config.c */

@@ -27,6 +27,7 @@
 #include "encode.h"
 #include "enrich.h"
 #include "metrics.h"
+#include "filter.h"
 #include "names.h"
 #include "netlink.h"
 #include "output.h"
@@ -65,6 +66,8 @@ struct agent {
 	struct canary *canary;		/* NULL when there is none */
 	struct textview *tv;		/* --format text: the live view; NULL for JSON */
 	struct metrics *metrics;	/* NULL unless [metrics] listen */
+	struct filter filt;
+	struct event *ev_filter;	/* the filter summary timer */
 	struct event *ev_fsync;
 	struct clockstep *clockstep;
 	struct event *ev_stopcheck;
@@ -198,6 +201,7 @@ agent_collect_stats(struct agent *a)
 	s->proctab_bytes = a->tab.bytes;
 	s->proctab_budget_evictions = a->tab.budget_evictions;
 	s->rss_bytes = agent_rss();
+	s->events_suppressed = a->filt.suppressed;
 	s->forwarding = a->forwarding;
 	if (a->forwarding) {
 		s->connected = collector_connected(&a->col);
@@ -268,6 +272,26 @@ agent_emit_meta(struct agent *a, enum ev_action action, uint64_t lost, const cha
 	event_release(&ev);
 }
 
+/* Emits one filter rule's suppressed record. */
+static void
+agent_emit_summary_cb(const struct filter_summary *sum, void *arg)
+{
+	struct event ev;
+
+	event_init(&ev);
+	ev.k.action = EV_SUPPRESSED;
+	ev.summary = sum;
+	agent_emit(arg, &ev);
+	event_release(&ev);
+}
+
+/* Emits a suppressed record for every rule that suppressed anything since the last. */
+static void
+agent_flush_filter(struct agent *a)
+{
+	filter_flush(&a->filt, agent_emit_summary_cb, a);
+}
+
 /*
  * Reports lines the collector queue dropped, once it has room again, so the
  * lost record itself is not the next thing dropped.
@@ -316,7 +340,8 @@ agent_drain_queue(struct agent *a)
 			continue;
 		}
 		enrich_record(&a->en, r, &ev);
-		agent_emit(a, &ev);
+		if (!filter_event(&a->filt, &a->tab, &ev, a->procfd))
+			agent_emit(a, &ev);
 		event_release(&ev);
 		capture_rec_done(&a->cap, r);
 	}
@@ -447,6 +472,15 @@ keep_metrics_listen(struct config *nc, const struct config *old)
 	return true;
 }
 
+/* Re-arms the filter summary timer with the configured interval. */
+static void
+agent_arm_filter(struct agent *a)
+{
+	struct timeval tv = { (time_t)a->filt.r.interval_s, 0 };
+	event_del(a->ev_filter);
+	event_add(a->ev_filter, &tv);
+}
+
 /* Re-arms the heartbeat timer with the configured interval. */
 static void
 agent_arm_heartbeat(struct agent *a)
@@ -500,6 +534,11 @@ agent_reload(struct agent *a)
 		log_warnx("[metrics] listen changes take effect after a restart");
 	if (a->to_stdout && !nc.max_line_set)
 		nc.max_line_bytes = 0;
+	/* Counts so far go out under the old rules; their processes keep their decision. */
+	agent_drain_queue(a);
+	agent_flush_filter(a);
+	filter_install(&a->filt, &nc.filter, &a->tab);
+	agent_arm_filter(a);
 	old = a->cfg;
 	a->cfg = nc;
 	config_defaults(&nc);	/* its strings now belong to a->cfg */
@@ -522,6 +561,18 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	agent_reload(arg);
+}
+
+static void
+filter_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	(void)fd;
+	(void)what;
+	agent_drain_queue(a);
+	agent_flush_filter(a);
+	if (!a->forwarding)
+		output_flush(&a->out);
 }
 
 static void
@@ -699,8 +750,9 @@ agent_setup_loop(struct agent *a)
 	a->ev_usr1 = evsignal_new(a->base, SIGUSR1, usr1_cb, a);
 	a->ev_hup = evsignal_new(a->base, SIGHUP, hup_cb, a);
 	a->ev_heartbeat = event_new(a->base, -1, EV_PERSIST, heartbeat_cb, a);
+	a->ev_filter = event_new(a->base, -1, EV_PERSIST, filter_cb, a);
 	if (!a->ev_notify || !a->ev_batch || !a->ev_int || !a->ev_term || !a->ev_usr1 ||
-	    !a->ev_hup || !a->ev_heartbeat)
+	    !a->ev_hup || !a->ev_heartbeat || !a->ev_filter)
 		fatalx("cannot create loop events");
 	event_add(a->ev_hup, NULL);
 	event_add(a->ev_notify, NULL);
@@ -708,6 +760,7 @@ agent_setup_loop(struct agent *a)
 	event_add(a->ev_term, NULL);
 	event_add(a->ev_usr1, NULL);
 	agent_arm_heartbeat(a);
+	agent_arm_filter(a);
 	a->canary = canary_new(a->base, a->cfg.canary_interval_s, config_kernel_mask(&a->cfg),
 	    &(struct canary_hooks){ agent_canary_seen_cb, agent_canary_drain_cb,
 	    agent_canary_silent_cb, a });
@@ -719,7 +772,7 @@ static void
 agent_free_loop(struct agent *a)
 {
 	struct event *evs[] = { a->ev_notify, a->ev_batch, a->ev_int, a->ev_term, a->ev_usr1,
-		a->ev_hup, a->ev_heartbeat, a->ev_stopcheck };
+		a->ev_hup, a->ev_heartbeat, a->ev_filter, a->ev_stopcheck };
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);
@@ -973,6 +1026,11 @@ main(int argc, char **argv)
 	proctab_init(&a->tab, a->cfg.table_max_entries, a->cfg.table_args_bytes,
 	    a->host_id[0] ? a->host_id : a->hostname);
 	proctab_set_budget(&a->tab, a->cfg.table_max_bytes, a->cfg.table_path_bytes);
+	filter_init(&a->filt);
+	filter_install(&a->filt, &a->cfg.filter, NULL);
+	if (a->filt.r.n)
+		log_info("filter: %zu rules, a summary every %u s", a->filt.r.n,
+		    a->filt.r.interval_s);
 	a->enc.hostname = a->hostname;
 	a->enc.host_id = a->host_id[0] ? a->host_id : NULL;
 	a->enc.agent_id = a->agent_id;
@@ -1016,6 +1074,7 @@ main(int argc, char **argv)
 	capture_stop(&a->cap);
 	agent_drain_queue(a);
 	capture_release(&a->cap);
+	agent_flush_filter(a);
 	agent_emit_meta(a, EV_HEARTBEAT, 0, "stop");
 	agent_flush_collector(a);
 	output_release(&a->out);
@@ -1024,6 +1083,7 @@ main(int argc, char **argv)
 	agent_free_loop(a);
 	names_stop(&a->names);
 	proctab_release(&a->tab);
+	filter_release(&a->filt);
 	nlsource_close(&a->src);
 	if (a->src_other.fd != -1)
 		nlsource_close(&a->src_other);

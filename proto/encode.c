@@ -574,7 +574,8 @@ add_envelope(struct encode_ctx *ctx, struct jw *w, const struct event *ev)
 	char idbuf[64];
 	uint64_t ts = ev->k.ts_ns ? ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns
 				  : clock_ns(CLOCK_REALTIME);
-	bool metric = ev->k.action == EV_LOST || ev->k.action == EV_HEARTBEAT;
+	bool metric = ev->k.action == EV_LOST || ev->k.action == EV_HEARTBEAT ||
+	    ev->k.action == EV_SUPPRESSED;
 
 	jw_time(w, ctx, "@timestamp", ts);
 	ctx->sequence++;
@@ -727,11 +728,47 @@ add_event_hids(struct encode_ctx *ctx, struct jw *w, const struct event *ev,
 	jw_close(w);
 }
 
+/* Writes hids.filter of a suppressed record: the rule and what it suppressed. */
+static void
+add_summary(struct encode_ctx *ctx, struct jw *w, const struct filter_summary *s,
+    struct shrink *sh)
+{
+	const struct process *p = &s->example;
+
+	jw_open(w, "filter");
+	jw_str(w, "rule", s->rule);
+	jw_str(w, "action", s->sample ? "sample" : "drop");
+	if (s->sample)
+		jw_int(w, "sample", s->sample);
+	jw_int(w, "processes", (int64_t)s->processes);
+	jw_int(w, "events", (int64_t)s->events);
+	if (s->first_ns)
+		jw_time(w, ctx, "first", s->first_ns + (uint64_t)ctx->mono_to_real_ns);
+	if (s->last_ns)
+		jw_time(w, ctx, "last", s->last_ns + (uint64_t)ctx->mono_to_real_ns);
+	if (s->has_example) {
+		jw_open(w, "example");
+		if ((p->known & PF_EXE) && p->executable)
+			add_bytes(w, "executable", p->executable, strlen(p->executable),
+			    "hids.filter.example", sh, p->paths_cut & PATH_CUT_EXE);
+		if ((p->known & PF_ARGS) && p->args) {
+			size_t keep = sh->args_keep < p->args_len ?
+			    utf8_truncate(p->args, p->args_len, sh->args_keep) : p->args_len;
+			add_args(w, p, keep, "hids.filter.example", true, true);
+			if (p->args_truncated || keep < p->args_len)
+				jw_bool(w, "args_truncated", true);
+		}
+		jw_close(w);
+	}
+	jw_close(w);
+}
+
 /* Writes the whole document within the limits of sh. */
 static void
 build_doc(struct encode_ctx *ctx, struct jw *w, const struct event *ev, struct shrink *sh)
 {
-	bool proc_event = ev->k.action != EV_LOST && ev->k.action != EV_HEARTBEAT;
+	bool proc_event = ev->k.action != EV_LOST && ev->k.action != EV_HEARTBEAT &&
+	    ev->k.action != EV_SUPPRESSED;
 
 	jw_open(w, NULL);
 	add_envelope(ctx, w, ev);
@@ -744,6 +781,8 @@ build_doc(struct encode_ctx *ctx, struct jw *w, const struct event *ev, struct s
 		jw_str(w, "reason", ev->reason);
 	if (ev->stats)
 		add_stats(w, ev->stats);
+	if (ev->summary)
+		add_summary(ctx, w, ev->summary, sh);
 	if (proc_event)
 		add_event_hids(ctx, w, ev, sh);
 	if (w->escaped.n > 0)

@@ -27,6 +27,7 @@ static const struct {
 	[EV_EXIT] = { "exit", "end", KEV_EXIT },
 	[EV_LOST] = { "lost", "info", 0 },
 	[EV_HEARTBEAT] = { "heartbeat", "info", 0 },
+	[EV_SUPPRESSED] = { "suppressed", "info", 0 },
 };
 
 /* Zeroes a process and marks its numeric fields unknown. */

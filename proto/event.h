@@ -39,6 +39,7 @@ enum ev_action {
 	EV_EXIT,
 	EV_LOST,
 	EV_HEARTBEAT,
+	EV_SUPPRESSED,		/* a filter rule's summary (agent/filter.c) */
 	EV_ACTION_MAX
 };
 
@@ -115,6 +116,8 @@ struct process {
 	char container_id[65];
 	char *cgroup;		/* the cgroup path as /proc/PID/cgroup shows it (PF_CONTAINER) */
 	char entity_id[ENTITY_ID_LEN + 1];
+	uint16_t filt_rule;	/* agent/filter.c: the rule, when filt says so */
+	uint8_t filt;		/* agent/filter.c: FILT_* decision */
 };
 
 /*
@@ -160,6 +163,8 @@ struct process {
 	    "times the CPU guard took SCHED_FIFO from the capture thread for a second") \
 	X(seq_unexplained, STAT_COUNTER, STAT_ALWAYS, \
 	    "connector sequence numbers neither socket got, with no overrun") \
+	X(events_suppressed, STAT_COUNTER, STAT_ALWAYS, \
+	    "events dropped by [filter NAME] rules, each also in a suppressed record") \
 	X(events_sent, STAT_COUNTER, STAT_FORWARDING, \
 	    "lines handed to the collector's socket") \
 	X(events_dropped, STAT_COUNTER, STAT_FORWARDING, \
@@ -205,6 +210,17 @@ struct agent_stat_desc {
 	enum stat_group group;
 };
 
+/* What one filter rule suppressed in one interval: a suppressed record. */
+struct filter_summary {
+	const char *rule;
+	uint32_t sample;		/* 0: the rule drops; N: it keeps 1 in N */
+	uint64_t processes;		/* processes it began to suppress */
+	uint64_t events;		/* events it suppressed */
+	uint64_t first_ns, last_ns;	/* CLOCK_MONOTONIC, like kevent.ts_ns */
+	struct process example;		/* one suppressed process: args, executable */
+	bool has_example;
+};
+
 /* A record ready for the encoder. */
 struct event {
 	struct kevent k;
@@ -223,6 +239,8 @@ struct event {
 	const char *reason;
 	/* For heartbeat records. */
 	const struct agent_stats *stats;
+	/* For suppressed records. */
+	const struct filter_summary *summary;
 };
 
 /* event.c */
