@@ -518,7 +518,7 @@ arg_has_prefix(const struct process *p, unsigned nth, const char *prefix)
 /*
  * Returns why an exec that a rule would suppress must be emitted, or NULL.
  * Everything is read from the event but the file mode of the executable:
- * one stat of /proc/PID/exe (about 2-3 us), only for such an exec.
+ * one or two stats (/proc/PID/exe, else the path; 1-3 us), only for such an exec.
  */
 static const char *
 never_suppress_reason(const struct filter *f, const struct event *ev, int procfd)
@@ -549,8 +549,14 @@ never_suppress_reason(const struct filter *f, const struct event *ev, int procfd
 	 * Hook: LD_PRELOAD and GLIBC_TUNABLES in the environment go here once
 	 * the event carries env_vars; the agent does not read environ yet.
 	 */
+	/*
+	 * The process is often gone by now: then the path itself, when it is
+	 * one of the host's (a container's path means another file here).
+	 */
 	snprintf(path, sizeof(path), "%d/exe", (int)p->pid);
-	if (procfd >= 0 && fstatat(procfd, path, &st, 0) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
+	if (procfd >= 0 && (fstatat(procfd, path, &st, 0) == 0 ||
+	    ((p->known & PF_CONTAINER) && p->container_id[0] == '\0' && stat(exe, &st) == 0)) &&
+	    (st.st_mode & (S_ISUID | S_ISGID)))
 		return "setuid or setgid executable";
 	return NULL;
 }
