@@ -31,7 +31,7 @@ except ImportError:
     sys.exit(2)
 
 ACTIONS = ("fork", "exec", "exit", "uid", "gid", "sid", "ptrace", "comm",
-           "coredump", "lost", "heartbeat")
+           "coredump", "lost", "heartbeat", "suppressed")
 
 
 class LineError(Exception):

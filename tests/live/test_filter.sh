@@ -28,7 +28,8 @@ cleanup() {
 	if [ -n "${KEEP:-}" ]; then echo "kept $w $tmpd"; else rm -rf "$w" "$tmpd"; fi
 }
 trap cleanup EXIT
-. "$(cd "$(dirname "$0")" && pwd)/../tap.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../tap.sh"
 
 mkdir "$w/bin"
 chmod 755 "$w"	# nobody runs the setuid copy from here
@@ -304,6 +305,9 @@ res(stop and stop[-1]["hids"]["stats"]["events_suppressed"] == sum(v[1] for v in
     "events_suppressed in the stop heartbeat is the sum of the suppressed records")
 PY
 cat "$w/report"
+check "every line is valid against the schema, suppressed records included" \
+    "$py" "$here/schema_check.py" --require-actions suppressed,exec,exit,fork \
+    "$here/../../proto/event.schema.json" "$w/out"
 pass=$((pass + $(grep -c '^ok' "$w/report")))
 fail=$((fail + $(grep -c '^not ok' "$w/report")))
 [ -s "$w/report" ] || bad "the report was written"
