@@ -507,12 +507,13 @@ arg_has_prefix(const struct process *p, unsigned nth, const char *prefix)
 	if (!(p->known & PF_ARGS) || p->args == NULL)
 		return false;
 	for (unsigned i = 0; i < nth; i++) {
-		size_t l = strnlen(p->args + off, p->args_len - off);
-		if (off + l >= p->args_len)
+		off += strnlen(p->args + off, p->args_len - off) + 1;
+		if (off >= p->args_len)
 			return false;
-		off += l + 1;
 	}
-	return strncmp(p->args + off, prefix, strlen(prefix)) == 0;
+	size_t plen = strlen(prefix);
+	return strnlen(p->args + off, p->args_len - off) >= plen &&
+	    memcmp(p->args + off, prefix, plen) == 0;
 }
 
 /*
