@@ -20,7 +20,10 @@ w=$(mktemp -d "$work/filter.XXXXXX")
 tmpd=$(mktemp -d /tmp/hidsfilter.XXXXXX)
 m=$$
 shm=/dev/shm/hidsfilter-$m vtmp=/var/tmp/hidsfilter-$m
-cg=/sys/fs/cgroup/pids/libpod-$(printf '%064x' $m)
+# A cgroup where docker's cgroupfs driver puts a container (procfs.c takes
+# container ids only under a runtime's own parent).
+cgparent=/sys/fs/cgroup/pids/docker made_cgparent=false
+cg=$cgparent/$(printf '%064x' $m)
 agent=
 cleanup() {
 	if [ -n "$agent" ] && kill -0 "$agent" 2>/dev/null; then
@@ -29,6 +32,7 @@ cleanup() {
 	fi
 	rm -f "$shm" "$vtmp"
 	[ -d "$cg" ] && rmdir "$cg" 2>/dev/null
+	$made_cgparent && rmdir "$cgparent" 2>/dev/null
 	if [ -n "${KEEP:-}" ]; then echo "kept $w $tmpd"; else rm -rf "$w" "$tmpd"; fi
 }
 trap cleanup EXIT
@@ -128,6 +132,9 @@ spawn cmdline 10 /bin/true "hidsfilter-cmd-$m"
 spawn user 5 setpriv --reuid=65534 --regid=65534 --clear-groups /bin/true x "hidsfilter-user-$m"
 /bin/sh -c 'sleep 0.2; exit 0' x "hidsfilter-user-$m" root
 container_ok=false
+if [ ! -d "$cgparent" ] && mkdir "$cgparent" 2>/dev/null; then
+	made_cgparent=true
+fi
 if mkdir "$cg" 2>/dev/null; then
 	container_ok=true
 	bash -c 'for ((i = 1; i <= 5; i++)); do
