@@ -102,13 +102,8 @@ check "--check-config accepts the rules" "$bin" --check-config -c "$conf"
 
 "$bin" --stdout -c "$conf" >"$w/out" 2>"$w/err" &
 agent=$!
-for _ in $(seq 100); do
-	grep -q 'ready' "$w/err" && break
-	sleep 0.1
-done
-if ! grep -q 'ready' "$w/err"; then
+if ! agent_wait_ready "$w/err"; then
 	bad "the agent starts"
-	cat "$w/err"
 	summary
 	exit 1
 fi
@@ -205,10 +200,7 @@ check "reload: good rules are installed" grep -q 'configuration reloaded' "$w/er
 spawn exe3 2 "$w/bin/exe-true"
 wait "$sleeper"
 sleep 1.5
-kill -TERM "$agent"
-wait "$agent"
-check "the agent exits 0" test $? -eq 0
-agent=
+agent_stop "filters"
 
 "$py" - "$w/out" "$m" "$w" "$tmpd" "$shm" "$vtmp" "$w/pids" "$container_ok" <<'PY' >"$w/report"
 import json, sys
