@@ -148,6 +148,7 @@ merge_snapshot(struct process *p, const struct process *s, unsigned got)
 	p->exe_errno = s->exe_errno;
 	p->exe_dev = s->exe_dev;
 	p->exe_ino = s->exe_ino;
+	p->exe_mode = s->exe_mode;
 	p->known = (p->known & ~PF_EXE_ID) | (s->known & PF_EXE_ID);
 	p->cwd_errno = s->cwd_errno;
 	if (got & SNAP_CWD) {

@@ -234,6 +234,7 @@ procfs_stat_exe(int procfd, int pid, struct process *p)
 		return;
 	p->exe_dev = (uint64_t)st.st_dev;
 	p->exe_ino = (uint64_t)st.st_ino;
+	p->exe_mode = (uint32_t)st.st_mode;
 	p->known |= PF_EXE_ID;
 }
 

@@ -105,6 +105,7 @@ struct process {
 	int exe_errno;		/* why executable could not be read; 0 = it was, or not tried */
 	int cwd_errno;		/* the same for cwd */
 	uint64_t exe_dev, exe_ino;	/* the executable's st_dev and st_ino (PF_EXE_ID) */
+	uint32_t exe_mode;	/* and its st_mode (PF_EXE_ID): setuid, setgid */
 	uint8_t paths_cut;	/* PATH_CUT_*: paths the process table cut to its limit */
 	char *args;		/* NUL-separated, args_len bytes */
 	size_t args_len;
