@@ -518,8 +518,9 @@ arg_has_prefix(const struct process *p, unsigned nth, const char *prefix)
 
 /*
  * Returns why an exec that a rule would suppress must be emitted, or NULL.
- * Everything is read from the event but the file mode of the executable:
- * one or two stats (/proc/PID/exe, else the path; 1-3 us), only for such an exec.
+ * Everything is read from the event; only when the capture thread could not
+ * stat the executable are one or two stats made here (/proc/PID/exe, else
+ * the path; 1-3 us).
  */
 static const char *
 never_suppress_reason(const struct filter *f, const struct event *ev, int procfd)
@@ -550,9 +551,13 @@ never_suppress_reason(const struct filter *f, const struct event *ev, int procfd
 	 * Hook: LD_PRELOAD and GLIBC_TUNABLES in the environment go here once
 	 * the event carries env_vars; the agent does not read environ yet.
 	 */
+	/* The capture thread's stat of /proc/PID/exe at exec (procfs.c). */
+	if (p->known & PF_EXE_ID)
+		return (p->exe_mode & (S_ISUID | S_ISGID)) ? "setuid or setgid executable" : NULL;
 	/*
-	 * The process is often gone by now: then the path itself, when it is
-	 * one of the host's (a container's path means another file here).
+	 * Without it, the exe link now; the process is often gone by then, so
+	 * else the path itself, when it is one of the host's (a container's
+	 * path means another file here).
 	 */
 	snprintf(path, sizeof(path), "%d/exe", (int)p->pid);
 	if (procfd >= 0 && (fstatat(procfd, path, &st, 0) == 0 ||

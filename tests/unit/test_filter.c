@@ -364,6 +364,29 @@ test_never_suppress_exec(void **state)
 }
 
 static void
+test_setuid_mode(void **state)
+{
+	struct fx x;
+	struct event ev;
+	(void)state;
+
+	/* The capture thread's stat of the executable says setuid: reported. */
+	fx_setup(&x, "[filter u]\nuser = 0\n");
+	for (int i = 0; i < 2; i++) {
+		proctab_upsert(&x.tab, 45 + i);
+		event_init(&ev);
+		ev.k.action = EV_EXEC;
+		set_image(&ev.proc, 45 + i, "/usr/bin/passwd", "passwd", 0);
+		ev.proc.known |= PF_EXE_ID;
+		ev.proc.exe_mode = 0100755 | (i == 0 ? 04000 : 0);
+		assert_int_equal(filter_event(&x.f, &x.tab, &ev, -1), i == 1);
+		event_release(&ev);
+	}
+	assert_int_equal(x.f.pinned, 1);
+	fx_teardown(&x);
+}
+
+static void
 test_never_suppress_midlife(void **state)
 {
 	struct fx x;
@@ -489,6 +512,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_fork_children),
 		cmocka_unit_test(test_subtree),
 		cmocka_unit_test(test_never_suppress_exec),
+		cmocka_unit_test(test_setuid_mode),
 		cmocka_unit_test(test_never_suppress_midlife),
 		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_reload),
