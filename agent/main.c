@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <linux/capability.h>
 #include <openssl/sha.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1013,6 +1014,11 @@ main(int argc, char **argv)
 		return 1;
 	a->config_path = config_path;
 	if (check_only) {
+		/* The switch itself happens only as root; the name must exist anyway. */
+		if (a->cfg.user && a->cfg.user[0] && getpwnam(a->cfg.user) == NULL) {
+			fprintf(stderr, "%s: [agent] user: no user '%s'\n", config_path, a->cfg.user);
+			return 1;
+		}
 		printf("%s: configuration is valid\n", config_path ? config_path : "built-in defaults");
 		return 0;
 	}

@@ -85,7 +85,12 @@ seg_open_read(struct spool *s, uint64_t id)
 			log_warn("spool: cannot open %s/%s", s->dir, name);
 		return -1;
 	}
-	if (fstat(fd, &sb) == -1 || !seg_trusted(&sb)) {
+	if (fstat(fd, &sb) == -1) {
+		log_warn("spool: cannot stat %s/%s", s->dir, name);
+		close(fd);
+		return -1;
+	}
+	if (!seg_trusted(&sb)) {
 		seg_untrusted(s, name, S_ISREG(sb.st_mode) ? "owned by another user" :
 		    "not a regular file");
 		close(fd);

@@ -191,4 +191,9 @@ printf '[agent]\nuser = hids-no-such-user\n' >"$tmp/nouser.conf"
 timeout 10 "$bin" -c "$tmp/nouser.conf" --stdout >/dev/null 2>"$tmp/nouser.err"
 check "a user that does not exist: exit 1" test $? -eq 1
 check "  ... naming it" grep -q "no user 'hids-no-such-user'" "$tmp/nouser.err"
+"$bin" --check-config -c "$tmp/nouser.conf" >/dev/null 2>"$tmp/nouser.err"
+check "--check-config refuses it too (exit 1, naming it)" \
+    bash -c "test $? -eq 1 && grep -q \"\[agent\] user: no user 'hids-no-such-user'\" '$tmp/nouser.err'"
+"$bin" --check-config -c "$tmp/agent.conf" >/dev/null 2>&1
+check "--check-config accepts an existing user" test $? -eq 0
 summary
