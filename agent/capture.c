@@ -313,7 +313,8 @@ capture_push(struct capture *cap, struct capture_rec *r)
 
 	r->bytes = CAPTURE_REC_OVERHEAD + r->snap.args_len +
 	    (r->snap.executable ? strlen(r->snap.executable) : 0) +
-	    (r->snap.cwd ? strlen(r->snap.cwd) : 0);
+	    (r->snap.cwd ? strlen(r->snap.cwd) : 0) +
+	    (r->snap.cgroup ? strlen(r->snap.cgroup) : 0);
 	pthread_mutex_lock(&cap->mu);
 	if (cap->q_records >= cap->cfg.queue_max_records ||
 	    cap->q_bytes + r->bytes > cap->cfg.queue_max_bytes) {
