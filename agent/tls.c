@@ -148,28 +148,36 @@ no_passphrase_cb(char *buf, int size, int rwflag, void *arg)
 }
 
 /*
- * Warns when the key file can be read by others, or by a group that is
- * neither the agent's nor the hids-agent group (root:hids-agent 0640 is
- * the packaged layout).
+ * Warns when a TLS file can be changed by group or others (whoever writes
+ * ca_file chooses whom the agent trusts), and, for the key (secret), when
+ * others, or a group that is neither the agent's nor the hids-agent group,
+ * can read it (root:hids-agent 0640 is the packaged layout).
  */
 static void
-tls_check_key_mode(const char *path)
+tls_check_file(const char *key, const char *path, bool secret)
 {
 	struct stat st;
 	struct group *g;
+	unsigned mode;
 
-	if (stat(path, &st) == -1)
+	if (path == NULL || stat(path, &st) == -1)
 		return;	/* loading it reports the error */
+	mode = (unsigned)(st.st_mode & 07777);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		log_warnx("%s %s can be changed by %s (mode %04o); make it writable by its "
+		    "owner only", key, path, st.st_mode & S_IWOTH ? "others" : "its group", mode);
+	if (!secret)
+		return;
 	if (st.st_mode & S_IROTH) {
-		log_warnx("key_file %s is readable by others (mode %04o); make it 0600, or 0640 "
-		    "root:hids-agent", path, (unsigned)(st.st_mode & 07777));
+		log_warnx("%s %s is readable by others (mode %04o); make it 0600, or 0640 "
+		    "root:hids-agent", key, path, mode);
 		return;
 	}
 	if ((st.st_mode & S_IRGRP) && st.st_gid != getegid() &&
 	    ((g = getgrnam(HIDS_KEY_GROUP)) == NULL || g->gr_gid != st.st_gid))
-		log_warnx("key_file %s is readable by group %u, which is not the agent's "
-		    "(mode %04o); make it 0600, or 0640 root:hids-agent", path,
-		    (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
+		log_warnx("%s %s is readable by group %u, which is not the agent's "
+		    "(mode %04o); make it 0600, or 0640 root:hids-agent", key, path,
+		    (unsigned)st.st_gid, mode);
 }
 
 /* Loads the client certificate and key into ctx; -1 with a reason in err. */
@@ -182,7 +190,8 @@ tls_load_client_cert(SSL_CTX *ctx, const struct tls_config *cfg, char *err, size
 		snprintf(err, errlen, "cannot load cert_file %s", cfg->cert_file);
 		return -1;
 	}
-	tls_check_key_mode(cfg->key_file);
+	tls_check_file("cert_file", cfg->cert_file, false);
+	tls_check_file("key_file", cfg->key_file, true);
 	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase_cb);
 	SSL_CTX_set_default_passwd_cb_userdata(ctx, &asked);
 	int ok = SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM);
@@ -231,6 +240,7 @@ tls_ctx_new(const struct tls_config *cfg, char *err, size_t errlen)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
 	if (cfg->ca_file) {
+		tls_check_file("ca_file", cfg->ca_file, false);
 		if (SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL) != 1) {
 			snprintf(err, errlen, "cannot load ca_file %s", cfg->ca_file);
 			goto fail;

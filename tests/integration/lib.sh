@@ -296,7 +296,7 @@ make_certs() {
 	    { echo "make_certs failed; see $dir/openssl.log" >&2; return 1; }
 	for n in server expired wrong; do cat "$dir/$n.pem" "$dir/ca.pem" >"$dir/$n-full.pem"; done
 	cat "$dir/untrusted.pem" "$dir/ca2.pem" >"$dir/untrusted-full.pem"
-	chmod 644 "$dir"/*.key
+	chmod 644 "$dir"/*.key "$dir"/*.pem
 	chmod 600 "$dir/client.key"	# the agent warns about a key others can read
 	INT_CERTS=$dir
 }

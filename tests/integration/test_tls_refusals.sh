@@ -1,5 +1,5 @@
 #!/bin/bash
-# Proves the agent refuses, with the specific log line and before sending one byte, an untrusted CA, a wrong name, a name only in the subject CN, an expired certificate, a pin mismatch, a TLS 1.1-only server and TLS 1.2 servers offering only CBC or non-forward-secret suites; refuses renegotiation, an encrypted key (a clear error, no prompt) and warns about a key others can read; and accepts a correctly pinned, IP-named or IPv6 collector.
+# Proves the agent refuses, with the specific log line and before sending one byte, an untrusted CA, a wrong name, a name only in the subject CN, an expired certificate, a pin mismatch, a TLS 1.1-only server and TLS 1.2 servers offering only CBC or non-forward-secret suites; refuses renegotiation, an encrypted key (a clear error, no prompt) and warns about a key others can read or a CA file others can change; and accepts a correctly pinned, IP-named or IPv6 collector.
 set -u
 . "$(dirname "$0")/lib.sh"
 int_init "$@"
@@ -123,7 +123,8 @@ encrypted_key() {
 }
 encrypted_key
 
-# A key file others can read gets a warning naming it; a 0600 one none.
+# A key file others can read, or a CA file others can write, gets a warning
+# naming it; a 0600 key none.
 key_mode() {
 	local port fpid key=$INT_TMP/open.key
 	cp "$INT_CERTS/client.key" "$key"
@@ -141,6 +142,13 @@ key_mode() {
 	    "key_file=$INT_CERTS/client.key"
 	start_agent "$INT_TMP/key600.conf" agent-key600 || { bad "key-mode: the agent starts"; stop_faultcol "$fpid"; return; }
 	check "key 0600: no warning about it" not grep -qF "key_file" "$AGENT_ERR"
+	stop_agent
+	cp "$INT_CERTS/ca.pem" "$INT_TMP/open-ca.pem"
+	chmod 666 "$INT_TMP/open-ca.pem"
+	agent_conf "$INT_TMP/ca666.conf" "127.0.0.1:$port" "ca_file=$INT_TMP/open-ca.pem"
+	start_agent "$INT_TMP/ca666.conf" agent-ca666 || { bad "key-mode: the agent starts"; stop_faultcol "$fpid"; return; }
+	check "ca_file 0666: the agent warns that others can change it" grep -qF \
+	    "warning: ca_file $INT_TMP/open-ca.pem can be changed by others (mode 0666)" "$AGENT_ERR"
 	stop_agent
 	stop_faultcol "$fpid"
 }
