@@ -156,13 +156,13 @@ canary_new(struct event_base *base, unsigned interval_s, uint32_t kernel_mask,
 	struct timeval tv = { (time_t)interval_s, 0 };
 	struct canary *c;
 
-	if (interval_s == 0 || !(kernel_mask & (KEV_FORK | KEV_EXIT)))
+	if (interval_s == 0 || !(kernel_mask & (CN_EV_FORK | CN_EV_EXIT)))
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->hooks = *hooks;
-	/* A zero exit is not reported under nonzero_exit_only (no KEV_EXIT then). */
-	c->expect = (kernel_mask & KEV_FORK ? CANARY_SAW_FORK : 0) |
-	    (kernel_mask & KEV_EXIT ? CANARY_SAW_EXIT : 0);
+	/* A zero exit is not reported under nonzero_exit_only (no CN_EV_EXIT then). */
+	c->expect = (kernel_mask & CN_EV_FORK ? CANARY_SAW_FORK : 0) |
+	    (kernel_mask & CN_EV_EXIT ? CANARY_SAW_EXIT : 0);
 	/*
 	 * An ignored SIGCHLD, inherited across exec, would have the kernel
 	 * reap the child at once and free its pid while it is still matched.
@@ -201,7 +201,7 @@ canary_free(struct canary *c)
  * of that pid (the child never execs) is reported.
  */
 bool
-canary_match(struct canary *c, const struct kevent *k)
+canary_match(struct canary *c, const struct cn_event *k)
 {
 	unsigned saw;
 

@@ -33,6 +33,6 @@ struct canary;
 struct canary *canary_new(struct event_base *base, unsigned interval_s,
     uint32_t kernel_mask, const struct canary_hooks *hooks);
 void canary_free(struct canary *c);
-bool canary_match(struct canary *c, const struct kevent *k);
+bool canary_match(struct canary *c, const struct cn_event *k);
 
 #endif

@@ -239,15 +239,15 @@ capture_seqwin_overrun(struct capture *cap)
 
 /* Says whether an event is wanted; sets *is_thread. */
 bool
-capture_keep(const struct capture_config *cfg, const struct kevent *k, bool *is_thread)
+capture_keep(const struct capture_config *cfg, const struct cn_event *k, bool *is_thread)
 {
 	*is_thread = k->pid != k->tgid;
 	if (*is_thread && !cfg->threads)
 		return false;
 	if (!(cfg->emit_mask & k->what) &&
-	    !(k->what == KEV_EXIT && (cfg->emit_mask & KEV_NONZERO_EXIT)))
+	    !(k->what == CN_EV_EXIT && (cfg->emit_mask & CN_EV_NONZERO_EXIT)))
 		return false;
-	if (k->what == KEV_EXIT && cfg->nonzero_exit_only && k->exit_status == 0)
+	if (k->what == CN_EV_EXIT && cfg->nonzero_exit_only && k->exit_status == 0)
 		return false;
 	return true;
 }
@@ -353,7 +353,7 @@ capture_note_lost(struct capture *cap, uint64_t n, const char *reason)
 
 /* Handles one decoded event: filter, read /proc if exec or fork, hand to sink. */
 static void
-capture_one(struct capture *cap, const struct kevent *k, enum capture_feed feed,
+capture_one(struct capture *cap, const struct cn_event *k, enum capture_feed feed,
     capture_sink sink)
 {
 	struct capture_rec *r;
@@ -407,7 +407,7 @@ capture_datagram(struct capture *cap, const uint8_t *buf, size_t len,
 	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000, 5);
 
 	while (len > 0) {
-		struct kevent k;
+		struct cn_event k;
 		enum decode_result r = decode_next(&buf, &len, &k);
 		bool bad_cpu = r == DECODE_OK && k.cpu >= cap->ncpus;
 		/* Replies to any listener's (un)subscribe share the per-CPU counter. */
@@ -754,7 +754,7 @@ capture_start(struct capture *cap, const struct capture_config *cfg,
 	/* Sequence gaps mean loss only when the kernel sends us every event. */
 	cap->gap_detect = !src->kernel_filter && src_other == NULL;
 	/* Two filtered sockets: together they see every number only if they ask for every type. */
-	if (src_other && (src->mask | src_other->mask) == KEV_ALL) {
+	if (src_other && (src->mask | src_other->mask) == CN_EV_ALL) {
 		cap->nwin = cap->ncpus < CAPTURE_MAX_CPUS ? cap->ncpus : CAPTURE_MAX_CPUS;
 		cap->win = xcalloc(cap->nwin, sizeof(*cap->win));
 	} else if (src_other || src->kernel_filter) {

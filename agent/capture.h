@@ -32,7 +32,7 @@ struct capture_config {
 	int prio_value;			/* FIFO priority or nice value */
 	unsigned max_rt_cpu_percent;	/* FIFO duty-cycle guard */
 	bool threads;			/* keep thread events */
-	uint32_t emit_mask;		/* KEV_* the operator wants */
+	uint32_t emit_mask;		/* CN_EV_* the operator wants */
 	bool nonzero_exit_only;
 	size_t max_args;
 	size_t queue_max_bytes;
@@ -42,7 +42,7 @@ struct capture_config {
 /* One queued record: a kernel event and what /proc showed at once. */
 struct capture_rec {
 	struct capture_rec *next;
-	struct kevent k;
+	struct cn_event k;
 	struct process snap;
 	unsigned snap_got;	/* SNAP_* bits read */
 	bool is_thread;
@@ -145,7 +145,7 @@ void capture_datagram(struct capture *cap, const uint8_t *buf, size_t len,
 void capture_hold_exec(struct capture *cap, struct capture_rec *r);
 void capture_hold_other(struct capture *cap, struct capture_rec *r);
 void capture_merge_push(struct capture *cap, uint64_t upto);
-bool capture_keep(const struct capture_config *cfg, const struct kevent *k,
+bool capture_keep(const struct capture_config *cfg, const struct cn_event *k,
     bool *is_thread);
 
 #endif

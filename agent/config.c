@@ -36,8 +36,8 @@ config_defaults(struct config *c)
 	c->log_target = LOG_TO_STDERR;
 	c->heartbeat_interval_s = 60;
 	c->canary_interval_s = 30;
-	c->emit_mask = KEV_FORK | KEV_EXEC | KEV_UID | KEV_GID | KEV_SID |
-	    KEV_PTRACE | KEV_COMM | KEV_COREDUMP | KEV_EXIT;
+	c->emit_mask = CN_EV_FORK | CN_EV_EXEC | CN_EV_UID | CN_EV_GID | CN_EV_SID |
+	    CN_EV_PTRACE | CN_EV_COMM | CN_EV_COREDUMP | CN_EV_EXIT;
 	c->threads = false;
 	c->prio = CAPTURE_PRIO_FIFO;
 	c->prio_value = 1;
@@ -91,10 +91,10 @@ uint32_t
 config_kernel_mask(const struct config *c)
 {
 	uint32_t m = c->emit_mask;
-	if ((m & KEV_EXIT) && c->nonzero_exit_only)
-		m = (m & ~KEV_EXIT) | KEV_NONZERO_EXIT;
-	if (m == (KEV_ALL & ~KEV_NONZERO_EXIT))
-		m = KEV_ALL;
+	if ((m & CN_EV_EXIT) && c->nonzero_exit_only)
+		m = (m & ~CN_EV_EXIT) | CN_EV_NONZERO_EXIT;
+	if (m == (CN_EV_ALL & ~CN_EV_NONZERO_EXIT))
+		m = CN_EV_ALL;
 	return m;
 }
 
@@ -130,7 +130,7 @@ parse_events(struct parse_state *st, const char *v, uint32_t *mask)
 	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
 		enum ev_action a;
 		if (strcmp(tok, "all") == 0) {
-			m |= KEV_ALL & ~KEV_NONZERO_EXIT;
+			m |= CN_EV_ALL & ~CN_EV_NONZERO_EXIT;
 			continue;
 		}
 		if (ev_action_parse(tok, &a) == -1) {

@@ -36,7 +36,7 @@ entry_for(struct enricher *en, int32_t pid, bool create)
 
 /* Fills ev->parent from the table, if the parent is known. */
 static void
-add_parent(struct enricher *en, struct event *ev, int32_t ppid)
+add_parent(struct enricher *en, struct hids_event *ev, int32_t ppid)
 {
 	struct proctab_entry *pe;
 
@@ -61,9 +61,9 @@ mono_to_ticks(const struct enricher *en, uint64_t ts)
 
 /* fork: the child is a copy of its parent until it execs. */
 static void
-enrich_fork(struct enricher *en, const struct capture_rec *r, struct event *ev)
+enrich_fork(struct enricher *en, const struct capture_rec *r, struct hids_event *ev)
 {
-	const struct kevent *k = &r->k;
+	const struct cn_event *k = &r->k;
 	struct proctab_entry *pe;
 
 	if (r->is_thread) {
@@ -193,9 +193,9 @@ merge_snapshot(struct process *p, const struct process *s, unsigned got)
 
 /* exec: the new image, read by the capture thread the moment it was reported. */
 static void
-enrich_exec(struct enricher *en, const struct capture_rec *r, struct event *ev)
+enrich_exec(struct enricher *en, const struct capture_rec *r, struct hids_event *ev)
 {
-	const struct kevent *k = &r->k;
+	const struct cn_event *k = &r->k;
 	struct proctab_entry *e = proctab_lookup(en->tab, k->tgid);
 	bool known = e != NULL;
 
@@ -224,9 +224,9 @@ enrich_exec(struct enricher *en, const struct capture_rec *r, struct event *ev)
 
 /* exit: report what was known, then forget the process. */
 static void
-enrich_exit(struct enricher *en, const struct capture_rec *r, struct event *ev)
+enrich_exit(struct enricher *en, const struct capture_rec *r, struct hids_event *ev)
 {
-	const struct kevent *k = &r->k;
+	const struct cn_event *k = &r->k;
 	struct proctab_entry *e = proctab_lookup(en->tab, k->tgid);
 
 	if (e) {
@@ -263,7 +263,7 @@ enrich_exit(struct enricher *en, const struct capture_rec *r, struct event *ev)
  * real and effective ids); if the process is gone, applies what the event says.
  */
 static void
-refresh_ids(struct enricher *en, bool alive, const struct kevent *k, struct process *p)
+refresh_ids(struct enricher *en, bool alive, const struct cn_event *k, struct process *p)
 {
 	char buf[4096];
 	int n = alive ? procfs_read_file(en->procfd, k->tgid, "status", buf, sizeof(buf)) : -1;
@@ -282,9 +282,9 @@ refresh_ids(struct enricher *en, bool alive, const struct kevent *k, struct proc
 
 /* uid, gid, sid, comm, ptrace, coredump: a change to a known process. */
 static void
-enrich_change(struct enricher *en, const struct capture_rec *r, struct event *ev)
+enrich_change(struct enricher *en, const struct capture_rec *r, struct hids_event *ev)
 {
-	const struct kevent *k = &r->k;
+	const struct cn_event *k = &r->k;
 	struct proctab_entry *e = entry_for(en, k->tgid, true);
 	struct process *p;
 
@@ -331,9 +331,9 @@ enrich_change(struct enricher *en, const struct capture_rec *r, struct event *ev
 
 /* Builds the event for one capture record; the caller releases ev. */
 void
-enrich_record(struct enricher *en, const struct capture_rec *r, struct event *ev)
+enrich_record(struct enricher *en, const struct capture_rec *r, struct hids_event *ev)
 {
-	event_init(ev);
+	hids_event_init(ev);
 	ev->k = r->k;
 	switch (r->k.action) {
 	case EV_FORK:

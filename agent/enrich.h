@@ -1,5 +1,5 @@
 /*
- * enrich.h: turns a capture record into a complete struct event, using and
+ * enrich.h: turns a capture record into a complete struct hids_event, using and
  * updating the process table: a fork child inherits its parent's image, an
  * exec replaces it, an exit reports what was known and forgets it.
  */
@@ -23,6 +23,6 @@ struct enricher {
 };
 
 /* enrich.c */
-void enrich_record(struct enricher *en, const struct capture_rec *r, struct event *ev);
+void enrich_record(struct enricher *en, const struct capture_rec *r, struct hids_event *ev);
 
 #endif

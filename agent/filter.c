@@ -479,7 +479,7 @@ store_decision(struct proctab *tab, const struct process *p)
 
 /* Counts one suppressed event under rule idx; new_process counts its process too. */
 static void
-account(struct filter *f, uint16_t idx, const struct event *ev, bool new_process)
+account(struct filter *f, uint16_t idx, const struct hids_event *ev, bool new_process)
 {
 	struct filter_account *a = &f->r.v[idx].acct;
 	uint64_t ts = ev->k.ts_ns;
@@ -523,7 +523,7 @@ arg_has_prefix(const struct process *p, unsigned nth, const char *prefix)
  * the path; 1-3 us).
  */
 static const char *
-never_suppress_reason(const struct filter *f, const struct event *ev, int procfd)
+never_suppress_reason(const struct filter *f, const struct hids_event *ev, int procfd)
 {
 	const struct process *p = &ev->proc;
 	const char *exe = (p->known & PF_EXE) ? p->executable : NULL;
@@ -588,7 +588,7 @@ join_cmdline(const struct process *p, char *buf, size_t size)
 
 /* Returns the index of the first rule that matches the exec, or -1. */
 static int
-first_match(const struct filter *f, const struct event *ev)
+first_match(const struct filter *f, const struct hids_event *ev)
 {
 	const struct process *p = &ev->proc;
 	char buf[FILTER_CMDLINE_BYTES];
@@ -618,7 +618,7 @@ first_match(const struct filter *f, const struct event *ev)
 
 /* Decides an exec: the rules apply again, but a subtree or a pin is inherited. */
 static bool
-filter_exec(struct filter *f, struct proctab *tab, struct event *ev, int procfd)
+filter_exec(struct filter *f, struct proctab *tab, struct hids_event *ev, int procfd)
 {
 	struct process *p = &ev->proc;
 	uint8_t st = p->filt;
@@ -660,7 +660,7 @@ filter_exec(struct filter *f, struct proctab *tab, struct event *ev, int procfd)
 
 /* Decides a fork: the child inherits a suppression or a kept sample, not a pin. */
 static bool
-filter_fork(struct filter *f, struct proctab *tab, struct event *ev)
+filter_fork(struct filter *f, struct proctab *tab, struct hids_event *ev)
 {
 	struct process *p = &ev->proc;
 
@@ -689,7 +689,7 @@ filter_fork(struct filter *f, struct proctab *tab, struct event *ev)
  * rest of its life is emitted too.
  */
 bool
-filter_event(struct filter *f, struct proctab *tab, struct event *ev, int procfd)
+filter_event(struct filter *f, struct proctab *tab, struct hids_event *ev, int procfd)
 {
 	struct process *p = &ev->proc;
 

@@ -108,7 +108,7 @@ bool filter_sample_keeps(const char *entity_id, uint32_t n);
 void filter_init(struct filter *f);
 void filter_release(struct filter *f);
 void filter_install(struct filter *f, struct filter_rules *nr, struct proctab *tab);
-bool filter_event(struct filter *f, struct proctab *tab, struct event *ev, int procfd);
+bool filter_event(struct filter *f, struct proctab *tab, struct hids_event *ev, int procfd);
 void filter_flush(struct filter *f, filter_summary_cb cb, void *arg);
 
 #endif

@@ -245,7 +245,7 @@ agent_output(struct agent *a, const char *line, size_t len)
 
 /* Encodes and writes one event. */
 static void
-agent_emit(struct agent *a, struct event *ev)
+agent_emit(struct agent *a, struct hids_event *ev)
 {
 	size_t len;
 	char *line = encode_event(&a->enc, ev, &len);
@@ -261,29 +261,29 @@ agent_emit(struct agent *a, struct event *ev)
 static void
 agent_emit_meta(struct agent *a, enum ev_action action, uint64_t lost, const char *reason)
 {
-	struct event ev;
+	struct hids_event ev;
 
-	event_init(&ev);
+	hids_event_init(&ev);
 	ev.k.action = action;
 	ev.lost = lost;
 	ev.reason = reason;
 	agent_collect_stats(a);
 	ev.stats = &a->stats;
 	agent_emit(a, &ev);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 /* Emits one filter rule's suppressed record. */
 static void
 agent_emit_summary_cb(const struct filter_summary *sum, void *arg)
 {
-	struct event ev;
+	struct hids_event ev;
 
-	event_init(&ev);
+	hids_event_init(&ev);
 	ev.k.action = EV_SUPPRESSED;
 	ev.summary = sum;
 	agent_emit(arg, &ev);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 /* Emits a suppressed record for every rule that suppressed anything since the last. */
@@ -331,7 +331,7 @@ agent_drain_queue(struct agent *a)
 
 	a->stats.queue_depth = depth;
 	for (; r; r = n) {
-		struct event ev;
+		struct hids_event ev;
 		n = r->next;
 		if (r->lost_before || r->lost_reason)
 			agent_emit_meta(a, EV_LOST, r->lost_before, r->lost_reason);
@@ -343,7 +343,7 @@ agent_drain_queue(struct agent *a)
 		enrich_record(&a->en, r, &ev);
 		if (!filter_event(&a->filt, &a->tab, &ev, a->procfd))
 			agent_emit(a, &ev);
-		event_release(&ev);
+		hids_event_release(&ev);
 		capture_rec_done(&a->cap, r);
 	}
 	if (lost_after || reason_after)
@@ -796,12 +796,12 @@ agent_free_loop(struct agent *a)
 static void
 agent_subscribe(struct agent *a, uint32_t mask)
 {
-	uint32_t others = mask & ~KEV_EXEC;
-	bool split = a->cfg.exec_socket && (mask & KEV_EXEC) && (others & ~KEV_NONZERO_EXIT);
+	uint32_t others = mask & ~CN_EV_EXEC;
+	bool split = a->cfg.exec_socket && (mask & CN_EV_EXEC) && (others & ~CN_EV_NONZERO_EXIT);
 	char err[256];
 
 	a->src_other.fd = -1;
-	if (nlsource_subscribe(&a->src, split ? KEV_EXEC : mask, err, sizeof(err)) == -1)
+	if (nlsource_subscribe(&a->src, split ? CN_EV_EXEC : mask, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if (!split)
 		return;

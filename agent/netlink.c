@@ -117,7 +117,7 @@ wait_ack(struct nlsource *s, uint32_t ack, uint32_t *ack_err)
 		const uint8_t *p = buf;
 		size_t left = (size_t)n;
 		while (left > 0) {
-			struct kevent ev;
+			struct cn_event ev;
 			/* The kernel overwrites seq; ack (ours + 1) identifies the reply. */
 			if (decode_next(&p, &left, &ev) == DECODE_ACK && ev.ack_ack == ack + 1) {
 				*ack_err = ev.ack_err;
@@ -183,7 +183,7 @@ nlsource_subscribe(struct nlsource *s, uint32_t mask, char *err, size_t errlen)
 		    "(containers are not served)");
 		return -1;
 	}
-	if (mask == KEV_ALL)
+	if (mask == CN_EV_ALL)
 		return 0;
 	if (!kernel_at_least(6, 6)) {
 		log_info("kernel older than 6.6: no kernel-side event filter; "

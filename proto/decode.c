@@ -1,6 +1,6 @@
 /*
  * decode.c: parses one netlink datagram from the process-events connector
- * into struct kevent. Every length is checked against the bytes actually
+ * into struct cn_event. Every length is checked against the bytes actually
  * received; unknown types and foreign connector ids are reported, never
  * guessed at. Fields are read with memcpy, so alignment does not matter.
  */
@@ -52,7 +52,7 @@ rd16(const uint8_t *p)
 
 /* Reads the pid/tgid pair that opens most bodies. */
 static void
-read_subject(const uint8_t *b, struct kevent *ev)
+read_subject(const uint8_t *b, struct cn_event *ev)
 {
 	ev->pid = (int32_t)rd32(b);
 	ev->tgid = (int32_t)rd32(b + 4);
@@ -60,15 +60,15 @@ read_subject(const uint8_t *b, struct kevent *ev)
 
 /* Decodes the body of one proc_event of a known type. */
 static enum decode_result
-decode_body(const uint8_t *b, size_t blen, struct kevent *ev)
+decode_body(const uint8_t *b, size_t blen, struct cn_event *ev)
 {
 	switch (ev->what) {
-	case KEV_NONE:
+	case CN_EV_NONE:
 		if (blen < BODY_ACK)
 			return DECODE_TRUNCATED;
 		ev->ack_err = rd32(b);
 		return DECODE_ACK;
-	case KEV_FORK:
+	case CN_EV_FORK:
 		if (blen < BODY_FORK)
 			return DECODE_TRUNCATED;
 		ev->action = EV_FORK;
@@ -78,28 +78,28 @@ decode_body(const uint8_t *b, size_t blen, struct kevent *ev)
 		ev->tgid = (int32_t)rd32(b + 12);
 		ev->has_parent = true;
 		return DECODE_OK;
-	case KEV_EXEC:
+	case CN_EV_EXEC:
 		if (blen < BODY_EXEC)
 			return DECODE_TRUNCATED;
 		ev->action = EV_EXEC;
 		read_subject(b, ev);
 		return DECODE_OK;
-	case KEV_UID:
-	case KEV_GID:
+	case CN_EV_UID:
+	case CN_EV_GID:
 		if (blen < BODY_ID)
 			return DECODE_TRUNCATED;
-		ev->action = ev->what == KEV_UID ? EV_UID : EV_GID;
+		ev->action = ev->what == CN_EV_UID ? EV_UID : EV_GID;
 		read_subject(b, ev);
 		ev->rid = rd32(b + 8);
 		ev->eid = rd32(b + 12);
 		return DECODE_OK;
-	case KEV_SID:
+	case CN_EV_SID:
 		if (blen < BODY_SID)
 			return DECODE_TRUNCATED;
 		ev->action = EV_SID;
 		read_subject(b, ev);
 		return DECODE_OK;
-	case KEV_PTRACE:
+	case CN_EV_PTRACE:
 		if (blen < BODY_PTRACE)
 			return DECODE_TRUNCATED;
 		ev->action = EV_PTRACE;
@@ -107,7 +107,7 @@ decode_body(const uint8_t *b, size_t blen, struct kevent *ev)
 		ev->tracer_pid = (int32_t)rd32(b + 8);
 		ev->tracer_tgid = (int32_t)rd32(b + 12);
 		return DECODE_OK;
-	case KEV_COMM:
+	case CN_EV_COMM:
 		if (blen < BODY_COMM)
 			return DECODE_TRUNCATED;
 		ev->action = EV_COMM;
@@ -115,7 +115,7 @@ decode_body(const uint8_t *b, size_t blen, struct kevent *ev)
 		memcpy(ev->comm, b + 8, 16);
 		ev->comm[16] = '\0';
 		return DECODE_OK;
-	case KEV_COREDUMP:
+	case CN_EV_COREDUMP:
 		if (blen < BODY_COREDUMP_OLD)
 			return DECODE_TRUNCATED;
 		ev->action = EV_COREDUMP;
@@ -126,7 +126,7 @@ decode_body(const uint8_t *b, size_t blen, struct kevent *ev)
 			ev->has_parent = true;
 		}
 		return DECODE_OK;
-	case KEV_EXIT:
+	case CN_EV_EXIT:
 		if (blen < BODY_EXIT_OLD)
 			return DECODE_TRUNCATED;
 		ev->action = EV_EXIT;
@@ -146,7 +146,7 @@ decode_body(const uint8_t *b, size_t blen, struct kevent *ev)
 
 /* Decodes a proc_event (the data of a cn_msg) of len bytes. */
 enum decode_result
-decode_proc_event(const uint8_t *data, size_t len, struct kevent *ev)
+decode_proc_event(const uint8_t *data, size_t len, struct cn_event *ev)
 {
 	if (len < PE_WIRE_HDR)
 		return DECODE_TRUNCATED;
@@ -158,7 +158,7 @@ decode_proc_event(const uint8_t *data, size_t len, struct kevent *ev)
 
 /* Decodes the cn_msg inside one netlink message payload. */
 static enum decode_result
-decode_cn_msg(const uint8_t *p, size_t len, struct kevent *ev)
+decode_cn_msg(const uint8_t *p, size_t len, struct cn_event *ev)
 {
 	uint16_t dlen;
 
@@ -181,7 +181,7 @@ decode_cn_msg(const uint8_t *p, size_t len, struct kevent *ev)
  * nothing after it can be trusted.
  */
 enum decode_result
-decode_next(const uint8_t **buf, size_t *len, struct kevent *ev)
+decode_next(const uint8_t **buf, size_t *len, struct cn_event *ev)
 {
 	const uint8_t *p = *buf;
 	uint32_t nlen;

@@ -1,5 +1,5 @@
 /*
- * decode.h: kernel process-events connector messages to struct kevent.
+ * decode.h: kernel process-events connector messages to struct cn_event.
  * Pure: bytes in, typed event out, every length checked.
  */
 #ifndef HIDS_DECODE_H
@@ -27,8 +27,8 @@ enum decode_result {
 #define NL_WIRE_HDR 16u		/* struct nlmsghdr */
 
 /* decode.c */
-enum decode_result decode_next(const uint8_t **buf, size_t *len, struct kevent *ev);
-enum decode_result decode_proc_event(const uint8_t *data, size_t len, struct kevent *ev);
+enum decode_result decode_next(const uint8_t **buf, size_t *len, struct cn_event *ev);
+enum decode_result decode_proc_event(const uint8_t *data, size_t len, struct cn_event *ev);
 const char *decode_result_name(enum decode_result r);
 size_t decode_build_msg(uint8_t *out, size_t outlen, uint32_t what, uint32_t cpu,
     uint32_t seq, uint64_t ts, const void *payload, size_t payload_len);

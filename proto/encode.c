@@ -462,7 +462,7 @@ add_related(struct encode_ctx *ctx, struct jw *w, const char *key, bool known,
 
 /* Writes the process's credentials the ECS way. */
 static void
-add_proc_ids(struct jw *w, const struct event *ev, struct shrink *sh)
+add_proc_ids(struct jw *w, const struct hids_event *ev, struct shrink *sh)
 {
 	const struct proc_ids *id = &ev->proc.ids;
 
@@ -476,9 +476,9 @@ add_proc_ids(struct jw *w, const struct event *ev, struct shrink *sh)
 
 /* Writes the kernel-specific details that ECS has no field for, into hids. */
 static void
-add_action_details(struct jw *w, const struct event *ev)
+add_action_details(struct jw *w, const struct hids_event *ev)
 {
-	const struct kevent *k = &ev->k;
+	const struct cn_event *k = &ev->k;
 
 	switch (k->action) {
 	case EV_EXIT: {
@@ -569,7 +569,7 @@ encode_ctx_release(struct encode_ctx *ctx)
 
 /* Writes @timestamp, event.*, host.*, agent.*, ecs.*. */
 static void
-add_envelope(struct encode_ctx *ctx, struct jw *w, const struct event *ev)
+add_envelope(struct encode_ctx *ctx, struct jw *w, const struct hids_event *ev)
 {
 	char idbuf[64];
 	uint64_t ts = ev->k.ts_ns ? ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns
@@ -624,7 +624,7 @@ add_stats(struct jw *w, const struct agent_stats *s)
 
 /* Writes the process part of an event: process, user, group, container. */
 static void
-add_event_process(struct encode_ctx *ctx, struct jw *w, const struct event *ev,
+add_event_process(struct encode_ctx *ctx, struct jw *w, const struct hids_event *ev,
     struct shrink *sh)
 {
 	const struct process *p = &ev->proc;
@@ -692,7 +692,7 @@ add_exe_id(struct jw *w, const struct process *p)
 
 /* Writes the hids.* fields of a process event. */
 static void
-add_event_hids(struct encode_ctx *ctx, struct jw *w, const struct event *ev,
+add_event_hids(struct encode_ctx *ctx, struct jw *w, const struct hids_event *ev,
     struct shrink *sh)
 {
 	const struct process *p = &ev->proc;
@@ -765,7 +765,7 @@ add_summary(struct encode_ctx *ctx, struct jw *w, const struct filter_summary *s
 
 /* Writes the whole document within the limits of sh. */
 static void
-build_doc(struct encode_ctx *ctx, struct jw *w, const struct event *ev, struct shrink *sh)
+build_doc(struct encode_ctx *ctx, struct jw *w, const struct hids_event *ev, struct shrink *sh)
 {
 	bool proc_event = ev->k.action != EV_LOST && ev->k.action != EV_HEARTBEAT &&
 	    ev->k.action != EV_SUPPRESSED;
@@ -802,7 +802,7 @@ build_doc(struct encode_ctx *ctx, struct jw *w, const struct event *ev, struct s
  * (both marked hids.truncated); it is never split.
  */
 char *
-encode_event(struct encode_ctx *ctx, const struct event *ev, size_t *len)
+encode_event(struct encode_ctx *ctx, const struct hids_event *ev, size_t *len)
 {
 	struct shrink sh = { .args_keep = SIZE_MAX };
 	uint64_t seq0 = ctx->sequence;

@@ -1,5 +1,5 @@
 /*
- * encode.h: struct event to one line of ECS JSON. Pure: no I/O, and the
+ * encode.h: struct hids_event to one line of ECS JSON. Pure: no I/O, and the
  * clock offsets and host identity come in through struct encode_ctx.
  */
 #ifndef HIDS_ENCODE_H
@@ -35,7 +35,7 @@ struct encode_ctx {
 };
 
 /* encode.c */
-char *encode_event(struct encode_ctx *ctx, const struct event *ev, size_t *len);
+char *encode_event(struct encode_ctx *ctx, const struct hids_event *ev, size_t *len);
 void encode_format_time(uint64_t real_ns, char *buf, size_t buflen);
 uint64_t encode_start_ns(const struct encode_ctx *ctx, const struct process *p);
 void encode_ctx_release(struct encode_ctx *ctx);

@@ -1,5 +1,5 @@
 /*
- * event.c: life cycle of struct process and struct event, and the table of
+ * event.c: life cycle of struct process and struct hids_event, and the table of
  * event actions with their ECS event.type. No I/O.
  */
 #include "event.h"
@@ -16,15 +16,15 @@ static const struct {
 	uint32_t kernel_bit;
 } actions[EV_ACTION_MAX] = {
 	[EV_NONE] = { "none", "info", 0 },
-	[EV_FORK] = { "fork", "start", KEV_FORK },
-	[EV_EXEC] = { "exec", "start", KEV_EXEC },
-	[EV_UID] = { "uid", "change", KEV_UID },
-	[EV_GID] = { "gid", "change", KEV_GID },
-	[EV_SID] = { "sid", "change", KEV_SID },
-	[EV_PTRACE] = { "ptrace", "access", KEV_PTRACE },
-	[EV_COMM] = { "comm", "change", KEV_COMM },
-	[EV_COREDUMP] = { "coredump", "info", KEV_COREDUMP },
-	[EV_EXIT] = { "exit", "end", KEV_EXIT },
+	[EV_FORK] = { "fork", "start", CN_EV_FORK },
+	[EV_EXEC] = { "exec", "start", CN_EV_EXEC },
+	[EV_UID] = { "uid", "change", CN_EV_UID },
+	[EV_GID] = { "gid", "change", CN_EV_GID },
+	[EV_SID] = { "sid", "change", CN_EV_SID },
+	[EV_PTRACE] = { "ptrace", "access", CN_EV_PTRACE },
+	[EV_COMM] = { "comm", "change", CN_EV_COMM },
+	[EV_COREDUMP] = { "coredump", "info", CN_EV_COREDUMP },
+	[EV_EXIT] = { "exit", "end", CN_EV_EXIT },
 	[EV_LOST] = { "lost", "info", 0 },
 	[EV_HEARTBEAT] = { "heartbeat", "info", 0 },
 	[EV_SUPPRESSED] = { "suppressed", "info", 0 },
@@ -82,7 +82,7 @@ process_copy(struct process *dst, const struct process *src, size_t max_args)
 
 /* Prepares an empty event. */
 void
-event_init(struct event *ev)
+hids_event_init(struct hids_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
 	process_init(&ev->proc);
@@ -93,7 +93,7 @@ event_init(struct event *ev)
 
 /* Frees what an event owns. */
 void
-event_release(struct event *ev)
+hids_event_release(struct hids_event *ev)
 {
 	process_release(&ev->proc);
 	process_release(&ev->parent);

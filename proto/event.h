@@ -1,7 +1,7 @@
 /*
  * event.h: the one type that flows through the pipeline. The decoder fills
- * struct kevent from a kernel message; the agent adds what /proc and the
- * process table know in struct process; the encoder turns a struct event
+ * struct cn_event from a kernel message; the agent adds what /proc and the
+ * process table know in struct process; the encoder turns a struct hids_event
  * into one JSON line. Nothing here does I/O.
  */
 #ifndef HIDS_EVENT_H
@@ -12,19 +12,19 @@
 #include <stdint.h>
 
 /* Kernel event bits, as in <linux/cn_proc.h>; NONZERO_EXIT is Linux 6.6+. */
-#define KEV_NONE 0x00000000u
-#define KEV_FORK 0x00000001u
-#define KEV_EXEC 0x00000002u
-#define KEV_UID 0x00000004u
-#define KEV_GID 0x00000040u
-#define KEV_SID 0x00000080u
-#define KEV_PTRACE 0x00000100u
-#define KEV_COMM 0x00000200u
-#define KEV_NONZERO_EXIT 0x20000000u
-#define KEV_COREDUMP 0x40000000u
-#define KEV_EXIT 0x80000000u
-#define KEV_ALL (KEV_FORK | KEV_EXEC | KEV_UID | KEV_GID | KEV_SID | \
-    KEV_PTRACE | KEV_COMM | KEV_NONZERO_EXIT | KEV_COREDUMP | KEV_EXIT)
+#define CN_EV_NONE 0x00000000u
+#define CN_EV_FORK 0x00000001u
+#define CN_EV_EXEC 0x00000002u
+#define CN_EV_UID 0x00000004u
+#define CN_EV_GID 0x00000040u
+#define CN_EV_SID 0x00000080u
+#define CN_EV_PTRACE 0x00000100u
+#define CN_EV_COMM 0x00000200u
+#define CN_EV_NONZERO_EXIT 0x20000000u
+#define CN_EV_COREDUMP 0x40000000u
+#define CN_EV_EXIT 0x80000000u
+#define CN_EV_ALL (CN_EV_FORK | CN_EV_EXEC | CN_EV_UID | CN_EV_GID | CN_EV_SID | \
+    CN_EV_PTRACE | CN_EV_COMM | CN_EV_NONZERO_EXIT | CN_EV_COREDUMP | CN_EV_EXIT)
 
 enum ev_action {
 	EV_NONE = 0,
@@ -43,8 +43,8 @@ enum ev_action {
 	EV_ACTION_MAX
 };
 
-/* One decoded kernel message: ids only, as the connector sends them. */
-struct kevent {
+/* One decoded connector (cn_proc) message: ids only, as the kernel sends them. */
+struct cn_event {
 	enum ev_action action;
 	uint32_t what;		/* raw kernel type */
 	uint32_t cpu;
@@ -223,8 +223,8 @@ struct filter_summary {
 };
 
 /* A record ready for the encoder. */
-struct event {
-	struct kevent k;
+struct hids_event {
+	struct cn_event k;
 	struct process proc;		/* the subject (for fork: the child) */
 	struct process parent;		/* what is known of its parent */
 	struct process previous;	/* exec: the image it replaced */
@@ -248,8 +248,8 @@ struct event {
 void process_init(struct process *p);
 void process_release(struct process *p);
 void process_copy(struct process *dst, const struct process *src, size_t max_args);
-void event_init(struct event *ev);
-void event_release(struct event *ev);
+void hids_event_init(struct hids_event *ev);
+void hids_event_release(struct hids_event *ev);
 const char *ev_action_name(enum ev_action a);
 const char *ev_action_type(enum ev_action a);
 int ev_action_parse(const char *name, enum ev_action *out);

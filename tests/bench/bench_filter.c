@@ -39,9 +39,9 @@ rules_text(int n, const char *last_exe)
 
 /* Fills ev as the exec of /usr/bin/gcc-12 with a typical compile line. */
 static void
-make_exec(struct event *ev, int32_t pid)
+make_exec(struct hids_event *ev, int32_t pid)
 {
-	event_init(ev);
+	hids_event_init(ev);
 	ev->k.action = EV_EXEC;
 	ev->k.tgid = pid;
 	ev->proc.pid = pid;
@@ -58,7 +58,7 @@ make_exec(struct event *ev, int32_t pid)
 
 /* Returns nanoseconds per filter_event call over iters calls on ev. */
 static double
-time_events(struct filter *f, struct proctab *tab, struct event *ev, long iters)
+time_events(struct filter *f, struct proctab *tab, struct hids_event *ev, long iters)
 {
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 	uint8_t filt = ev->proc.filt;
@@ -79,7 +79,7 @@ bench_rules(int n, long iters, double ns[3])
 	struct config c;
 	struct filter f;
 	struct proctab tab;
-	struct event ev;
+	struct hids_event ev;
 	char *text = rules_text(n, "/usr/bin/x86_64-linux-gnu-gcc-*");
 
 	/* Unmatched: every rule but the last is tried and fails; the last is not gcc's. */
@@ -93,7 +93,7 @@ bench_rules(int n, long iters, double ns[3])
 	make_exec(&ev, 100);
 	proctab_set(&tab, proctab_upsert(&tab, 100), &ev.proc);
 	ns[0] = time_events(&f, &tab, &ev, iters);
-	event_release(&ev);
+	hids_event_release(&ev);
 	filter_release(&f);
 	config_release(&c);
 	free(miss);
@@ -108,7 +108,7 @@ bench_rules(int n, long iters, double ns[3])
 	ns[1] = n ? time_events(&f, &tab, &ev, iters) : ns[0];
 	ev.k.action = EV_EXIT;
 	ns[2] = time_events(&f, &tab, &ev, iters);
-	event_release(&ev);
+	hids_event_release(&ev);
 	filter_release(&f);
 	config_release(&c);
 	proctab_release(&tab);

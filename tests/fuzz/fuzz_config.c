@@ -28,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (c.max_line_bytes != 0 && c.max_line_bytes < 1024)
 		abort();
-	if (c.emit_mask == 0 || (c.emit_mask & ~KEV_ALL) != 0)
+	if (c.emit_mask == 0 || (c.emit_mask & ~CN_EV_ALL) != 0)
 		abort();
 	if (c.prio_value < -20 || c.prio_value > 99)
 		abort();

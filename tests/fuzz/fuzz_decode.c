@@ -21,7 +21,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t calls = 0;
 
 	while (left > 0) {
-		struct kevent ev;
+		struct cn_event ev;
 		const uint8_t *before = p;
 		size_t left_before = left;
 		enum decode_result r = decode_next(&p, &left, &ev);
@@ -35,9 +35,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (left > 0 && p != before + (left_before - left))
 			abort();			/* skipped bytes it did not count */
 		if (r == DECODE_OK && (ev.action <= EV_NONE || ev.action > EV_EXIT ||
-		    ev.what == KEV_NONE))
+		    ev.what == CN_EV_NONE))
 			abort();
-		if (r == DECODE_ACK && ev.what != KEV_NONE)
+		if (r == DECODE_ACK && ev.what != CN_EV_NONE)
 			abort();
 		if (ev.comm[16] != '\0')
 			abort();
@@ -47,7 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* The body decoder alone, on the same bytes. */
 	if (size > 0) {
-		struct kevent ev;
+		struct cn_event ev;
 		memset(&ev, 0, sizeof(ev));
 		(void)decode_proc_event(data, size, &ev);
 	}

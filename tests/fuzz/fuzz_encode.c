@@ -97,14 +97,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct input in = { data, size };
 	uint32_t sel = take_u32(&in), ids = take_u32(&in), lim = take_u32(&in);
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	struct agent_stats stats;
 	char *host, *user;
 	size_t args_len;
 
 	memset(&ctx, 0, sizeof(ctx));
 	memset(&stats, 0, sizeof(stats));
-	event_init(&ev);
+	hids_event_init(&ev);
 	host = take_cstr(&in);
 	host[strnlen(host, 64)] = '\0';	/* HOST_NAME_MAX */
 	user = take_cstr(&in);
@@ -246,7 +246,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	json_object_put(doc);
 	free(line);
-	event_release(&ev);
+	hids_event_release(&ev);
 	encode_ctx_release(&ctx);
 	free(host);
 	free(user);

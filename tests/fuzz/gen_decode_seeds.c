@@ -54,34 +54,34 @@ main(int argc, char **argv)
 	uint32_t comm[6] = { 1234, 1234 };
 	size_t n, off = 0;
 
-	seed(dir, "fork.bin", KEV_FORK, (uint32_t[]){ 1, 1, 1234, 1234 }, 4, m);
-	seed(dir, "exec.bin", KEV_EXEC, (uint32_t[]){ 1234, 1234 }, 2, m);
-	seed(dir, "uid.bin", KEV_UID, (uint32_t[]){ 1234, 1234, 1000, 0 }, 4, m);
-	seed(dir, "gid.bin", KEV_GID, (uint32_t[]){ 1234, 1234, 100, 0 }, 4, m);
-	seed(dir, "sid.bin", KEV_SID, (uint32_t[]){ 1234, 1234 }, 2, m);
-	seed(dir, "ptrace.bin", KEV_PTRACE, (uint32_t[]){ 1234, 1234, 999, 999 }, 4, m);
+	seed(dir, "fork.bin", CN_EV_FORK, (uint32_t[]){ 1, 1, 1234, 1234 }, 4, m);
+	seed(dir, "exec.bin", CN_EV_EXEC, (uint32_t[]){ 1234, 1234 }, 2, m);
+	seed(dir, "uid.bin", CN_EV_UID, (uint32_t[]){ 1234, 1234, 1000, 0 }, 4, m);
+	seed(dir, "gid.bin", CN_EV_GID, (uint32_t[]){ 1234, 1234, 100, 0 }, 4, m);
+	seed(dir, "sid.bin", CN_EV_SID, (uint32_t[]){ 1234, 1234 }, 2, m);
+	seed(dir, "ptrace.bin", CN_EV_PTRACE, (uint32_t[]){ 1234, 1234, 999, 999 }, 4, m);
 	memcpy(&comm[2], "kworker/0:1\0\0\0\0", 16);
-	seed(dir, "comm.bin", KEV_COMM, comm, 6, m);
-	seed(dir, "coredump.bin", KEV_COREDUMP, (uint32_t[]){ 1234, 1234, 1, 1 }, 4, m);
-	seed(dir, "coredump-old.bin", KEV_COREDUMP, (uint32_t[]){ 1234, 1234 }, 2, m);
-	seed(dir, "exit.bin", KEV_EXIT, (uint32_t[]){ 1234, 1234, 0x8b, 17, 1, 1 }, 6, m);
-	seed(dir, "exit-old.bin", KEV_EXIT, (uint32_t[]){ 1234, 1234, 0x100, 17 }, 4, m);
-	seed(dir, "ack.bin", KEV_NONE, (uint32_t[]){ 0 }, 1, m);
+	seed(dir, "comm.bin", CN_EV_COMM, comm, 6, m);
+	seed(dir, "coredump.bin", CN_EV_COREDUMP, (uint32_t[]){ 1234, 1234, 1, 1 }, 4, m);
+	seed(dir, "coredump-old.bin", CN_EV_COREDUMP, (uint32_t[]){ 1234, 1234 }, 2, m);
+	seed(dir, "exit.bin", CN_EV_EXIT, (uint32_t[]){ 1234, 1234, 0x8b, 17, 1, 1 }, 6, m);
+	seed(dir, "exit-old.bin", CN_EV_EXIT, (uint32_t[]){ 1234, 1234, 0x100, 17 }, 4, m);
+	seed(dir, "ack.bin", CN_EV_NONE, (uint32_t[]){ 0 }, 1, m);
 
-	n = seed(dir, "control-error.bin", KEV_EXEC, (uint32_t[]){ 1, 1 }, 2, m);
+	n = seed(dir, "control-error.bin", CN_EV_EXEC, (uint32_t[]){ 1, 1 }, 2, m);
 	uint16_t type = NLMSG_ERROR;
 	memcpy(m + 4, &type, 2);
 	put(dir, "control-error.bin", m, n);
 
 	/* fork, exec with an odd body (padded), exit: one datagram. */
-	n = decode_build_msg(m, sizeof(m), KEV_FORK, 0, 1, 1, (uint32_t[]){ 1, 1, 7, 7 }, 16);
+	n = decode_build_msg(m, sizeof(m), CN_EV_FORK, 0, 1, 1, (uint32_t[]){ 1, 1, 7, 7 }, 16);
 	memcpy(multi + off, m, n);
 	off += NLMSG_ALIGN(n);
-	n = decode_build_msg(m, sizeof(m), KEV_EXEC, 0, 2, 2, "\7\0\0\0\7\0\0\0!", 9);
+	n = decode_build_msg(m, sizeof(m), CN_EV_EXEC, 0, 2, 2, "\7\0\0\0\7\0\0\0!", 9);
 	memset(multi + off, 0, NLMSG_ALIGN(n));
 	memcpy(multi + off, m, n);
 	off += NLMSG_ALIGN(n);
-	n = decode_build_msg(m, sizeof(m), KEV_EXIT, 0, 3, 3,
+	n = decode_build_msg(m, sizeof(m), CN_EV_EXIT, 0, 3, 3,
 	    (uint32_t[]){ 7, 7, 0, 17, 1, 1 }, 24);
 	memcpy(multi + off, m, n);
 	off += n;

@@ -61,20 +61,20 @@ main(int argc, char **argv)
 
 	/* exec of pid, then its exit with status 0 and a parent. */
 	body[0] = body[1] = (uint32_t)pid;
-	len = decode_build_msg(msg, sizeof(msg), KEV_EXEC, 0, 1, now, body, 8);
+	len = decode_build_msg(msg, sizeof(msg), CN_EV_EXEC, 0, 1, now, body, 8);
 	failed += forge_send(fd, msg, len) == -1;
 	sent++;
 	body[2] = 0;
 	body[3] = 17;
 	body[4] = body[5] = 1;
-	len = decode_build_msg(msg, sizeof(msg), KEV_EXIT, 0, 2, now + 1000, body, 24);
+	len = decode_build_msg(msg, sizeof(msg), CN_EV_EXIT, 0, 2, now + 1000, body, 24);
 	failed += forge_send(fd, msg, len) == -1;
 	sent++;
 	/* A fork per CPU with a sequence number the kernel will not reach. */
 	for (long cpu = 0; cpu < ncpus; cpu++) {
 		body[0] = body[1] = 1;
 		body[2] = body[3] = (uint32_t)pid;
-		len = decode_build_msg(msg, sizeof(msg), KEV_FORK, (uint32_t)cpu, FORGED_SEQ,
+		len = decode_build_msg(msg, sizeof(msg), CN_EV_FORK, (uint32_t)cpu, FORGED_SEQ,
 		    now + 2000, body, 16);
 		failed += forge_send(fd, msg, len) == -1;
 		sent++;

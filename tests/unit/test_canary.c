@@ -33,7 +33,7 @@ static void
 fake_drain_cb(void *arg)
 {
 	struct fake_agent *f = arg;
-	struct kevent k;
+	struct cn_event k;
 
 	f->drains++;
 	if (f->busy)
@@ -41,7 +41,7 @@ fake_drain_cb(void *arg)
 	if (f->exit_on_drain && f->drains == 2) {
 		memset(&k, 0, sizeof(k));
 		k.action = EV_EXIT;
-		k.what = KEV_EXIT;
+		k.what = CN_EV_EXIT;
 		k.pid = k.tgid = f->child;
 		k.ppid = k.ptgid = getpid();
 		k.has_parent = true;
@@ -57,10 +57,10 @@ fake_silent_cb(void *arg)
 }
 
 /* A kernel event about pid, from parent ptgid (0: none given), stamped now. */
-static struct kevent
+static struct cn_event
 kev(enum ev_action action, uint32_t what, pid_t pid, pid_t tgid, pid_t ptgid)
 {
-	struct kevent k;
+	struct cn_event k;
 
 	memset(&k, 0, sizeof(k));
 	k.action = action;
@@ -134,25 +134,25 @@ test_matches_own_fork_and_exit_only(void **state)
 	struct fake_agent f = { .busy = true, .exit_on_drain = true };
 	uint64_t before = clock_ns(CLOCK_MONOTONIC);
 	pid_t self = getpid(), p;
-	struct kevent k;
+	struct cn_event k;
 	(void)state;
 
-	p = fake_start(&f, KEV_ALL);
+	p = fake_start(&f, CN_EV_ALL);
 
-	k = kev(EV_EXEC, KEV_EXEC, p, p, 0);
+	k = kev(EV_EXEC, CN_EV_EXEC, p, p, 0);
 	assert_false(canary_match(f.c, &k));	/* the child never execs */
-	k = kev(EV_UID, KEV_UID, p, p, 0);
+	k = kev(EV_UID, CN_EV_UID, p, p, 0);
 	assert_false(canary_match(f.c, &k));
-	k = kev(EV_FORK, KEV_FORK, p, p, self + 1);
+	k = kev(EV_FORK, CN_EV_FORK, p, p, self + 1);
 	assert_false(canary_match(f.c, &k));	/* another parent */
-	k = kev(EV_FORK, KEV_FORK, p, self, self);
+	k = kev(EV_FORK, CN_EV_FORK, p, self, self);
 	assert_false(canary_match(f.c, &k));	/* a thread of ours with that tid */
-	k = kev(EV_EXIT, KEV_EXIT, p, p, self + 1);
+	k = kev(EV_EXIT, CN_EV_EXIT, p, p, self + 1);
 	assert_false(canary_match(f.c, &k));	/* the exit of another's child */
-	k = kev(EV_EXIT, KEV_EXIT, p, p, self);
+	k = kev(EV_EXIT, CN_EV_EXIT, p, p, self);
 	k.ts_ns = before;
 	assert_false(canary_match(f.c, &k));	/* the pid's previous owner, still queued */
-	k = kev(EV_FORK, KEV_FORK, p, p, self);
+	k = kev(EV_FORK, CN_EV_FORK, p, p, self);
 	assert_true(canary_match(f.c, &k));
 	assert_false(canary_match(f.c, &k));	/* once */
 
@@ -164,9 +164,9 @@ test_matches_own_fork_and_exit_only(void **state)
 	assert_int_equal(f.silents, 0);
 	assert_int_equal(kill(p, 0), -1);
 	assert_int_equal(errno, ESRCH);
-	k = kev(EV_EXIT, KEV_EXIT, p, p, self);
+	k = kev(EV_EXIT, CN_EV_EXIT, p, p, self);
 	assert_false(canary_match(f.c, &k));	/* released: the pid is anyone's again */
-	k = kev(EV_FORK, KEV_FORK, p, p, self);
+	k = kev(EV_FORK, CN_EV_FORK, p, p, self);
 	assert_false(canary_match(f.c, &k));
 	fake_stop(&f);
 }
@@ -176,12 +176,12 @@ static void
 test_exit_without_parent_fields(void **state)
 {
 	struct fake_agent f = { 0 };
-	struct kevent k;
+	struct cn_event k;
 	pid_t p;
 	(void)state;
 
-	p = fake_start(&f, KEV_EXIT);
-	k = kev(EV_EXIT, KEV_EXIT, p, p, 0);
+	p = fake_start(&f, CN_EV_EXIT);
+	k = kev(EV_EXIT, CN_EV_EXIT, p, p, 0);
 	assert_true(canary_match(f.c, &k));
 	canary_free(f.c);	/* reaps the held child */
 	f.c = NULL;
@@ -197,7 +197,7 @@ test_silent_connector(void **state)
 	pid_t p;
 	(void)state;
 
-	p = fake_start(&f, KEV_FORK | KEV_EXIT);
+	p = fake_start(&f, CN_EV_FORK | CN_EV_EXIT);
 	run_until_drains(f.base, &f, 1);
 	assert_int_equal(f.silents, 1);
 	assert_int_equal(kill(p, 0), -1);
@@ -213,9 +213,9 @@ test_none_without_fork_or_exit(void **state)
 	struct canary_hooks h = { fake_seen_cb, fake_drain_cb, fake_silent_cb, &f };
 	(void)state;
 
-	assert_null(canary_new(base, 0, KEV_ALL, &h));
-	assert_null(canary_new(base, 30, KEV_EXEC | KEV_UID, &h));
-	assert_null(canary_new(base, 30, KEV_NONZERO_EXIT, &h));
+	assert_null(canary_new(base, 0, CN_EV_ALL, &h));
+	assert_null(canary_new(base, 30, CN_EV_EXEC | CN_EV_UID, &h));
+	assert_null(canary_new(base, 30, CN_EV_NONZERO_EXIT, &h));
 	canary_free(NULL);
 	event_base_free(base);
 }

@@ -367,13 +367,13 @@ test_bad_cpu(void **state)
 	cap_init(&cap);
 	cap.ncpus = 2;
 	cap.gap_detect = true;
-	cap.cfg.emit_mask = KEV_UID;
-	len = decode_build_msg(msg, sizeof(msg), KEV_UID, 5, 9, 1, body, 16);
+	cap.cfg.emit_mask = CN_EV_UID;
+	len = decode_build_msg(msg, sizeof(msg), CN_EV_UID, 5, 9, 1, body, 16);
 	capture_datagram(&cap, msg, len, FEED_ALL, hold_cb);
 	assert_int_equal(atomic_load(&cap.c.decode_errors), 1);
 	assert_null(cap.other_head);
 	assert_false(cap.seq_seen[5]);
-	len = decode_build_msg(msg, sizeof(msg), KEV_UID, 1, 9, 1, body, 16);
+	len = decode_build_msg(msg, sizeof(msg), CN_EV_UID, 1, 9, 1, body, 16);
 	capture_datagram(&cap, msg, len, FEED_ALL, hold_cb);
 	assert_int_equal(atomic_load(&cap.c.decode_errors), 1);
 	assert_true(cap.seq_seen[1]);
@@ -387,8 +387,8 @@ test_bad_cpu(void **state)
 static void
 test_keep(void **state)
 {
-	struct capture_config cfg = { .emit_mask = KEV_FORK | KEV_EXEC | KEV_EXIT };
-	struct kevent k = { .what = KEV_FORK, .action = EV_FORK, .pid = 7, .tgid = 6 };
+	struct capture_config cfg = { .emit_mask = CN_EV_FORK | CN_EV_EXEC | CN_EV_EXIT };
+	struct cn_event k = { .what = CN_EV_FORK, .action = EV_FORK, .pid = 7, .tgid = 6 };
 	bool thr;
 
 	(void)state;
@@ -397,10 +397,10 @@ test_keep(void **state)
 	cfg.threads = true;
 	assert_true(capture_keep(&cfg, &k, &thr));
 	k.pid = 6;
-	k.what = KEV_UID;
+	k.what = CN_EV_UID;
 	k.action = EV_UID;
 	assert_false(capture_keep(&cfg, &k, &thr));
-	k.what = KEV_EXIT;
+	k.what = CN_EV_EXIT;
 	k.action = EV_EXIT;
 	cfg.nonzero_exit_only = true;
 	assert_false(capture_keep(&cfg, &k, &thr));

@@ -72,8 +72,8 @@ test_defaults(void **state)
 	assert_int_equal(c.log_level, LOG_LVL_INFO);
 	assert_int_equal(c.log_target, LOG_TO_STDERR);
 	assert_int_equal(c.heartbeat_interval_s, 60);
-	assert_int_equal(c.emit_mask, KEV_FORK | KEV_EXEC | KEV_UID | KEV_GID |
-	    KEV_SID | KEV_PTRACE | KEV_COMM | KEV_COREDUMP | KEV_EXIT);
+	assert_int_equal(c.emit_mask, CN_EV_FORK | CN_EV_EXEC | CN_EV_UID | CN_EV_GID |
+	    CN_EV_SID | CN_EV_PTRACE | CN_EV_COMM | CN_EV_COREDUMP | CN_EV_EXIT);
 	assert_false(c.nonzero_exit_only);
 	assert_false(c.threads);
 	assert_int_equal(c.prio, CAPTURE_PRIO_FIFO);
@@ -136,7 +136,7 @@ test_full_valid_config(void **state)
 	assert_int_equal(c.log_level, LOG_LVL_DEBUG);
 	assert_int_equal(c.log_target, LOG_TO_SYSLOG);
 	assert_int_equal(c.heartbeat_interval_s, 30);
-	assert_int_equal(c.emit_mask, KEV_FORK | KEV_EXEC | KEV_EXIT | KEV_PTRACE);
+	assert_int_equal(c.emit_mask, CN_EV_FORK | CN_EV_EXEC | CN_EV_EXIT | CN_EV_PTRACE);
 	assert_true(c.nonzero_exit_only);
 	assert_true(c.threads);
 	assert_int_equal(c.prio, CAPTURE_PRIO_NICE);
@@ -529,37 +529,37 @@ test_kernel_mask(void **state)
 
 	/* Every type and all exits: ask for everything, the kernel's fast path. */
 	config_defaults(&c);
-	assert_int_equal(config_kernel_mask(&c), KEV_ALL);
+	assert_int_equal(config_kernel_mask(&c), CN_EV_ALL);
 
 	l = load(&c, "[events]\ntypes = all\n", true);
 	assert_int_equal(l.rc, 0);
-	assert_int_equal(c.emit_mask, KEV_ALL & ~KEV_NONZERO_EXIT);
-	assert_int_equal(config_kernel_mask(&c), KEV_ALL);
+	assert_int_equal(c.emit_mask, CN_EV_ALL & ~CN_EV_NONZERO_EXIT);
+	assert_int_equal(config_kernel_mask(&c), CN_EV_ALL);
 	free(l.err);
 
 	/* Non-zero exits only: the NONZERO_EXIT filter instead of EXIT. */
 	l = load(&c, "[events]\nexit = nonzero\n", true);
 	assert_int_equal(config_kernel_mask(&c),
-	    (KEV_ALL & ~KEV_NONZERO_EXIT & ~KEV_EXIT) | KEV_NONZERO_EXIT);
-	assert_int_equal(config_kernel_mask(&c) & KEV_EXIT, 0);
+	    (CN_EV_ALL & ~CN_EV_NONZERO_EXIT & ~CN_EV_EXIT) | CN_EV_NONZERO_EXIT);
+	assert_int_equal(config_kernel_mask(&c) & CN_EV_EXIT, 0);
 	free(l.err);
 
 	l = load(&c, "[events]\ntypes = exec\n", true);
-	assert_int_equal(config_kernel_mask(&c), KEV_EXEC);
+	assert_int_equal(config_kernel_mask(&c), CN_EV_EXEC);
 	free(l.err);
 
 	l = load(&c, "[events]\ntypes = exec exit\nexit = nonzero\n", true);
-	assert_int_equal(config_kernel_mask(&c), KEV_EXEC | KEV_NONZERO_EXIT);
+	assert_int_equal(config_kernel_mask(&c), CN_EV_EXEC | CN_EV_NONZERO_EXIT);
 	free(l.err);
 
 	/* nonzero without exit in the list adds nothing. */
 	l = load(&c, "[events]\ntypes = fork\nexit = nonzero\n", true);
-	assert_int_equal(config_kernel_mask(&c), KEV_FORK);
+	assert_int_equal(config_kernel_mask(&c), CN_EV_FORK);
 	free(l.err);
 
 	l = load(&c, "[events]\ntypes = uid,gid,sid,comm,coredump,ptrace\n", true);
-	assert_int_equal(config_kernel_mask(&c), KEV_UID | KEV_GID | KEV_SID |
-	    KEV_COMM | KEV_COREDUMP | KEV_PTRACE);
+	assert_int_equal(config_kernel_mask(&c), CN_EV_UID | CN_EV_GID | CN_EV_SID |
+	    CN_EV_COMM | CN_EV_COREDUMP | CN_EV_PTRACE);
 	free(l.err);
 }
 

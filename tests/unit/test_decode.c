@@ -19,7 +19,7 @@ build(uint8_t *out, size_t outlen, uint32_t what, const uint32_t *words, size_t 
 
 /* Decodes a buffer holding exactly one message; asserts it was all consumed. */
 static enum decode_result
-decode_one(const uint8_t *msg, size_t len, struct kevent *ev)
+decode_one(const uint8_t *msg, size_t len, struct cn_event *ev)
 {
 	const uint8_t *p = msg;
 	size_t left = len;
@@ -32,7 +32,7 @@ decode_one(const uint8_t *msg, size_t len, struct kevent *ev)
 
 /* Checks the header fields decode_build_msg was given. */
 static void
-assert_header(const struct kevent *ev, uint32_t what)
+assert_header(const struct cn_event *ev, uint32_t what)
 {
 	assert_int_equal(ev->what, what);
 	assert_int_equal(ev->cpu, 3);
@@ -45,12 +45,12 @@ test_fork(void **state)
 {
 	uint8_t m[BUF];
 	uint32_t w[] = { 100000, 100001, 4194300, 4194301 };
-	struct kevent ev;
-	size_t n = build(m, sizeof(m), KEV_FORK, w, 4);
+	struct cn_event ev;
+	size_t n = build(m, sizeof(m), CN_EV_FORK, w, 4);
 
 	assert_int_equal(n, NL_WIRE_HDR + CN_WIRE_HDR + PE_WIRE_HDR + 16);
 	assert_int_equal(decode_one(m, n, &ev), DECODE_OK);
-	assert_header(&ev, KEV_FORK);
+	assert_header(&ev, CN_EV_FORK);
 	assert_int_equal(ev.action, EV_FORK);
 	assert_int_equal(ev.ppid, 100000);
 	assert_int_equal(ev.ptgid, 100001);
@@ -64,11 +64,11 @@ test_exec(void **state)
 {
 	uint8_t m[BUF];
 	uint32_t w[] = { 4242, 4240 };
-	struct kevent ev;
-	size_t n = build(m, sizeof(m), KEV_EXEC, w, 2);
+	struct cn_event ev;
+	size_t n = build(m, sizeof(m), CN_EV_EXEC, w, 2);
 
 	assert_int_equal(decode_one(m, n, &ev), DECODE_OK);
-	assert_header(&ev, KEV_EXEC);
+	assert_header(&ev, CN_EV_EXEC);
 	assert_int_equal(ev.action, EV_EXEC);
 	assert_int_equal(ev.pid, 4242);
 	assert_int_equal(ev.tgid, 4240);
@@ -80,11 +80,11 @@ test_uid_gid(void **state)
 {
 	uint8_t m[BUF];
 	uint32_t w[] = { 7, 7, 1000, 0 };
-	struct kevent ev;
-	size_t n = build(m, sizeof(m), KEV_UID, w, 4);
+	struct cn_event ev;
+	size_t n = build(m, sizeof(m), CN_EV_UID, w, 4);
 
 	assert_int_equal(decode_one(m, n, &ev), DECODE_OK);
-	assert_header(&ev, KEV_UID);
+	assert_header(&ev, CN_EV_UID);
 	assert_int_equal(ev.action, EV_UID);
 	assert_int_equal(ev.pid, 7);
 	assert_int_equal(ev.rid, 1000);
@@ -92,7 +92,7 @@ test_uid_gid(void **state)
 
 	w[2] = 50;
 	w[3] = 4294967295u;	/* (gid_t)-1 stays unsigned */
-	n = build(m, sizeof(m), KEV_GID, w, 4);
+	n = build(m, sizeof(m), CN_EV_GID, w, 4);
 	assert_int_equal(decode_one(m, n, &ev), DECODE_OK);
 	assert_int_equal(ev.action, EV_GID);
 	assert_int_equal(ev.rid, 50);
@@ -104,11 +104,11 @@ test_sid(void **state)
 {
 	uint8_t m[BUF];
 	uint32_t w[] = { 31, 30 };
-	struct kevent ev;
-	size_t n = build(m, sizeof(m), KEV_SID, w, 2);
+	struct cn_event ev;
+	size_t n = build(m, sizeof(m), CN_EV_SID, w, 2);
 
 	assert_int_equal(decode_one(m, n, &ev), DECODE_OK);
-	assert_header(&ev, KEV_SID);
+	assert_header(&ev, CN_EV_SID);
 	assert_int_equal(ev.action, EV_SID);
 	assert_int_equal(ev.pid, 31);
 	assert_int_equal(ev.tgid, 30);
@@ -119,11 +119,11 @@ test_ptrace(void **state)
 {
 	uint8_t m[BUF];
 	uint32_t w[] = { 500000, 500000, 600000, 600001 };
-	struct kevent ev;
-	size_t n = build(m, sizeof(m), KEV_PTRACE, w, 4);
+	struct cn_event ev;
+	size_t n = build(m, sizeof(m), CN_EV_PTRACE, w, 4);
 
 	assert_int_equal(decode_one(m, n, &ev), DECODE_OK);
-	assert_header(&ev, KEV_PTRACE);
+	assert_header(&ev, CN_EV_PTRACE);
 	assert_int_equal(ev.action, EV_PTRACE);
 	assert_int_equal(ev.pid, 500000);
 	assert_int_equal(ev.tracer_pid, 600000);
@@ -135,13 +135,13 @@ test_comm(void **state)
 {
 	uint8_t m[BUF], payload[24];
 	uint32_t ids[] = { 900, 901 };
-	struct kevent ev;
+	struct cn_event ev;
 	size_t n;
 
 	/* The kernel's comm is 16 bytes; a full one has no NUL. */
 	memcpy(payload, ids, 8);
 	memcpy(payload + 8, "0123456789abcdef", 16);
-	n = decode_build_msg(m, sizeof(m), KEV_COMM, 1, 2, 3, payload, sizeof(payload));
+	n = decode_build_msg(m, sizeof(m), CN_EV_COMM, 1, 2, 3, payload, sizeof(payload));
 	assert_int_equal(decode_one(m, n, &ev), DECODE_OK);
 	assert_int_equal(ev.action, EV_COMM);
 	assert_int_equal(ev.pid, 900);
@@ -150,7 +150,7 @@ test_comm(void **state)
 
 	memset(payload + 8, 0, 16);
 	memcpy(payload + 8, "my prog", 7);
-	n = decode_build_msg(m, sizeof(m), KEV_COMM, 1, 2, 3, payload, sizeof(payload));
+	n = decode_build_msg(m, sizeof(m), CN_EV_COMM, 1, 2, 3, payload, sizeof(payload));
 	assert_int_equal(decode_one(m, n, &ev), DECODE_OK);
 	assert_string_equal(ev.comm, "my prog");
 }
@@ -160,11 +160,11 @@ test_coredump(void **state)
 {
 	uint8_t m[BUF];
 	uint32_t w[] = { 70, 70, 1, 1 };
-	struct kevent ev;
-	size_t n = build(m, sizeof(m), KEV_COREDUMP, w, 4);
+	struct cn_event ev;
+	size_t n = build(m, sizeof(m), CN_EV_COREDUMP, w, 4);
 
 	assert_int_equal(decode_one(m, n, &ev), DECODE_OK);
-	assert_header(&ev, KEV_COREDUMP);
+	assert_header(&ev, CN_EV_COREDUMP);
 	assert_int_equal(ev.action, EV_COREDUMP);
 	assert_int_equal(ev.pid, 70);
 	assert_int_equal(ev.ppid, 1);
@@ -172,7 +172,7 @@ test_coredump(void **state)
 	assert_true(ev.has_parent);
 
 	/* Kernels before 4.18 sent no parent. */
-	n = build(m, sizeof(m), KEV_COREDUMP, w, 2);
+	n = build(m, sizeof(m), CN_EV_COREDUMP, w, 2);
 	assert_int_equal(decode_one(m, n, &ev), DECODE_OK);
 	assert_int_equal(ev.pid, 70);
 	assert_false(ev.has_parent);
@@ -184,11 +184,11 @@ test_exit(void **state)
 {
 	uint8_t m[BUF];
 	uint32_t w[] = { 88000, 87000, 0x8b00, 17, 500000, 400000 };
-	struct kevent ev;
-	size_t n = build(m, sizeof(m), KEV_EXIT, w, 6);
+	struct cn_event ev;
+	size_t n = build(m, sizeof(m), CN_EV_EXIT, w, 6);
 
 	assert_int_equal(decode_one(m, n, &ev), DECODE_OK);
-	assert_header(&ev, KEV_EXIT);
+	assert_header(&ev, CN_EV_EXIT);
 	assert_int_equal(ev.action, EV_EXIT);
 	assert_int_equal(ev.pid, 88000);
 	assert_int_equal(ev.tgid, 87000);
@@ -198,7 +198,7 @@ test_exit(void **state)
 	assert_int_equal(ev.ptgid, 400000);
 	assert_true(ev.has_parent);
 
-	n = build(m, sizeof(m), KEV_EXIT, w, 4);
+	n = build(m, sizeof(m), CN_EV_EXIT, w, 4);
 	assert_int_equal(decode_one(m, n, &ev), DECODE_OK);
 	assert_int_equal(ev.exit_status, 0x8b00);
 	assert_false(ev.has_parent);
@@ -209,8 +209,8 @@ test_ack(void **state)
 {
 	uint8_t m[BUF];
 	uint32_t w[] = { 0x10016 };
-	struct kevent ev;
-	size_t n = build(m, sizeof(m), KEV_NONE, w, 1);
+	struct cn_event ev;
+	size_t n = build(m, sizeof(m), CN_EV_NONE, w, 1);
 
 	/* cn_msg.ack is at offset 28; the kernel echoes seq + 1 there. */
 	uint32_t ack = 0x10078;
@@ -230,12 +230,12 @@ test_short_bodies(void **state)
 		uint32_t what;
 		size_t min;
 	} t[] = {
-		{ KEV_NONE, 4 }, { KEV_FORK, 16 }, { KEV_EXEC, 8 }, { KEV_UID, 16 },
-		{ KEV_GID, 16 }, { KEV_SID, 8 }, { KEV_PTRACE, 16 }, { KEV_COMM, 24 },
-		{ KEV_COREDUMP, 8 }, { KEV_EXIT, 16 },
+		{ CN_EV_NONE, 4 }, { CN_EV_FORK, 16 }, { CN_EV_EXEC, 8 }, { CN_EV_UID, 16 },
+		{ CN_EV_GID, 16 }, { CN_EV_SID, 8 }, { CN_EV_PTRACE, 16 }, { CN_EV_COMM, 24 },
+		{ CN_EV_COREDUMP, 8 }, { CN_EV_EXIT, 16 },
 	};
 	uint8_t m[BUF], payload[32];
-	struct kevent ev;
+	struct cn_event ev;
 
 	memset(payload, 0x41, sizeof(payload));
 	for (size_t i = 0; i < UNIT_COUNT(t); i++) {
@@ -249,18 +249,18 @@ test_short_bodies(void **state)
 		size_t n = decode_build_msg(m, sizeof(m), t[i].what, 0, 0, 0,
 		    payload, t[i].min);
 		enum decode_result r = decode_one(m, n, &ev);
-		assert_int_equal(r, t[i].what == KEV_NONE ? DECODE_ACK : DECODE_OK);
+		assert_int_equal(r, t[i].what == CN_EV_NONE ? DECODE_ACK : DECODE_OK);
 	}
 }
 
 static void
 test_unknown_type(void **state)
 {
-	static const uint32_t unknown[] = { KEV_NONZERO_EXIT, 0x8, 0x10, 0x400,
-	    0xffffffffu, KEV_FORK | KEV_EXEC };
+	static const uint32_t unknown[] = { CN_EV_NONZERO_EXIT, 0x8, 0x10, 0x400,
+	    0xffffffffu, CN_EV_FORK | CN_EV_EXEC };
 	uint8_t m[BUF];
 	uint32_t w[6] = { 1, 2, 3, 4, 5, 6 };
-	struct kevent ev;
+	struct cn_event ev;
 
 	for (size_t i = 0; i < UNIT_COUNT(unknown); i++) {
 		size_t n = build(m, sizeof(m), unknown[i], w, 6);
@@ -274,8 +274,8 @@ test_not_proc(void **state)
 {
 	uint8_t m[BUF];
 	uint32_t w[] = { 1, 1 }, v;
-	struct kevent ev;
-	size_t n = build(m, sizeof(m), KEV_EXEC, w, 2);
+	struct cn_event ev;
+	size_t n = build(m, sizeof(m), CN_EV_EXEC, w, 2);
 
 	v = 2;				/* cn_msg.id.idx */
 	memcpy(m + 16, &v, 4);
@@ -292,8 +292,8 @@ test_cn_len_lies(void **state)
 {
 	uint8_t m[BUF];
 	uint32_t w[] = { 1, 1 };
-	struct kevent ev;
-	size_t n = build(m, sizeof(m), KEV_EXEC, w, 2);
+	struct cn_event ev;
+	size_t n = build(m, sizeof(m), CN_EV_EXEC, w, 2);
 	uint16_t dlen;
 
 	memcpy(&dlen, m + 32, 2);
@@ -323,8 +323,8 @@ test_netlink_header_lies(void **state)
 {
 	uint8_t m[BUF];
 	uint32_t w[] = { 1, 1 }, nl;
-	struct kevent ev;
-	size_t n = build(m, sizeof(m), KEV_EXEC, w, 2), left;
+	struct cn_event ev;
+	size_t n = build(m, sizeof(m), CN_EV_EXEC, w, 2), left;
 	const uint8_t *p;
 
 	/* nlmsg_len below the header: the rest of the datagram is dropped. */
@@ -363,8 +363,8 @@ test_control_messages(void **state)
 	static const uint16_t types[] = { NLMSG_NOOP, NLMSG_ERROR, NLMSG_OVERRUN };
 	uint8_t m[BUF];
 	uint32_t w[] = { 1, 1 };
-	struct kevent ev;
-	size_t n = build(m, sizeof(m), KEV_EXEC, w, 2);
+	struct cn_event ev;
+	size_t n = build(m, sizeof(m), CN_EV_EXEC, w, 2);
 
 	for (size_t i = 0; i < UNIT_COUNT(types); i++) {
 		memcpy(m + 4, &types[i], 2);
@@ -385,19 +385,19 @@ test_multi_message_datagram(void **state)
 	uint8_t odd[9] = { 3, 0, 0, 0, 3, 0, 0, 0, 0x5a };
 	size_t off = 0, n, left;
 	const uint8_t *p;
-	struct kevent ev;
+	struct cn_event ev;
 
-	n = build(m, sizeof(m), KEV_FORK, fork_w, 4);
+	n = build(m, sizeof(m), CN_EV_FORK, fork_w, 4);
 	memcpy(d + off, m, n);
 	off += NLMSG_ALIGN(n);
 	/* A 9-byte exec body makes a length that needs padding. */
-	n = decode_build_msg(m, sizeof(m), KEV_EXEC, 0, 78, 0, odd, sizeof(odd));
+	n = decode_build_msg(m, sizeof(m), CN_EV_EXEC, 0, 78, 0, odd, sizeof(odd));
 	assert_int_not_equal(n % NLMSG_ALIGNTO, 0);
 	memset(d + off, 0xee, NLMSG_ALIGN(n));
 	memcpy(d + off, m, n);
 	off += NLMSG_ALIGN(n);
 	/* The last one unpadded: the datagram may end right after it. */
-	n = decode_build_msg(m, sizeof(m), KEV_EXIT, 0, 79, 0, odd, sizeof(odd) - 1);
+	n = decode_build_msg(m, sizeof(m), CN_EV_EXIT, 0, 79, 0, odd, sizeof(odd) - 1);
 	size_t last_len = n;
 	memcpy(d + off, m, n);
 	off += n;
@@ -424,8 +424,8 @@ test_unaligned_buffer(void **state)
 {
 	uint8_t m[BUF], *u = malloc(BUF + 3);
 	uint32_t w[] = { 11, 12, 13, 14, 15, 16 };
-	struct kevent ev;
-	size_t n = build(m, sizeof(m), KEV_EXIT, w, 6);
+	struct cn_event ev;
+	size_t n = build(m, sizeof(m), CN_EV_EXIT, w, 6);
 
 	assert_non_null(u);
 	for (size_t shift = 1; shift < 4; shift++) {
@@ -444,15 +444,15 @@ test_build_msg_bounds(void **state)
 	uint32_t w[] = { 1, 2 };
 	size_t need = NL_WIRE_HDR + CN_WIRE_HDR + PE_WIRE_HDR + 8;
 
-	assert_int_equal(build(m, need - 1, KEV_EXEC, w, 2), 0);
-	assert_int_equal(build(m, need, KEV_EXEC, w, 2), need);
+	assert_int_equal(build(m, need - 1, CN_EV_EXEC, w, 2), 0);
+	assert_int_equal(build(m, need, CN_EV_EXEC, w, 2), need);
 	/* The cn_msg length field is 16 bits. */
 	uint8_t *big = calloc(1, 70000), *payload = calloc(1, 0x10000);
 	assert_non_null(big);
 	assert_non_null(payload);
-	assert_int_equal(decode_build_msg(big, 70000, KEV_EXEC, 0, 0, 0, payload,
+	assert_int_equal(decode_build_msg(big, 70000, CN_EV_EXEC, 0, 0, 0, payload,
 	    0x10000 - PE_WIRE_HDR), 0);
-	assert_int_equal(decode_build_msg(big, 70000, KEV_EXEC, 0, 0, 0, payload,
+	assert_int_equal(decode_build_msg(big, 70000, CN_EV_EXEC, 0, 0, 0, payload,
 	    0xffff - PE_WIRE_HDR), NL_WIRE_HDR + CN_WIRE_HDR + 0xffff);
 	free(payload);
 	free(big);
@@ -479,7 +479,7 @@ check_walk(const uint8_t *data, size_t len)
 	int guard = 0;
 
 	while (left > 0) {
-		struct kevent ev;
+		struct cn_event ev;
 		const uint8_t *before = p;
 		size_t left_before = left;
 		enum decode_result r = decode_next(&p, &left, &ev);
@@ -491,10 +491,10 @@ check_walk(const uint8_t *data, size_t len)
 			assert_ptr_equal(p, before + (left_before - left));
 		if (r == DECODE_OK) {
 			assert_true(ev.action > EV_NONE && ev.action <= EV_EXIT);
-			assert_true(ev.what != KEV_NONE);
+			assert_true(ev.what != CN_EV_NONE);
 		}
 		if (r == DECODE_ACK)
-			assert_int_equal(ev.what, KEV_NONE);
+			assert_int_equal(ev.what, CN_EV_NONE);
 		assert_true(++guard <= (int)(len / NL_WIRE_HDR) + 1);
 	}
 }
@@ -503,8 +503,8 @@ check_walk(const uint8_t *data, size_t len)
 static void
 test_mutations(void **state)
 {
-	static const uint32_t whats[] = { KEV_NONE, KEV_FORK, KEV_EXEC, KEV_UID,
-	    KEV_GID, KEV_SID, KEV_PTRACE, KEV_COMM, KEV_COREDUMP, KEV_EXIT };
+	static const uint32_t whats[] = { CN_EV_NONE, CN_EV_FORK, CN_EV_EXEC, CN_EV_UID,
+	    CN_EV_GID, CN_EV_SID, CN_EV_PTRACE, CN_EV_COMM, CN_EV_COREDUMP, CN_EV_EXIT };
 	uint64_t s = 88172645463325252ull;
 	uint8_t m[BUF];
 	uint32_t w[6] = { 1, 2, 3, 4, 5, 6 };
@@ -543,7 +543,7 @@ replay_one(const char *name, const char *buf, size_t len, void *arg)
 		if (saw && strncmp(base, an, l) == 0 && (base[l] == '.' || base[l] == '-')) {
 			const uint8_t *p = (const uint8_t *)buf;
 			size_t left = len;
-			struct kevent ev;
+			struct cn_event ev;
 			assert_int_equal(decode_next(&p, &left, &ev), DECODE_OK);
 			assert_int_equal(ev.action, a);
 			saw[a] = true;

@@ -99,7 +99,7 @@ assert_one_line(const char *line, size_t len)
 
 /* Encodes ev, checks the line's framing, and returns it parsed. */
 static json_object *
-encode_parse(struct encode_ctx *ctx, const struct event *ev, size_t *len_out)
+encode_parse(struct encode_ctx *ctx, const struct hids_event *ev, size_t *len_out)
 {
 	size_t len = 0;
 	char *line = encode_event(ctx, ev, &len);
@@ -124,13 +124,13 @@ encode_parse(struct encode_ctx *ctx, const struct event *ev, size_t *len_out)
 
 /* An exec of "ls -l my file" by pid 4242 under parent 4000. */
 static void
-exec_event(struct event *ev)
+exec_event(struct hids_event *ev)
 {
 	static const char args[] = "/bin/ls\0-l\0my file";
 
-	event_init(ev);
+	hids_event_init(ev);
 	ev->k.action = EV_EXEC;
-	ev->k.what = KEV_EXEC;
+	ev->k.what = CN_EV_EXEC;
 	ev->k.pid = ev->k.tgid = 4242;
 	ev->k.cpu = 2;
 	ev->k.seq = 99;
@@ -161,7 +161,7 @@ static void
 test_exec_fields(void **state)
 {
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 
 	ctx_init(&ctx);
@@ -220,14 +220,14 @@ test_exec_fields(void **state)
 	assert_null(jget(d, "hids.proc_gone"));
 	assert_null(jget(d, "process.exit_code"));
 	json_object_put(d);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 static void
 test_sequence_and_ids(void **state)
 {
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	const char *prev = NULL;
 	char seen[8][32];
 
@@ -245,7 +245,7 @@ test_sequence_and_ids(void **state)
 	}
 	assert_string_equal(seen[0], "eph-42");
 	assert_true(ctx.sequence == 49);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 static void
@@ -265,8 +265,8 @@ test_action_types(void **state)
 
 	ctx_init(&ctx);
 	for (size_t i = 0; i < UNIT_COUNT(t); i++) {
-		struct event ev;
-		event_init(&ev);
+		struct hids_event ev;
+		hids_event_init(&ev);
 		ev.k.action = t[i].a;
 		ev.k.ts_ns = 5 * NS;
 		ev.proc.pid = 10;
@@ -277,7 +277,7 @@ test_action_types(void **state)
 		assert_string_equal(jstr(d, "@timestamp"), "2023-11-14T22:13:24.000000000Z");
 		assert_int_equal(jint(d, "process.pid"), 10);
 		json_object_put(d);
-		event_release(&ev);
+		hids_event_release(&ev);
 	}
 }
 
@@ -286,7 +286,7 @@ static void
 test_empty_args_kept(void **state)
 {
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d, *a;
 
 	(void)state;
@@ -308,7 +308,7 @@ test_empty_args_kept(void **state)
 	assert_string_equal(json_object_get_string(json_object_array_get_idx(a, 0)), "");
 	assert_int_equal(json_object_get_int(jget(d, "process.args_count")), 1);
 	json_object_put(d);
-	event_release(&ev);
+	hids_event_release(&ev);
 	encode_ctx_release(&ctx);
 }
 
@@ -317,7 +317,7 @@ test_invalid_utf8_args_escaped(void **state)
 {
 	static const char args[] = "cat\0caf\xc3\xa9\0bad\xff\xfe\0back\\slash";
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 
 	ctx_init(&ctx);
@@ -347,14 +347,14 @@ test_invalid_utf8_args_escaped(void **state)
 	assert_string_equal(jstr(d, "process.command_line"),
 	    "cat caf\xc3\xa9 bad\\xff\\xfe back\\\\slash");
 	json_object_put(d);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 static void
 test_invalid_utf8_paths_escaped(void **state)
 {
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 	char out[64];
 	size_t olen;
@@ -378,7 +378,7 @@ test_invalid_utf8_paths_escaped(void **state)
 	assert_int_equal(olen, 11);
 	assert_memory_equal(out, "/tmp/\xff\xfe" "evil", 11);
 	json_object_put(d);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 static void
@@ -386,7 +386,7 @@ test_control_chars_stay_on_one_line(void **state)
 {
 	static const char args[] = "sh\0-c\0echo a\nb\r\n\x01\x1f\"q\" '/'";
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 
 	ctx_init(&ctx);
@@ -401,17 +401,17 @@ test_control_chars_stay_on_one_line(void **state)
 	    "echo a\nb\r\n\x01\x1f\"q\" '/'");
 	assert_string_equal(jstr(d, "process.working_directory"), "/tmp/new\nline");
 	json_object_put(d);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 /* Encodes an exit with a wait status and returns the document. */
 static json_object *
 exit_doc(struct encode_ctx *ctx, uint32_t status)
 {
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 
-	event_init(&ev);
+	hids_event_init(&ev);
 	ev.k.action = EV_EXIT;
 	ev.k.ts_ns = 6 * NS;
 	ev.k.exit_status = status;
@@ -419,7 +419,7 @@ exit_doc(struct encode_ctx *ctx, uint32_t status)
 	ev.proc.ppid = 1;
 	ev.duration_ns = 2500000000ull;
 	d = encode_parse(ctx, &ev, NULL);
-	event_release(&ev);
+	hids_event_release(&ev);
 	return d;
 }
 
@@ -492,12 +492,12 @@ static void
 test_proc_gone_thread_container(void **state)
 {
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 	const char *cid = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 	ctx_init(&ctx);
-	event_init(&ev);
+	hids_event_init(&ev);
 	ev.k.action = EV_EXEC;
 	ev.k.pid = 501;
 	ev.k.tgid = 500;
@@ -556,18 +556,18 @@ test_proc_gone_thread_container(void **state)
 	assert_null(jget(d, "hids.ns_pid"));
 	assert_null(jget(d, "hids.proc_gone"));
 	json_object_put(d);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 static void
 test_uid_ptrace_details(void **state)
 {
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 
 	ctx_init(&ctx);
-	event_init(&ev);
+	hids_event_init(&ev);
 	ev.k.action = EV_UID;
 	ev.k.rid = 1000;
 	ev.k.eid = 0;
@@ -607,14 +607,14 @@ test_uid_ptrace_details(void **state)
 	assert_string_equal(jstr(d, "hids.ptrace.op"), "detach");
 	assert_null(jget(d, "hids.tracer"));
 	json_object_put(d);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 static void
 test_previous_image(void **state)
 {
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 
 	ctx_init(&ctx);
@@ -634,7 +634,7 @@ test_previous_image(void **state)
 	assert_null(jget(d, "process.previous.args_count"));
 	assert_null(jget(d, "process.previous.command_line"));
 	json_object_put(d);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 static void
@@ -642,12 +642,12 @@ test_lost_and_heartbeat(void **state)
 {
 	struct encode_ctx ctx;
 	struct agent_stats st;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 
 	ctx_init(&ctx);
 	ctx.host_id = NULL;
-	event_init(&ev);
+	hids_event_init(&ev);
 	ev.k.action = EV_LOST;
 	ev.k.ts_ns = 2 * NS;
 	ev.lost = 42;
@@ -699,7 +699,7 @@ test_lost_and_heartbeat(void **state)
 	assert_int_equal(jint(d, "hids.stats.events_sent"), 990);
 	assert_int_equal(jint(d, "hids.stats.reconnects"), 2);
 	json_object_put(d);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 /* Every counter of AGENT_STATS_LIST reaches the heartbeat with its own value, in its group only. */
@@ -708,14 +708,14 @@ test_heartbeat_carries_every_listed_counter(void **state)
 {
 	struct encode_ctx ctx;
 	struct agent_stats st;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 	size_t n;
 	const struct agent_stat_desc *desc = agent_stats_list(&n);
 	char path[128];
 
 	ctx_init(&ctx);
-	event_init(&ev);
+	hids_event_init(&ev);
 	memset(&st, 0, sizeof(st));
 	for (size_t i = 0; i < n; i++) {
 		uint64_t v = 1000 + i;
@@ -736,7 +736,7 @@ test_heartbeat_carries_every_listed_counter(void **state)
 		}
 		json_object_put(d);
 	}
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 static void
@@ -786,8 +786,8 @@ test_tty_numbers(void **state)
 
 	ctx_init(&ctx);
 	for (size_t i = 0; i < UNIT_COUNT(t); i++) {
-		struct event ev;
-		event_init(&ev);
+		struct hids_event ev;
+		hids_event_init(&ev);
 		ev.k.action = EV_FORK;
 		ev.proc.pid = 2;
 		ev.proc.known = PF_STAT;
@@ -796,7 +796,7 @@ test_tty_numbers(void **state)
 		assert_int_equal(jint(d, "process.tty.char_device.major"), t[i].major);
 		assert_int_equal(jint(d, "process.tty.char_device.minor"), t[i].minor);
 		json_object_put(d);
-		event_release(&ev);
+		hids_event_release(&ev);
 	}
 }
 
@@ -804,7 +804,7 @@ static void
 test_args_truncated_by_reader(void **state)
 {
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 
 	ctx_init(&ctx);
@@ -816,7 +816,7 @@ test_args_truncated_by_reader(void **state)
 	assert_int_equal(jint(d, "process.args_count"), 1000);
 	assert_int_equal(json_object_array_length(jget(d, "process.args")), 3);
 	json_object_put(d);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 /* Makes count arguments of arglen bytes each from the pattern byte(s) in unit. */
@@ -868,7 +868,7 @@ static void
 check_shrink(const char *unit, size_t ulen, bool escaped, size_t limit)
 {
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 	size_t alen, len;
 	char *args = make_args(60, 200, unit, ulen, &alen);
@@ -898,7 +898,7 @@ check_shrink(const char *unit, size_t ulen, bool escaped, size_t limit)
 	assert_int_equal(json_object_array_length(jget(d, "process.args")), 60);
 	json_object_put(d);
 	free(args);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 static void
@@ -927,7 +927,7 @@ static void
 test_max_line_fits_untouched(void **state)
 {
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	size_t len0, len1;
 	char *l0, *l1;
 
@@ -948,7 +948,7 @@ test_max_line_fits_untouched(void **state)
 	free(l1);
 	free(l0);
 	encode_ctx_release(&ctx);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 /* Gives the exec event a path of n bytes made of the (multi-byte) unit. */
@@ -971,7 +971,7 @@ static void
 test_max_line_caps_strings(void **state)
 {
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 	size_t len;
 	char *path = long_path("p", 3000);
@@ -1008,7 +1008,7 @@ test_max_line_caps_strings(void **state)
 	assert_non_null(jget(d, "process.previous"));
 	assert_null(jget(d, "hids.truncated"));
 	json_object_put(d);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 /* A string cut to 256 bytes is cut between characters, so it needs no escaping. */
@@ -1020,7 +1020,7 @@ test_max_line_caps_strings_utf8(void **state)
 
 	ctx_init(&ctx);
 	for (size_t i = 0; i < UNIT_COUNT(units); i++) {
-		struct event ev;
+		struct hids_event ev;
 		json_object *d;
 		char *path = long_path(units[i], 3000);
 
@@ -1036,7 +1036,7 @@ test_max_line_caps_strings_utf8(void **state)
 		assert_true(utf8_valid(cwd, strlen(cwd)));
 		assert_memory_equal(cwd, path, strlen(cwd));
 		json_object_put(d);
-		event_release(&ev);
+		hids_event_release(&ev);
 	}
 }
 
@@ -1045,7 +1045,7 @@ static void
 test_max_line_last_resort(void **state)
 {
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 	size_t len;
 
@@ -1076,7 +1076,7 @@ test_max_line_last_resort(void **state)
 	assert_true(len > 1);
 	assert_int_equal(jint(d, "process.pid"), 4242);
 	json_object_put(d);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 /* With no args at all the strings are what gives. */
@@ -1084,7 +1084,7 @@ static void
 test_max_line_no_args(void **state)
 {
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 	size_t len;
 
@@ -1104,7 +1104,7 @@ test_max_line_no_args(void **state)
 	assert_null(jget(d, "process.args"));
 	assert_true(strlen(jstr(d, "process.working_directory")) <= 256);
 	json_object_put(d);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 /*
@@ -1117,7 +1117,7 @@ static void
 test_max_line_keeps_args_that_fit(void **state)
 {
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 	size_t alen, len;
 	char *args = make_args(60, 200, "abcdefgh", 8, &alen);
@@ -1134,7 +1134,7 @@ test_max_line_keeps_args_that_fit(void **state)
 	assert_true(len >= 8192 / 2);
 	json_object_put(d);
 	free(args);
-	event_release(&ev);
+	hids_event_release(&ev);
 }
 
 /*
@@ -1146,7 +1146,7 @@ static void
 test_max_line_cuts_args_between_characters(void **state)
 {
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 	char args[4 * 201];
 	size_t alen = sizeof(args) - 1, len0;
@@ -1174,7 +1174,7 @@ test_max_line_cuts_args_between_characters(void **state)
 		}
 		json_object_put(d);
 	}
-	event_release(&ev);
+	hids_event_release(&ev);
 	assert_int_equal(escaped, 0);
 }
 
@@ -1189,7 +1189,7 @@ test_misleading_utf8_escaped(void **state)
 	/* "evil\u202Etxt.sh": shown as "evilhs.txt". */
 	static const char args[] = "/bin/cat\0evil\xe2\x80\xaetxt.sh";
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 	char out[64];
 	size_t olen;
@@ -1222,7 +1222,7 @@ test_misleading_utf8_escaped(void **state)
 	assert_true(jarray_has(d, "hids.escaped", "process.args"));
 	assert_false(jarray_has(d, "hids.escaped", "host.hostname"));
 	json_object_put(d);
-	event_release(&ev);
+	hids_event_release(&ev);
 	encode_ctx_release(&ctx);
 }
 
@@ -1231,7 +1231,7 @@ static void
 test_path_truncated_listed(void **state)
 {
 	struct encode_ctx ctx;
-	struct event ev;
+	struct hids_event ev;
 	json_object *d;
 
 	ctx_init(&ctx);
@@ -1250,7 +1250,7 @@ test_path_truncated_listed(void **state)
 	assert_false(jarray_has(d, "hids.path_truncated", "process.executable"));
 	assert_int_equal(json_object_array_length(jget(d, "hids.path_truncated")), 3);
 	json_object_put(d);
-	event_release(&ev);
+	hids_event_release(&ev);
 	encode_ctx_release(&ctx);
 }
 

@@ -61,11 +61,11 @@ static bool
 run(struct fx *x, enum ev_action action, int32_t pid, int32_t ppid, const char *exe,
     const char *argv, uint32_t euid)
 {
-	struct event ev;
+	struct hids_event ev;
 	struct proctab_entry *e;
 	bool suppressed;
 
-	event_init(&ev);
+	hids_event_init(&ev);
 	ev.k.action = action;
 	ev.k.ts_ns = 1000 + (uint64_t)pid;
 	ev.k.tgid = pid;
@@ -95,7 +95,7 @@ run(struct fx *x, enum ev_action action, int32_t pid, int32_t ppid, const char *
 	suppressed = filter_event(&x->f, &x->tab, &ev, -1);
 	if (action == EV_EXIT)
 		proctab_remove(&x->tab, pid);
-	event_release(&ev);
+	hids_event_release(&ev);
 	return suppressed;
 }
 
@@ -325,19 +325,19 @@ expect_never_suppressed(const char *ini, const char *exe, const char *argv, uint
     uint32_t ruid, bool deleted)
 {
 	struct fx x;
-	struct event ev;
+	struct hids_event ev;
 	struct proctab_entry *e;
 
 	fx_setup(&x, ini);
 	e = proctab_upsert(&x.tab, 40);
-	event_init(&ev);
+	hids_event_init(&ev);
 	ev.k.action = EV_EXEC;
 	set_image(&ev.proc, 40, exe, argv, euid);
 	ev.proc.ids.ruid = ruid;
 	ev.proc.exe_deleted = deleted;
 	proctab_set(&x.tab, e, &ev.proc);
 	assert_false(filter_event(&x.f, &x.tab, &ev, -1));
-	event_release(&ev);
+	hids_event_release(&ev);
 	assert_false(run(&x, EV_EXIT, 40, 0, NULL, NULL, 0));
 	assert_int_equal(x.f.suppressed, 0);
 	assert_int_equal(x.f.pinned, 1);
@@ -367,20 +367,20 @@ static void
 test_setuid_mode(void **state)
 {
 	struct fx x;
-	struct event ev;
+	struct hids_event ev;
 	(void)state;
 
 	/* The capture thread's stat of the executable says setuid: reported. */
 	fx_setup(&x, "[filter u]\nuser = 0\n");
 	for (int i = 0; i < 2; i++) {
 		proctab_upsert(&x.tab, 45 + i);
-		event_init(&ev);
+		hids_event_init(&ev);
 		ev.k.action = EV_EXEC;
 		set_image(&ev.proc, 45 + i, "/usr/bin/passwd", "passwd", 0);
 		ev.proc.known |= PF_EXE_ID;
 		ev.proc.exe_mode = 0100755 | (i == 0 ? 04000 : 0);
 		assert_int_equal(filter_event(&x.f, &x.tab, &ev, -1), i == 1);
-		event_release(&ev);
+		hids_event_release(&ev);
 	}
 	assert_int_equal(x.f.pinned, 1);
 	fx_teardown(&x);
