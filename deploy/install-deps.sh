@@ -1,15 +1,44 @@
 #!/bin/bash
-# Installs the Debian 12 packages hids-agent needs to build, run and test.
+# Installs the Debian 12 packages hids-agent needs, in two sets:
+#   install-deps.sh          what building and running need (the quick start:
+#                            deploy/quickstart.sh builds with -DHIDS_TESTS=OFF
+#                            and forwards to a private rsyslog over TLS)
+#   install-deps.sh --test   that plus everything the tests need
+#                            (tests/run-all.sh, CI)
+#   install-deps.sh --list [--test]   prints the set, one package a line
 # Idempotent and quiet when everything is already there.
+# tests/deploy/test_deps.sh checks that the run set alone builds the agent.
 set -euo pipefail
-# libjson-c-dev is needed to build the agent itself (its text view parses
-# lines back); tmux only by the tests (the text view in a real terminal).
-pkgs=(build-essential cmake pkg-config clang
-      libevent-dev libmnl-dev libjson-c-dev libssl-dev libinih-dev libcmocka-dev
-      python3 python3-jsonschema jq forkstat util-linux zlib1g-dev
-      cppcheck clang-tidy valgrind rsyslog rsyslog-openssl rsyslog-relp openssl
+
+# Building and running: compiler, the libraries the agent links (json-c for
+# the text view, which parses lines back), and the quick start's collector
+# (rsyslog with TLS) and certificates (openssl).
+run_pkgs=(build-essential cmake pkg-config
+      libevent-dev libmnl-dev libssl-dev libinih-dev zlib1g-dev libjson-c-dev
+      openssl rsyslog rsyslog-openssl)
+
+# Testing only: unit tests (cmocka), fuzzing and static analysis
+# (clang, cppcheck, clang-tidy), live and integration tests (forkstat,
+# valgrind, jq, jsonschema, RELP, tmux, prometheus, strace), packaging and
+# deploy tests (dpkg-dev, devscripts, binutils, file, ansible, man pages).
+test_pkgs=(clang libcmocka-dev
+      python3 python3-jsonschema jq forkstat util-linux
+      cppcheck clang-tidy valgrind rsyslog-relp
       mandoc man-db ansible-core python3-apt dpkg-dev file
-      devscripts binutils tmux prometheus)
+      devscripts binutils tmux prometheus strace)
+
+list=false test=false
+for arg in "$@"; do
+	case $arg in
+	--test) test=true ;;
+	--list) list=true ;;
+	*) echo "usage: $0 [--test] [--list]" >&2; exit 2 ;;
+	esac
+done
+pkgs=("${run_pkgs[@]}")
+if $test; then pkgs+=("${test_pkgs[@]}"); fi
+if $list; then printf '%s\n' "${pkgs[@]}"; exit 0; fi
+
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,17 +7,17 @@
 # Both stages always run; the exit status is non-zero if either failed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-"$top/deploy/install-deps.sh" || exit 1
+"$top/deploy/install-deps.sh" --test || exit 1
 jobs=$(nproc)
 status=0
 
 echo "== normal build"
-cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHIDS_TESTS=ON >/dev/null &&
     cmake --build "$top/build" -j"$jobs" || exit 1
 (cd "$top/build" && ctest --output-on-failure "$@") || status=1
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
-cmake -S "$top" -B "$top/build-asan" -DCMAKE_BUILD_TYPE=Debug -DHIDS_SANITIZE=ON >/dev/null &&
+cmake -S "$top" -B "$top/build-asan" -DCMAKE_BUILD_TYPE=Debug -DHIDS_SANITIZE=ON -DHIDS_TESTS=ON >/dev/null &&
     cmake --build "$top/build-asan" -j"$jobs" || exit 1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:exitcode=86:quarantine_size_mb=16
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

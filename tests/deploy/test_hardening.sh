@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 for tool in hardening-check readelf objdump; do
 	if ! command -v "$tool" >/dev/null; then
-		skipped "build hardening of $bin" "$tool is not installed (deploy/install-deps.sh installs devscripts and binutils)"
+		skipped "build hardening of $bin" "$tool is not installed (deploy/install-deps.sh --test installs devscripts and binutils)"
 		summary
 		exit
 	fi

@@ -10,7 +10,7 @@ CLIENT=$INT_HERE/metrics_client.py
 RSS_GROWTH_KB=$((4 * 1024 * ${HIDS_RSS_FACTOR:-1}))
 TIMEOUT_S=5	# METRICS_TIMEOUT_S in agent/metrics.c
 for tool in prometheus promtool; do
-	command -v "$tool" >/dev/null || { echo "missing tool: $tool (deploy/install-deps.sh --test)" >&2; exit 2; }
+	command -v "$tool" >/dev/null || { echo "missing tool: $tool (deploy/install-deps.sh --test installs it)" >&2; exit 2; }
 done
 
 mport=$(free_port)
