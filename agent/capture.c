@@ -311,7 +311,7 @@ capture_push(struct capture *cap, struct capture_rec *r)
 {
 	bool wake;
 
-	r->bytes = CAPTURE_REC_OVERHEAD + r->snap.args_len +
+	r->bytes = CAPTURE_REC_OVERHEAD + r->snap.args_len + r->snap.env_len +
 	    (r->snap.executable ? strlen(r->snap.executable) : 0) +
 	    (r->snap.cwd ? strlen(r->snap.cwd) : 0) +
 	    (r->snap.cgroup ? strlen(r->snap.cgroup) : 0);
@@ -379,7 +379,7 @@ capture_one(struct capture *cap, const struct cn_event *k, enum capture_feed fee
 	r->is_thread = is_thread;
 	process_init(&r->snap);
 	if (k->action == EV_EXEC)
-		r->snap_got = procfs_snapshot(cap->procfd, k->tgid, SNAP_EXEC,
+		r->snap_got = procfs_snapshot(cap->procfd, k->tgid, SNAP_EXEC | SNAP_ENV,
 		    cap->cfg.max_args, &r->snap);
 	else if (k->action == EV_FORK && !is_thread && feed != FEED_OTHER)
 		/*

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "metrics.h"
+#include "procfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +53,8 @@ config_defaults(struct config *c)
 	c->table_args_bytes = 2048;
 	c->table_max_bytes = 64u << 20;
 	c->table_path_bytes = 1024;
+	c->env_value_max_bytes = 1024;
+	c->environ_max_bytes = 64u << 10;
 	c->max_line_bytes = 0;
 	c->col.batch_events = 256;
 	c->col.batch_bytes = 256u << 10;
@@ -84,6 +87,8 @@ config_release(struct config *c)
 	free(c->metrics_listen);
 	c->metrics_listen = NULL;
 	filter_rules_release(&c->filter);
+	free(c->env_vars);
+	c->env_vars = NULL;
 }
 
 /* Returns the event types to ask of the kernel. */
@@ -420,6 +425,21 @@ filter_key(struct parse_state *st, const char *section, const char *key, const c
 	return true;
 }
 
+/* Handles [process] env_vars: a list of names, checked as the capture thread will use it. */
+static void
+set_env_vars(struct parse_state *st, const char *v)
+{
+	struct procfs_env_spec spec;
+	char err[160];
+
+	if (procfs_env_spec_parse(v, &spec, err, sizeof(err)) == -1)
+		perr(st, "bad env_vars: %s", err);
+	else
+		procfs_env_spec_release(&spec);
+	free(st->c->env_vars);
+	st->c->env_vars = xstrdup(v);
+}
+
 /* inih's callback: one key = value in one section. */
 static int
 config_handler(void *user, const char *section, const char *key, const char *v)
@@ -468,6 +488,8 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 		set_size(st, key, v, 64u << 10, 1u << 30, &c->rcvbuf);
 	} else if (is(section, key, "capture", "cmdline_max_bytes")) {
 		set_size(st, key, v, 4u << 10, 64u << 20, &c->cmdline_max_bytes);
+	} else if (is(section, key, "capture", "environ_max_bytes")) {
+		set_size(st, key, v, 4u << 10, 64u << 20, &c->environ_max_bytes);
 	} else if (is(section, key, "capture", "queue_max_bytes")) {
 		set_size(st, key, v, 64u << 10, 1u << 30, &c->queue_max_bytes);
 	} else if (is(section, key, "capture", "queue_max_events")) {
@@ -488,6 +510,10 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 		set_size(st, key, v, 1u << 20, 4ull << 30, &c->table_max_bytes);
 	} else if (is(section, key, "process", "table_path_bytes")) {
 		set_size(st, key, v, 64, 4096, &c->table_path_bytes);
+	} else if (is(section, key, "process", "env_vars")) {
+		set_env_vars(st, v);
+	} else if (is(section, key, "process", "env_value_max_bytes")) {
+		set_size(st, key, v, 16, 64u << 10, &c->env_value_max_bytes);
 	} else if ((strcmp(section, "collector") == 0 && collector_key(st, key, v)) ||
 	    (strcmp(section, "spool") == 0 && spool_key(st, key, v)) ||
 	    filter_key(st, section, key, v)) {

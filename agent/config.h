@@ -16,6 +16,9 @@
 #include "filter.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/hids-agent/hids-agent.conf"
+/* [process] env_vars by default: what loader abuse and sessions leave; never secrets. */
+#define CONFIG_ENV_VARS_DEFAULT \
+	"LD_PRELOAD,LD_LIBRARY_PATH,LD_AUDIT,GLIBC_TUNABLES,SSH_CONNECTION,SUDO_USER"
 
 struct config {
 	/* [agent] */
@@ -43,6 +46,9 @@ struct config {
 	size_t table_args_bytes;
 	size_t table_max_bytes;
 	size_t table_path_bytes;
+	char *env_vars;			/* names to read from environ; NULL: CONFIG_ENV_VARS_DEFAULT */
+	size_t env_value_max_bytes;	/* bytes of each value kept */
+	size_t environ_max_bytes;	/* [capture]: environ bytes read per exec */
 	/* [output] */
 	size_t max_line_bytes;		/* 0 = no limit */
 	bool max_line_set;

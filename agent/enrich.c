@@ -219,6 +219,13 @@ enrich_exec(struct enricher *en, const struct capture_rec *r, struct hids_event 
 		    (r->snap_got & SNAP_STAT) ? ev->proc.start_ticks : mono_to_ticks(en, k->ts_ns),
 		    ev->proc.entity_id);
 	proctab_set(en->tab, e, &ev->proc);
+	/* The environment is the exec event's alone: the table does not keep it. */
+	if (r->snap_got & SNAP_ENV) {
+		ev->proc.env = xmemdup(r->snap.env, r->snap.env_len + 1);
+		ev->proc.env_len = r->snap.env_len;
+		ev->proc.env_truncated = r->snap.env_truncated;
+		ev->proc.env_partial = r->snap.env_partial;
+	}
 	add_parent(en, ev, ev->proc.ppid);
 }
 

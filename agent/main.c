@@ -57,6 +57,7 @@ struct agent {
 	struct nlsource src;		/* every event, or exec only (split) */
 	struct nlsource src_other;	/* split: every other event; fd -1 when unused */
 	struct capture cap;
+	struct procfs_env_spec env_spec;	/* [process] env_vars, read by the capture thread */
 	struct proctab tab;
 	struct names names;
 	struct enricher en;
@@ -438,6 +439,10 @@ keep_restart_only(struct config *nc, const struct config *old)
 	    nc->table_args_bytes != old->table_args_bytes ||
 	    nc->table_max_bytes != old->table_max_bytes ||
 	    nc->table_path_bytes != old->table_path_bytes ||
+	    strcmp(nc->env_vars ? nc->env_vars : CONFIG_ENV_VARS_DEFAULT,
+	    old->env_vars ? old->env_vars : CONFIG_ENV_VARS_DEFAULT) != 0 ||
+	    nc->env_value_max_bytes != old->env_value_max_bytes ||
+	    nc->environ_max_bytes != old->environ_max_bytes ||
 	    nc->max_rt_cpu_percent != old->max_rt_cpu_percent ||
 	    nc->log_target != old->log_target;
 	nc->emit_mask = old->emit_mask;
@@ -454,6 +459,10 @@ keep_restart_only(struct config *nc, const struct config *old)
 	nc->table_args_bytes = old->table_args_bytes;
 	nc->table_max_bytes = old->table_max_bytes;
 	nc->table_path_bytes = old->table_path_bytes;
+	free(nc->env_vars);
+	nc->env_vars = old->env_vars ? xstrdup(old->env_vars) : NULL;
+	nc->env_value_max_bytes = old->env_value_max_bytes;
+	nc->environ_max_bytes = old->environ_max_bytes;
 	nc->max_rt_cpu_percent = old->max_rt_cpu_percent;
 	nc->log_target = old->log_target;
 	return differ;
@@ -866,6 +875,12 @@ agent_start_capture(struct agent *a)
 	cc.nonzero_exit_only = a->cfg.nonzero_exit_only;
 	cc.max_args = a->cfg.max_args_bytes;
 	procfs_set_cmdline_cap(a->cfg.cmdline_max_bytes);
+	if (procfs_env_spec_parse(a->cfg.env_vars ? a->cfg.env_vars : CONFIG_ENV_VARS_DEFAULT,
+	    &a->env_spec, err, sizeof(err)) == -1)
+		fatalx("[process] env_vars: %s", err);
+	a->env_spec.value_max = a->cfg.env_value_max_bytes;
+	a->env_spec.read_max = a->cfg.environ_max_bytes;
+	procfs_set_env(&a->env_spec);
 	cc.queue_max_bytes = a->cfg.queue_max_bytes;
 	cc.queue_max_records = a->cfg.queue_max_records;
 	/* Start capturing before the scan, so nothing started during it is missed. */
@@ -1081,6 +1096,8 @@ main(int argc, char **argv)
 	agent_drain_queue(a);
 	capture_release(&a->cap);
 	agent_flush_filter(a);
+	procfs_set_env(NULL);
+	procfs_env_spec_release(&a->env_spec);
 	agent_emit_meta(a, EV_HEARTBEAT, 0, "stop");
 	agent_flush_collector(a);
 	output_release(&a->out);

@@ -193,6 +193,172 @@ procfs_read_cmdline(int procfd, int pid, size_t max_bytes, struct process *p)
 	return 0;
 }
 
+/* The environment variables to read at exec; set before threads start. */
+static const struct procfs_env_spec *env_spec;
+
+/*
+ * Parses a list of names ("A,B C*", commas or blanks between them) into
+ * spec; an empty list reads nothing. Returns -1 with the reason in err.
+ */
+int
+procfs_env_spec_parse(const char *list, struct procfs_env_spec *spec, char *err, size_t errlen)
+{
+	char *copy = xstrdup(list), *save = NULL, *tok;
+	int rc = 0;
+
+	memset(spec, 0, sizeof(*spec));
+	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		size_t n = strlen(tok);
+		bool prefix = tok[n - 1] == '*';
+		if (spec->nnames == PROCFS_ENV_MAX_NAMES) {
+			snprintf(err, errlen, "more than %d names", PROCFS_ENV_MAX_NAMES);
+			rc = -1;
+			break;
+		}
+		if (prefix)
+			tok[--n] = '\0';
+		if (n > 255 || strchr(tok, '=') || strchr(tok, '*') || (n == 0 && !prefix)) {
+			snprintf(err, errlen, "bad name '%.64s' (a variable name without '=', "
+			    "optionally ending in '*')", tok);
+			rc = -1;
+			break;
+		}
+		spec->prefix[spec->nnames] = prefix;
+		spec->names[spec->nnames++] = xstrdup(tok);
+	}
+	free(copy);
+	if (rc == -1)
+		procfs_env_spec_release(spec);
+	return rc;
+}
+
+/* Frees the names of a spec. */
+void
+procfs_env_spec_release(struct procfs_env_spec *spec)
+{
+	for (size_t i = 0; i < spec->nnames; i++)
+		free(spec->names[i]);
+	spec->nnames = 0;
+}
+
+/* Says whether the entry e[0..n) ("NAME=value") is one spec asks for. */
+static bool
+env_wanted(const struct procfs_env_spec *spec, const char *e, size_t n)
+{
+	const char *eq = memchr(e, '=', n);
+	size_t nl = eq ? (size_t)(eq - e) : n;
+
+	for (size_t i = 0; i < spec->nnames; i++) {
+		size_t l = strlen(spec->names[i]);
+		if (spec->prefix[i] ? nl >= l && memcmp(e, spec->names[i], l) == 0
+		    : eq != NULL && nl == l && memcmp(e, spec->names[i], l) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Picks the entries spec names out of an environ buffer, each cut to
+ * NAME= plus value_max bytes, in the order they appear (a name given twice
+ * is kept twice: which one a program uses is its own choice). cut says the
+ * buffer stopped at the read cap (env_partial). Pure; sets p->env even
+ * when nothing matched (env_len 0). Returns the number of entries kept.
+ */
+int
+procfs_parse_environ(const char *buf, size_t len, bool cut, const struct procfs_env_spec *spec,
+    struct process *p)
+{
+	size_t out_len = 0, cap = 256;
+	char *out = xmalloc(cap);
+	int kept = 0;
+
+	p->env_truncated = false;
+	for (size_t off = 0; off < len;) {
+		const char *e = buf + off;
+		size_t n = strnlen(e, len - off);
+		off += n + 1;
+		if (n == 0 || !env_wanted(spec, e, n))
+			continue;
+		if (kept == PROCFS_ENV_MAX_ENTRIES) {
+			p->env_truncated = true;
+			break;
+		}
+		const char *eq = memchr(e, '=', n);
+		size_t keep = eq ? (size_t)(eq - e) + 1 : n;
+		if (n - keep > spec->value_max) {
+			n = keep + spec->value_max;
+			p->env_truncated = true;
+		}
+		if (out_len + n + 1 > cap)
+			out = xgrow(out, &cap, out_len + n + 1, 256);
+		memcpy(out + out_len, e, n);
+		out_len += n;
+		out[out_len++] = '\0';
+		kept++;
+	}
+	free(p->env);
+	/* Like args: NUL-separated, without the last NUL, then a terminating one. */
+	p->env_len = out_len > 0 ? out_len - 1 : 0;
+	out[p->env_len] = '\0';
+	p->env = out;
+	p->env_partial = cut;
+	return kept;
+}
+
+/*
+ * Reads /proc/PID/environ, at most spec->read_max bytes of it (an
+ * environment can be megabytes), and keeps the entries spec names.
+ * environ goes with the address space, as cmdline does: read it right
+ * after. Returns 0, or -1 when it cannot be read.
+ */
+int
+procfs_read_environ(int procfd, int pid, const struct procfs_env_spec *spec, struct process *p)
+{
+	char path[64];
+	size_t len = 0, max = spec->read_max;
+	bool cut = false;
+	ssize_t n;
+	int fd;
+
+	/* The cmdline scratch buffer, grown if the cap asks more. */
+	if (scratch_cap < max + 1) {
+		free(scratch);
+		scratch_cap = max + 1;
+		scratch = xmalloc(scratch_cap);
+	}
+	snprintf(path, sizeof(path), "%d/environ", pid);
+	if ((fd = openat(procfd, path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while (len < max) {
+		n = read(fd, scratch + len, max - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len == max) {
+		char c;
+		while ((n = read(fd, &c, 1)) == -1 && errno == EINTR)
+			;
+		cut = n == 1;
+	}
+	close(fd);
+	procfs_parse_environ(scratch, len, cut, spec, p);
+	return 0;
+}
+
+/* Sets the environment variables procfs_snapshot reads for SNAP_ENV; NULL: none. */
+void
+procfs_set_env(const struct procfs_env_spec *spec)
+{
+	env_spec = spec;
+}
+
 /*
  * Reads a /proc/PID symlink (exe, cwd) into a new string; -1 with errno set
  * when it cannot (ENOENT: gone; ENAMETOOLONG: the path is longer than the
@@ -547,6 +713,10 @@ procfs_snapshot(int procfd, int pid, unsigned what, size_t max_args, struct proc
 	p->pid = pid;
 	if ((what & SNAP_CMDLINE) && procfs_read_cmdline(procfd, pid, max_args, p) == 0)
 		got |= SNAP_CMDLINE;
+	/* environ goes with the address space too: right after cmdline. */
+	if ((what & SNAP_ENV) && env_spec && env_spec->nnames > 0 &&
+	    procfs_read_environ(procfd, pid, env_spec, p) == 0)
+		got |= SNAP_ENV;
 	if (what & SNAP_EXE) {
 		char *exe = NULL;
 		if (procfs_read_link(procfd, pid, "exe", &exe) == 0) {

@@ -386,6 +386,42 @@ add_args(struct jw *w, const struct process *p, size_t keep, const char *prefix,
 	}
 }
 
+/*
+ * Adds process.env_vars, NAME=value strings, escaped like args: if one
+ * is not plain UTF-8 all are, and "process.env_vars" goes in hids.escaped.
+ * A line that must shrink cuts each to str_cap bytes, or leaves them out.
+ */
+static void
+add_env_vars(struct jw *w, const struct process *p, struct shrink *sh)
+{
+	bool esc = !utf8_plain_args(p->env, p->env_len);
+
+	if (sh->str_cap == 1) {
+		sh->cut = true;
+		return;
+	}
+	jw_key(w, "env_vars");
+	jw_char(w, '[');
+	for (size_t off = 0; off <= p->env_len;) {
+		const char *e = p->env + off;
+		size_t n = strnlen(e, p->env_len - off), keep = n;
+		if (off > 0)
+			jw_char(w, ',');
+		if (sh->str_cap && keep > sh->str_cap) {
+			keep = utf8_truncate(e, n, sh->str_cap);
+			sh->cut = true;
+		}
+		if (esc)
+			jw_escape_value(w, e, keep, true);
+		else
+			jw_string(w, e, keep);
+		off += n + 1;
+	}
+	jw_char(w, ']');
+	if (esc)
+		jw_note(&w->escaped, "process", "env_vars");
+}
+
 /* Which parts of a process add_process writes. */
 enum {
 	AP_FULL = 1,		/* cwd, start, session, group leader, tty, command_line */
@@ -631,6 +667,8 @@ add_event_process(struct encode_ctx *ctx, struct jw *w, const struct hids_event 
 
 	jw_open(w, "process");
 	add_process(ctx, w, p, "process", sh, AP_FULL);
+	if (p->env && p->env_len > 0)
+		add_env_vars(w, p, sh);
 	if (ev->has_parent || p->ppid > 0)
 		add_related(ctx, w, "parent", ev->has_parent, &ev->parent, p->ppid,
 		    "process.parent", sh);
@@ -720,6 +758,10 @@ add_event_hids(struct encode_ctx *ctx, struct jw *w, const struct hids_event *ev
 		jw_bool(w, "args_truncated", true);
 	if ((p->known & PF_ARGS) && p->args_count_partial)
 		jw_bool(w, "args_count_partial", true);
+	if (p->env && p->env_truncated)
+		jw_bool(w, "env_vars_truncated", true);
+	if (p->env && p->env_partial)
+		jw_bool(w, "env_vars_partial", true);
 	if (sh->cut || sh->drop_previous)
 		jw_bool(w, "truncated", true);
 	jw_open(w, "kernel");

@@ -49,6 +49,7 @@ process_release(struct process *p)
 	free(p->cwd);
 	free(p->args);
 	free(p->cgroup);
+	free(p->env);
 	process_init(p);
 }
 
@@ -61,6 +62,7 @@ process_copy(struct process *dst, const struct process *src, size_t max_args)
 	dst->executable = src->executable ? xstrdup(src->executable) : NULL;
 	dst->cwd = src->cwd ? xstrdup(src->cwd) : NULL;
 	dst->cgroup = src->cgroup ? xstrdup(src->cgroup) : NULL;
+	dst->env = src->env ? xmemdup(src->env, src->env_len + 1) : NULL;
 	dst->args = NULL;
 	if (src->args != NULL) {
 		size_t n = src->args_len;

@@ -119,6 +119,10 @@ struct process {
 	char entity_id[ENTITY_ID_LEN + 1];
 	uint16_t filt_rule;	/* agent/filter.c: the rule, when filt says so */
 	uint8_t filt;		/* agent/filter.c: FILT_* decision */
+	char *env;		/* process.env_vars: NUL-separated NAME=value, env_len bytes; exec only */
+	size_t env_len;
+	bool env_truncated;	/* a value was cut, or entries past PROCFS_ENV_MAX_ENTRIES left out */
+	bool env_partial;	/* environ is longer than the read cap: names past it are unseen */
 };
 
 /*

@@ -733,6 +733,138 @@ child_main(void)
 		pause();
 }
 
+/* Parses a spec from list or fails the test. */
+static void
+env_spec(const char *list, struct procfs_env_spec *spec, size_t value_max)
+{
+	char err[160];
+	assert_int_equal(procfs_env_spec_parse(list, spec, err, sizeof(err)), 0);
+	spec->value_max = value_max;
+	spec->read_max = 1u << 20;
+}
+
+/* environ: the named entries in order, duplicates kept, prefixes, values cut. */
+static void
+test_environ_pick(void **state)
+{
+	static const char env[] = "HOME=/root\0LD_PRELOAD=/tmp/a.so\0PATH=/bin\0"
+	    "LD_PRELOADX=no\0GLIBC_TUNABLES=glibc.malloc.check=3\0LD_PRELOAD=/tmp/b.so\0"
+	    "SSH_CONNECTION=127.0.0.1 5 127.0.0.1 22\0";
+	struct procfs_env_spec spec;
+	struct process p;
+	(void)state;
+
+	process_init(&p);
+	env_spec("LD_PRELOAD, GLIBC_TUNABLES SSH_*", &spec, 1024);
+	assert_int_equal(procfs_parse_environ(env, sizeof(env) - 1, false, &spec, &p), 4);
+	static const char want[] = "LD_PRELOAD=/tmp/a.so\0GLIBC_TUNABLES=glibc.malloc.check=3\0"
+	    "LD_PRELOAD=/tmp/b.so\0SSH_CONNECTION=127.0.0.1 5 127.0.0.1 22";
+	assert_int_equal(p.env_len, sizeof(want) - 1);
+	assert_memory_equal(p.env, want, sizeof(want));
+	assert_false(p.env_truncated);
+	assert_false(p.env_partial);
+	procfs_env_spec_release(&spec);
+
+	/* A value over value_max is cut and marked; a cut read is partial. */
+	env_spec("LD_PRELOAD", &spec, 4);
+	assert_int_equal(procfs_parse_environ(env, sizeof(env) - 1, true, &spec, &p), 2);
+	assert_string_equal(p.env, "LD_PRELOAD=/tmp");
+	assert_true(p.env_truncated);
+	assert_true(p.env_partial);
+	procfs_env_spec_release(&spec);
+
+	/* Nothing named: an empty list; no NUL at the end of the buffer is fine. */
+	env_spec("SUDO_USER", &spec, 64);
+	assert_int_equal(procfs_parse_environ("SUDO_USER=x", 11, false, &spec, &p), 1);
+	assert_string_equal(p.env, "SUDO_USER=x");
+	assert_int_equal(procfs_parse_environ("A=1\0\0\0B", 7, false, &spec, &p), 0);
+	assert_int_equal(p.env_len, 0);
+	procfs_env_spec_release(&spec);
+	process_release(&p);
+}
+
+/* environ: a hostile environment cannot grow the result past its bounds. */
+static void
+test_environ_bounds(void **state)
+{
+	struct procfs_env_spec spec;
+	struct process p;
+	size_t len = 0;
+	char *buf = malloc(1u << 20);
+	(void)state;
+
+	assert_non_null(buf);
+	while (len + 40 < (1u << 20)) {
+		memcpy(buf + len, "LD_PRELOAD=xxxxxxxxxxxxxxxxxxxxxxxxxxxx", 40);
+		len += 40;
+		buf[len++] = '\0';
+	}
+	process_init(&p);
+	env_spec("LD_PRELOAD", &spec, 8);
+	assert_int_equal(procfs_parse_environ(buf, len, false, &spec, &p), PROCFS_ENV_MAX_ENTRIES);
+	assert_true(p.env_truncated);
+	assert_int_equal(p.env_len, PROCFS_ENV_MAX_ENTRIES * (11 + 8 + 1) - 1);
+	procfs_env_spec_release(&spec);
+	process_release(&p);
+	free(buf);
+}
+
+/* env_vars lists: bad names are refused, with a reason. */
+static void
+test_environ_spec(void **state)
+{
+	struct procfs_env_spec spec;
+	char err[160];
+	(void)state;
+
+	assert_int_equal(procfs_env_spec_parse("", &spec, err, sizeof(err)), 0);
+	assert_int_equal(spec.nnames, 0);
+	assert_int_equal(procfs_env_spec_parse("A=B", &spec, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "A=B"));
+	assert_int_equal(procfs_env_spec_parse("A*B", &spec, err, sizeof(err)), -1);
+	assert_int_equal(procfs_env_spec_parse("LD_*,X", &spec, err, sizeof(err)), 0);
+	assert_int_equal(spec.nnames, 2);
+	assert_true(spec.prefix[0]);
+	assert_string_equal(spec.names[0], "LD_");
+	procfs_env_spec_release(&spec);
+}
+
+/* environ of a real child: what it was given, read through /proc. */
+static void
+test_read_environ_self(void **state)
+{
+	struct procfs_env_spec spec;
+	struct process p;
+	int procfd = procfs_open_root();
+	(void)state;
+
+	setenv("HIDS_UNIT_ENV", "va\xff" "lue", 1);
+	process_init(&p);
+	env_spec("HIDS_UNIT_*", &spec, 64);
+	/* Our own environ is the one we started with: a child with the variable shows it. */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *argv[] = { "/bin/sleep", "2", NULL };
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 100; i++) {
+		usleep(10000);
+		if (procfs_read_environ(procfd, pid, &spec, &p) == 0 && p.env_len > 0)
+			break;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_string_equal(p.env, "HIDS_UNIT_ENV=va\xff" "lue");
+	assert_int_equal(procfs_read_environ(procfd, pid, &spec, &p), -1);
+	procfs_env_spec_release(&spec);
+	process_release(&p);
+	close(procfd);
+	procfs_release_scratch();
+	unsetenv("HIDS_UNIT_ENV");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -754,6 +886,10 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_snapshot_child),
 		cmocka_unit_test(test_gone_process),
 		cmocka_unit_test(test_replay_fuzz_inputs),
+		cmocka_unit_test(test_environ_pick),
+		cmocka_unit_test(test_environ_bounds),
+		cmocka_unit_test(test_environ_spec),
+		cmocka_unit_test(test_read_environ_self),
 	};
 
 	if (argc > 1 && strcmp(argv[1], CHILD_FLAG) == 0)
