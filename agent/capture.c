@@ -126,16 +126,24 @@ static void capture_note_lost(struct capture *cap, uint64_t n, const char *reaso
 static void
 seqwin_finalize(struct capture *cap, struct capture_seqwin *w, uint32_t upto)
 {
-	uint32_t span = upto - w->base, in_win = span < CAPTURE_SEQ_WINDOW ? span :
-	    CAPTURE_SEQ_WINDOW;
+	uint32_t span = upto - w->base;
 
-	/* Beyond the window nothing was seen: no need to look at each number. */
-	cap->holes_pending += span - in_win;
-	for (uint32_t i = 0; i < in_win; i++, w->base++) {
-		if (SEQWIN_BIT(w, w->base))
-			w->bits[(w->base % CAPTURE_SEQ_WINDOW) / 64] &= ~(1ull << (w->base % 64));
-		else
-			cap->holes_pending++;
+	if (span >= CAPTURE_SEQ_WINDOW) {
+		/* Past the whole window: beyond it nothing was seen, in it the set bits. */
+		uint64_t seen = 0;
+		for (size_t i = 0; i < CAPTURE_SEQ_WINDOW / 64; i++) {
+			seen += (uint64_t)__builtin_popcountll(w->bits[i]);
+			w->bits[i] = 0;
+		}
+		cap->holes_pending += span - seen;
+	} else {
+		for (; w->base != upto; w->base++) {
+			if (SEQWIN_BIT(w, w->base))
+				w->bits[(w->base % CAPTURE_SEQ_WINDOW) / 64] &=
+				    ~(1ull << (w->base % 64));
+			else
+				cap->holes_pending++;
+		}
 	}
 	w->base = upto;
 }
@@ -515,11 +523,16 @@ capture_recv(struct capture *cap, struct nlsource *src, uint8_t *buf, int flags,
 	uint32_t sender;
 	ssize_t n = nlsource_recv(src, buf, CAPTURE_RECV_BUF, flags, &sender);
 
-	if (n > 0 && sender != 0) {
+	/*
+	 * An empty datagram is no reason to stop draining either (ending the
+	 * exec socket's drain early would settle holes too soon); Linux 6.x
+	 * refuses to multicast one from a process (ENODATA) anyway.
+	 */
+	if (n >= 0 && sender != 0) {
 		capture_drop_forged(cap, sender);
 		return true;
 	}
-	if (n > 0) {
+	if (n >= 0) {
 		capture_datagram(cap, buf, (size_t)n, feed, sink);
 		return true;
 	}

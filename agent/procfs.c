@@ -109,9 +109,13 @@ cmdline_count_rest(int fd, char *buf, size_t left, uint32_t *nuls, char *last, b
 
 	*more = false;
 	for (;;) {
-		size_t want = left - seen < PROCFS_COUNT_CHUNK ? left - seen : PROCFS_COUNT_CHUNK;
 		/* At the cap, two bytes say whether the count is whole: a lone NUL ends it. */
-		n = read(fd, buf, want > 0 ? want : 2);
+		bool probe = seen == left;
+		size_t want = probe ? 2 : left - seen;
+
+		if (want > PROCFS_COUNT_CHUNK)
+			want = PROCFS_COUNT_CHUNK;
+		n = read(fd, buf, want);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -121,7 +125,7 @@ cmdline_count_rest(int fd, char *buf, size_t left, uint32_t *nuls, char *last, b
 				(*nuls)++;
 		*last = buf[n - 1];
 		seen += (size_t)n;
-		if (want == 0) {
+		if (probe) {
 			*more = n > 1 || buf[0] != '\0';
 			return seen;
 		}

@@ -34,6 +34,7 @@ capture_cpu_us() {
 run_loops() {
 	local cap=$1 before after r1 r2
 	per_exec=-1
+	echo "0 0 0 0 0 0 -1" >"$tmp/$cap.report"
 	agent_start "$cap" "$(printf '[agent]\nheartbeat_interval = 0\n[capture]\ncmdline_max_bytes = %s\n' "$cap")" ||
 	    return
 	before=$(capture_cpu_us)

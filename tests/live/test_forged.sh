@@ -12,9 +12,8 @@ forge=${2:?usage: test_forged.sh AGENT_BINARY FORGE_CN}
 . "$(cd "$(dirname "$0")" && pwd)/../tap.sh"
 agent_tmp_init
 
-# A pid that no process has: the forged events are about it.
-fake=$(($(cat /proc/sys/kernel/pid_max) - 7))
-while [ -e "/proc/$fake" ]; do fake=$((fake - 1)); done
+# A pid above pid_max, which no process can have: the forged events are about it.
+fake=$(($(cat /proc/sys/kernel/pid_max) + 12345))
 
 for mode in no yes; do
 	agent_start "$mode" "$(printf '[capture]\nexec_socket = %s\nrcvbuf = 64K\n[agent]\nheartbeat_interval = 0\n' "$mode")" ||
