@@ -221,7 +221,7 @@ struct filter_summary {
 	uint32_t sample;		/* 0: the rule drops; N: it keeps 1 in N */
 	uint64_t processes;		/* processes it began to suppress */
 	uint64_t events;		/* events it suppressed */
-	uint64_t first_ns, last_ns;	/* CLOCK_MONOTONIC, like kevent.ts_ns */
+	uint64_t first_ns, last_ns;	/* CLOCK_MONOTONIC, like cn_event.ts_ns */
 	struct process example;		/* one suppressed process: args, executable */
 	bool has_example;
 };
