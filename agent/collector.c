@@ -26,6 +26,7 @@
 
 #include "common.h"
 #include "relp.h"
+#include "relpsess.h"
 
 static void collector_connect(struct collector *c);
 static void collector_fail(struct collector *c, const char *why);
@@ -163,9 +164,8 @@ relp_send_line(struct collector *c, struct evbuffer *out, struct lq_line *l)
 {
 	char hdr[RELP_MAX_HEADER];
 	size_t dlen = l->len > 0 && l->data[l->len - 1] == '\n' ? l->len - 1 : l->len;
-	size_t hlen = relp_format_header(hdr, sizeof(hdr), c->next_txnr, "syslog", dlen);
+	size_t hlen = relpsess_syslog_header(&c->relp, hdr, sizeof(hdr), dlen);
 
-	c->next_txnr = relp_next_txnr(c->next_txnr);
 	if (hlen == 0 || collector_put(c, out, hdr, hlen) == -1 ||
 	    collector_put(c, out, l->data, dlen) == -1 || collector_put(c, out, "\n", 1) == -1)
 		return -1;
@@ -288,60 +288,7 @@ write_cb(struct bufferevent *bev, void *arg)
 	collector_flush(arg);
 }
 
-/* Handles one RELP frame from the collector; false if the connection must end. */
-static bool
-relp_frame(struct collector *c, const struct relp_frame *f, char *why, size_t wlen)
-{
-	char text[TLS_PEER_TEXT_BUF];
-	int code = relp_rsp_code(f);
-
-	if (strcmp(f->command, "serverclose") == 0) {
-		snprintf(why, wlen, "the collector closed the RELP session (serverclose)");
-		return false;
-	}
-	if (strcmp(f->command, "rsp") != 0 || code < 0) {
-		snprintf(why, wlen, "invalid RELP from the collector: unexpected '%s' frame",
-		    f->command);
-		c->relp_errors++;
-		return false;
-	}
-	if (c->st == COL_OPENING) {
-		if (f->txnr != 1 || code != 200) {
-			snprintf(why, wlen, "the collector refused the RELP session: %s",
-			    tls_peer_text(f->data, f->datalen, text, sizeof(text)));
-			return false;
-		}
-		c->st = COL_CONNECTED;
-		log_info("collector %s: RELP session open", collector_current(c));
-		return true;
-	}
-	/* An answer to bytes still in our buffer cannot be a real one. */
-	if (lq_inflight(&c->q) == 0 ||
-	    (f->txnr == c->ack_txnr && c->q.head->wire_end > c->wire_written)) {
-		snprintf(why, wlen, "invalid RELP from the collector: answer to transaction %u, "
-		    "which was not sent yet", f->txnr);
-		c->relp_errors++;
-		return false;
-	}
-	if (f->txnr != c->ack_txnr) {
-		snprintf(why, wlen, "invalid RELP from the collector: answer to transaction %u, "
-		    "expected %u", f->txnr, c->ack_txnr);
-		c->relp_errors++;
-		return false;
-	}
-	if (code != 200) {
-		snprintf(why, wlen, "the collector answered %d to an event (%s); resending later",
-		    code, tls_peer_text(f->data, f->datalen, text, sizeof(text)));
-		c->relp_errors++;
-		return false;
-	}
-	lq_ack_head(&c->q);
-	c->progress_ms = now_mono_ms();
-	c->ack_txnr = relp_next_txnr(c->ack_txnr);
-	return true;
-}
-
-/* Parses every complete RELP frame in the input buffer. */
+/* Hands every complete RELP frame in the input buffer to the session and acts on it. */
 static void
 relp_read(struct collector *c, struct evbuffer *in)
 {
@@ -349,27 +296,27 @@ relp_read(struct collector *c, struct evbuffer *in)
 
 	for (;;) {
 		size_t avail = evbuffer_get_length(in), want, used;
-		struct relp_frame f;
-		const char *err;
 		if (avail == 0)
 			break;
 		want = avail < RELP_MAX_HEADER + RELP_MAX_RSP_DATA + 1 ? avail
 		    : RELP_MAX_HEADER + RELP_MAX_RSP_DATA + 1;
 		const char *buf = (const char *)evbuffer_pullup(in, (ssize_t)want);
-		enum relp_parse_result r = relp_parse(buf, want, RELP_MAX_RSP_DATA, &f, &used, &err);
-		if (r == RELP_NEED_MORE)
+		bool head_written = c->q.head && c->q.head->wire_end <= c->wire_written;
+		enum relpsess_result r = relpsess_read(&c->relp, buf, want, lq_inflight(&c->q),
+		    head_written, &used, why, sizeof(why));
+		if (r == RELPSESS_NEED_MORE)
 			break;
-		if (r == RELP_BAD) {
-			snprintf(why, sizeof(why), "invalid RELP from the collector: %s", err);
-			c->relp_errors++;
+		if (r == RELPSESS_FAIL) {
 			collector_fail(c, why);
 			return;
 		}
-		bool ok = relp_frame(c, &f, why, sizeof(why));
 		evbuffer_drain(in, used);
-		if (!ok) {
-			collector_fail(c, why);
-			return;
+		if (r == RELPSESS_OPENED) {
+			c->st = COL_CONNECTED;
+			log_info("collector %s: RELP session open", collector_current(c));
+		} else {
+			lq_ack_head(&c->q);
+			c->progress_ms = now_mono_ms();
 		}
 	}
 	collector_flush(c);
@@ -478,16 +425,11 @@ describe_event(struct collector *c, short events, char *why, size_t len)
 static int
 relp_send_open(struct collector *c)
 {
-	char offers[256], hdr[RELP_MAX_HEADER];
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	size_t olen = relp_open_offers(offers, sizeof(offers), HIDS_VERSION);
-	size_t hlen = relp_format_header(hdr, sizeof(hdr), 1, "open", olen);
+	char frame[RELPSESS_OPEN_MAX];
+	size_t len = relpsess_open(&c->relp, frame, sizeof(frame));
 
 	c->st = COL_OPENING;
-	c->next_txnr = 2;
-	c->ack_txnr = 2;
-	if (olen == 0 || hlen == 0 || collector_put(c, out, hdr, hlen) == -1 ||
-	    collector_put(c, out, offers, olen) == -1 || collector_put(c, out, "\n", 1) == -1)
+	if (len == 0 || collector_put(c, bufferevent_get_output(c->bev), frame, len) == -1)
 		return -1;
 	return 0;
 }
@@ -496,16 +438,14 @@ relp_send_open(struct collector *c)
 void
 collector_close_session(struct collector *c)
 {
-	char hdr[RELP_MAX_HEADER];
-	size_t hlen;
+	char frame[RELP_MAX_HEADER + 1];
+	size_t len;
 
 	if (c->cfg->protocol != PROTO_RELP || c->st != COL_CONNECTED)
 		return;
-	hlen = relp_format_header(hdr, sizeof(hdr), c->next_txnr, "close", 0);
-	if (hlen) {
-		collector_put(c, bufferevent_get_output(c->bev), hdr, hlen);
-		collector_put(c, bufferevent_get_output(c->bev), "\n", 1);
-	}
+	len = relpsess_close(&c->relp, frame, sizeof(frame));
+	if (len)
+		collector_put(c, bufferevent_get_output(c->bev), frame, len);
 }
 
 /* Sets the configured SO_SNDBUF on the new connection's socket, if any. */

@@ -15,6 +15,7 @@
 
 #include "backoff.h"
 #include "linequeue.h"
+#include "relpsess.h"
 #include "spool.h"
 #include "tls.h"
 
@@ -88,8 +89,7 @@ struct collector {
 	struct spool *spool;		/* NULL: memory only */
 	uint64_t spool_retry_ms;	/* after a write error, memory only until then */
 	uint64_t spooled_since_flush;
-	uint32_t next_txnr, ack_txnr;	/* RELP: next to send, oldest unanswered */
-	uint64_t relp_errors;		/* non-200 answers and protocol errors */
+	struct relp_session relp;	/* RELP only */
 	uint64_t wire_added, wire_written;	/* this connection: bytes put into and
 						   taken from the output buffer */
 };

@@ -212,7 +212,7 @@ agent_collect_stats(struct agent *a)
 		s->events_dropped = a->col.q.dropped;
 		s->queue_bytes = a->col.q.bytes;
 		s->reconnects = a->col.disconnects + a->col.connect_failures;
-		s->relp_errors = a->col.relp_errors;
+		s->relp_errors = a->col.relp.errors;
 	}
 	s->spooling = a->spooling;
 	if (a->spooling) {
