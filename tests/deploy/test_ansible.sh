@@ -68,6 +68,7 @@ print(json.dumps({
     "hids_agent_protocol": "relp",
     "hids_agent_spool_dir": "/var/lib/hids-agent",
     "hids_agent_spool_max_bytes": "64M",
+    "hids_agent_metrics_listen": "127.0.0.1:9464",
 }))
 PY
 
@@ -110,6 +111,10 @@ check "the CA bundle is written as given" cmp -s "$tmp/ca.pem" /etc/hids-agent/t
 check "the written config passes --check-config" /usr/sbin/hids-agent --check-config -c "$conf"
 check "the IP allow list drop-in is written" \
     grep -qx 'IPAddressAllow=192.0.2.0/24' /etc/systemd/system/hids-agent.service.d/ipaddress.conf
+check "the config has the metrics listen" \
+    bash -c "grep -A1 -x '\\[metrics\\]' '$conf' | grep -qx 'listen = 127.0.0.1:9464'"
+check "the metrics drop-in allows binding the port" \
+    grep -qx 'SocketBindAllow=tcp:9464' /etc/systemd/system/hids-agent.service.d/metrics.conf
 check "the key's PEM text is not in the output" bash -c "! grep -q 'PRIVATE KEY' '$tmp/run1'"
 if [ "$(ansible localhost -c local -i localhost, -m setup -a filter=ansible_service_mgr 2>/dev/null |
     sed -n 's/.*"ansible_service_mgr": "\(.*\)".*/\1/p')" = systemd ]; then
