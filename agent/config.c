@@ -138,9 +138,10 @@ parse_events(struct parse_state *st, const char *v, uint32_t *mask)
 			m |= CN_EV_ALL & ~CN_EV_NONZERO_EXIT;
 			continue;
 		}
-		if (ev_action_parse(tok, &a) == -1) {
-			perr(st, "unknown event type '%s' (expected fork, exec, exit, uid, "
-			    "gid, sid, ptrace, comm, coredump or all)", tok);
+		/* The names before Elastic Defend's (exit, uid, ...) still work in old configs. */
+		if (ev_action_parse(tok, &a) == -1 && ev_action_parse_old(tok, &a) == -1) {
+			perr(st, "unknown event type '%s' (expected fork, exec, end, uid_change, "
+			    "gid_change, session_id_change, ptrace, comm, coredump or all)", tok);
 			rc = -1;
 			continue;
 		}

@@ -38,7 +38,7 @@
 #define TV_READ_CHUNK 65536	/* bytes read from the input at a time */
 #define TV_PID_WIDTH 7
 #define TV_USER_WIDTH 8
-#define TV_ACTION_WIDTH 10	/* "suppressed" */
+#define TV_ACTION_WIDTH 10	/* "suppressed"; "session_id_change" overflows it */
 #define TV_LIT(tv, s) tv_raw((tv), (s), sizeof(s) - 1)	/* appends a string literal */
 
 /* A process seen recently: where its lines are indented. */
@@ -629,13 +629,18 @@ tv_members(struct textview *tv, json_object *o, const char *prefix, int depth)
 static const struct tv_action tv_actions[] = {
 	{ "exec", "1;32", NULL },
 	{ "fork", "2", tv_detail_fork },
+	{ "end", "36", tv_detail_exit },
+	{ "uid_change", "1;33", tv_detail_uid },
+	{ "gid_change", "1;33", tv_detail_gid },
+	{ "session_id_change", NULL, tv_detail_sid },
+	{ "ptrace", "1;35", tv_detail_ptrace },
+	{ "comm", "33", tv_detail_comm },
+	{ "coredump", "1;31", tv_detail_coredump },
+	/* What earlier versions called them, for files they wrote. */
 	{ "exit", "36", tv_detail_exit },
 	{ "uid", "1;33", tv_detail_uid },
 	{ "gid", "1;33", tv_detail_gid },
 	{ "sid", NULL, tv_detail_sid },
-	{ "ptrace", "1;35", tv_detail_ptrace },
-	{ "comm", "33", tv_detail_comm },
-	{ "coredump", "1;31", tv_detail_coredump },
 };
 
 /* Appends the action word in its column. */

@@ -18,13 +18,13 @@ static const struct {
 	[EV_NONE] = { "none", "info", 0 },
 	[EV_FORK] = { "fork", "start", CN_EV_FORK },
 	[EV_EXEC] = { "exec", "start", CN_EV_EXEC },
-	[EV_UID] = { "uid", "change", CN_EV_UID },
-	[EV_GID] = { "gid", "change", CN_EV_GID },
-	[EV_SID] = { "sid", "change", CN_EV_SID },
+	[EV_UID] = { "uid_change", "change", CN_EV_UID },
+	[EV_GID] = { "gid_change", "change", CN_EV_GID },
+	[EV_SID] = { "session_id_change", "change", CN_EV_SID },
 	[EV_PTRACE] = { "ptrace", "access", CN_EV_PTRACE },
 	[EV_COMM] = { "comm", "change", CN_EV_COMM },
 	[EV_COREDUMP] = { "coredump", "info", CN_EV_COREDUMP },
-	[EV_EXIT] = { "exit", "end", CN_EV_EXIT },
+	[EV_EXIT] = { "end", "end", CN_EV_EXIT },
 	[EV_LOST] = { "lost", "info", 0 },
 	[EV_HEARTBEAT] = { "heartbeat", "info", 0 },
 	[EV_SUPPRESSED] = { "suppressed", "info", 0 },
@@ -117,6 +117,14 @@ ev_action_type(enum ev_action a)
 	return a < EV_ACTION_MAX ? actions[a].ecs_type : "info";
 }
 
+/* The names of the kernel's actions before they followed Elastic Defend's. */
+static const struct {
+	const char *name;
+	enum ev_action action;
+} old_names[] = {
+	{ "exit", EV_EXIT }, { "uid", EV_UID }, { "gid", EV_GID }, { "sid", EV_SID },
+};
+
 /* Maps an action name to its value; -1 when unknown. */
 int
 ev_action_parse(const char *name, enum ev_action *out)
@@ -124,6 +132,19 @@ ev_action_parse(const char *name, enum ev_action *out)
 	for (int a = EV_FORK; a <= EV_EXIT; a++) {
 		if (strcmp(name, actions[a].name) == 0) {
 			*out = (enum ev_action)a;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Maps an action's name before this version (exit, uid, gid, sid) to its value; -1 when it is none. */
+int
+ev_action_parse_old(const char *name, enum ev_action *out)
+{
+	for (size_t i = 0; i < sizeof(old_names) / sizeof(old_names[0]); i++) {
+		if (strcmp(name, old_names[i].name) == 0) {
+			*out = old_names[i].action;
 			return 0;
 		}
 	}

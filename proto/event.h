@@ -257,6 +257,7 @@ void hids_event_release(struct hids_event *ev);
 const char *ev_action_name(enum ev_action a);
 const char *ev_action_type(enum ev_action a);
 int ev_action_parse(const char *name, enum ev_action *out);
+int ev_action_parse_old(const char *name, enum ev_action *out);
 const struct agent_stat_desc *agent_stats_list(size_t *count);
 bool agent_stats_has_group(const struct agent_stats *s, enum stat_group g);
 uint64_t agent_stats_value(const struct agent_stats *s, const struct agent_stat_desc *d);

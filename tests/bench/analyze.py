@@ -59,7 +59,7 @@ def score_agent(a):
     want = {}
     for pid, lst in spawns.items():
         want[pid] = [expected_argv(a.target, a.runid, sid, i) for sid, i in lst]
-    seen = {"fork": Counter(), "exec": Counter(), "exit": Counter()}
+    seen = {"fork": Counter(), "exec": Counter(), "end": Counter()}
     exact = Counter()
     wrong = Counter()
     wrong_examples = []
@@ -122,8 +122,8 @@ def score_agent(a):
         "tool": AGENT,
         "spawns": n_spawns,
         "exact": n_exact,
-        "fork_ok": ok["fork"], "exec_ok": ok["exec"], "exit_ok": ok["exit"],
-        "accounted": ok["fork"] + ok["exec"] + ok["exit"],
+        "fork_ok": ok["fork"], "exec_ok": ok["exec"], "exit_ok": ok["end"],
+        "accounted": ok["fork"] + ok["exec"] + ok["end"],
         "expected": 3 * n_spawns,
         "exec_wrong": sum(wrong.values()),
         "exec_wrong_proc_gone": exec_gone,

@@ -173,7 +173,7 @@ drain() {
 	mp=$!
 	wait "$mp" || true
 	# One grep, no pipe: under pipefail a SIGPIPE would read as "not found".
-	while ! grep -qs "\"action\":\"exit\".*\"process\":{\"pid\":$mp," "$file"; do
+	while ! grep -qs "\"action\":\"end\".*\"process\":{\"pid\":$mp," "$file"; do
 		if (($(date +%s%N) - t0 >= DRAIN_MAX_S * 1000000000)); then
 			log "warning: the end marker's exit event is not in $file after $DRAIN_MAX_S s"
 			break

@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import analyze  # noqa: E402
 
 MODES = ("stdout", "forward")
-STORM_ACTIONS = ("fork", "exec", "exit")
+STORM_ACTIONS = ("fork", "exec", "end")
 LAT_P99_MS = 250.0
 CPU_FACTOR = 1.5
 

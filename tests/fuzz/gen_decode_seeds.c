@@ -56,16 +56,16 @@ main(int argc, char **argv)
 
 	seed(dir, "fork.bin", CN_EV_FORK, (uint32_t[]){ 1, 1, 1234, 1234 }, 4, m);
 	seed(dir, "exec.bin", CN_EV_EXEC, (uint32_t[]){ 1234, 1234 }, 2, m);
-	seed(dir, "uid.bin", CN_EV_UID, (uint32_t[]){ 1234, 1234, 1000, 0 }, 4, m);
-	seed(dir, "gid.bin", CN_EV_GID, (uint32_t[]){ 1234, 1234, 100, 0 }, 4, m);
-	seed(dir, "sid.bin", CN_EV_SID, (uint32_t[]){ 1234, 1234 }, 2, m);
+	seed(dir, "uid_change.bin", CN_EV_UID, (uint32_t[]){ 1234, 1234, 1000, 0 }, 4, m);
+	seed(dir, "gid_change.bin", CN_EV_GID, (uint32_t[]){ 1234, 1234, 100, 0 }, 4, m);
+	seed(dir, "session_id_change.bin", CN_EV_SID, (uint32_t[]){ 1234, 1234 }, 2, m);
 	seed(dir, "ptrace.bin", CN_EV_PTRACE, (uint32_t[]){ 1234, 1234, 999, 999 }, 4, m);
 	memcpy(&comm[2], "kworker/0:1\0\0\0\0", 16);
 	seed(dir, "comm.bin", CN_EV_COMM, comm, 6, m);
 	seed(dir, "coredump.bin", CN_EV_COREDUMP, (uint32_t[]){ 1234, 1234, 1, 1 }, 4, m);
 	seed(dir, "coredump-old.bin", CN_EV_COREDUMP, (uint32_t[]){ 1234, 1234 }, 2, m);
-	seed(dir, "exit.bin", CN_EV_EXIT, (uint32_t[]){ 1234, 1234, 0x8b, 17, 1, 1 }, 6, m);
-	seed(dir, "exit-old.bin", CN_EV_EXIT, (uint32_t[]){ 1234, 1234, 0x100, 17 }, 4, m);
+	seed(dir, "end.bin", CN_EV_EXIT, (uint32_t[]){ 1234, 1234, 0x8b, 17, 1, 1 }, 6, m);
+	seed(dir, "end-old.bin", CN_EV_EXIT, (uint32_t[]){ 1234, 1234, 0x100, 17 }, 4, m);
 	seed(dir, "ack.bin", CN_EV_NONE, (uint32_t[]){ 0 }, 1, m);
 
 	n = seed(dir, "control-error.bin", CN_EV_EXEC, (uint32_t[]){ 1, 1 }, 2, m);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Proves that every line the agent wrote is one UTF-8 JSON object valid against the schema.
 
-usage: schema_check.py [--require-actions fork,exec,exit] SCHEMA FILE
+usage: schema_check.py [--require-actions fork,exec,end] SCHEMA FILE
 
 Checks, for each line of FILE (FILE may be - for standard input):
   - it is valid UTF-8 and ends with a newline (the agent never writes a
@@ -30,7 +30,7 @@ except ImportError:
     sys.stderr.write("schema_check: python3-jsonschema is not installed\n")
     sys.exit(2)
 
-ACTIONS = ("fork", "exec", "exit", "uid", "gid", "sid", "ptrace", "comm",
+ACTIONS = ("fork", "exec", "end", "uid_change", "gid_change", "session_id_change", "ptrace", "comm",
            "coredump", "lost", "heartbeat", "suppressed")
 
 

@@ -46,7 +46,7 @@ check "the payload's fork (pid $cpid, parent $helper) is reported" \
 check "the payload's exec is reported with its args" \
     test -n "$(sel ".event.action == \"exec\" and (.process.args | index(\"$marker\"))")"
 check "the payload's exit is reported" \
-    test -n "$(sel ".event.action == \"exit\" and .process.parent.pid == $helper")"
+    test -n "$(sel ".event.action == \"end\" and .process.parent.pid == $helper")"
 check "the canary's pid stayed taken while the agent matched it (${held} ms)" \
     test "$held" -ge 1000
 check "the kernel reported the canary" grep -q 'canary: the kernel reported' "$tmp/err"

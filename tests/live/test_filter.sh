@@ -236,7 +236,7 @@ def life(pid, after):
     for d in evs:
         if seq(d) > after and proc(d).get("pid") == pid and act(d) not in ("suppressed",):
             l.append(d)
-            if act(d) == "exit":
+            if act(d) == "end":
                 break
     return l
 def children(ppid):
@@ -257,7 +257,7 @@ def group(kind, n, target):
     return ngone, kept
 
 execs = [d for d in evs if act(d) == "exec"]
-exits = [d for d in evs if act(d) == "exit"]
+exits = [d for d in evs if act(d) == "end"]
 # exe: 20, then 3 after the refused reload, then 2 after the good one, and a sleeper.
 g1, k1 = group("exe", 20, w + "/bin/exe-true")
 g2, k2 = group("exe2", 3, w + "/bin/exe-true")
@@ -324,7 +324,7 @@ arrives("a deleted executable",
 arrives("a setuid executable run by nobody", lambda d: exe(d) == w + "/bin/suid-sleep")
 arrives("a setuid executable run by root", lambda d: exe(d) == w + "/bin/suid2-sleep")
 arrives("an operator's never_suppress_exe glob", lambda d: exe(d) == w + "/bin/nsx-sleep")
-u = [d for d in evs if act(d) == "uid" and has_arg(d, "hidsfilter-uid0-%s" % m)]
+u = [d for d in evs if act(d) == "uid_change" and has_arg(d, "hidsfilter-uid0-%s" % m)]
 res([x["hids"]["uid"]["effective"] for x in u] == [0],
     "never suppressed: the uid change to 0 (and not the one before)")
 upid = proc(u[0])["pid"] if u else -1
@@ -348,6 +348,6 @@ pass=$((pass + $(grep -c '^ok' "$w/report")))
 fail=$((fail + $(grep -c '^not ok' "$w/report")))
 [ -s "$w/report" ] || bad "the report was written"
 check "every line is valid against the schema, suppressed records included" \
-    "$py" "$here/schema_check.py" --require-actions suppressed,exec,exit,fork \
+    "$py" "$here/schema_check.py" --require-actions suppressed,exec,end,fork \
     "$here/../../proto/event.schema.json" "$w/out"
 summary

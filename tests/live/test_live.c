@@ -256,7 +256,7 @@ test_fork_exec_exit(void **state)
 	assert_non_null(jstr(e, "host.hostname"));
 	assert_string_equal(jstr(e, "process.entity_id"), jstr(f, "process.entity_id"));
 
-	json_object *x = wait_event("exit", pid);
+	json_object *x = wait_event("end", pid);
 	assert_non_null(x);
 	assert_int_equal(jint(x, "process.exit_code"), 3);
 	assert_string_equal(jstr(x, "process.executable"), "/usr/bin/dash");
@@ -291,11 +291,11 @@ test_uid_gid(void **state)
 {
 	(void)state;
 	pid_t pid = run_child(child_setgid_setuid);
-	json_object *g = wait_event("gid", pid);
+	json_object *g = wait_event("gid_change", pid);
 	assert_non_null(g);
 	assert_int_equal(jint(g, "hids.gid.effective"), 65534);
 	assert_string_equal(jstr(g, "process.group.id"), "65534");
-	json_object *u = wait_event("uid", pid);
+	json_object *u = wait_event("uid_change", pid);
 	assert_non_null(u);
 	assert_int_equal(jint(u, "hids.uid.effective"), 65534);
 	assert_int_equal(jint(u, "hids.uid.real"), 65534);
@@ -316,7 +316,7 @@ test_sid(void **state)
 {
 	(void)state;
 	pid_t pid = run_child(child_setsid);
-	json_object *s = wait_event("sid", pid);
+	json_object *s = wait_event("session_id_change", pid);
 	assert_non_null(s);
 	assert_int_equal(jint(s, "process.session_leader.pid"), pid);
 }
@@ -378,7 +378,7 @@ test_coredump(void **state)
 	pid_t pid = run_child(child_abort);
 	json_object *c = wait_event("coredump", pid);
 	assert_non_null(c);
-	json_object *x = wait_event("exit", pid);
+	json_object *x = wait_event("end", pid);
 	assert_non_null(x);
 	assert_string_equal(jstr(x, "hids.signal.name"), "SIGABRT");
 	assert_int_equal(jint(x, "hids.signal.number"), SIGABRT);
@@ -488,7 +488,7 @@ test_hostile_paths(void **state)
 	assert_memory_equal(cwd, dir, len);
 	free(cwd);
 	assert_args(e, argv);
-	json_object *x = wait_event("exit", pid);
+	json_object *x = wait_event("end", pid);
 	assert_non_null(x);	/* the exit still knows the deleted binary's path */
 	exe = raw_field(x, "process.executable", "process.executable", &len);
 	assert_non_null(exe);
@@ -574,7 +574,7 @@ test_path_beyond_path_max(void **state)
 	snprintf(want, sizeof(want), "%u:%u", major(st.st_dev), minor(st.st_dev));
 	assert_string_equal(jstr(e, "hids.exe.device"), want);
 	/* The exit knows the same from the process table. */
-	json_object *x = wait_event("exit", pid);
+	json_object *x = wait_event("end", pid);
 	assert_non_null(x);
 	assert_string_equal(jstr(x, "hids.exe_error"), "ENAMETOOLONG");
 	assert_string_equal(jstr(x, "hids.exe.inode"), jstr(e, "hids.exe.inode"));
@@ -822,7 +822,7 @@ test_pid_reuse(void **state)
 		for (size_t l = 0; l < nlines; l++) {
 			const char *a = jstr(lines[l], "event.action");
 			json_object *args = jget(lines[l], "process.args");
-			if (!a || strcmp(a, "exit") || jint(lines[l], "process.pid") != target ||
+			if (!a || strcmp(a, "end") || jint(lines[l], "process.pid") != target ||
 			    !args || json_object_array_length(args) < 2)
 				continue;
 			const char *tag = json_object_get_string(json_object_array_get_idx(args,
@@ -887,7 +887,7 @@ test_threads_skipped(void **state)
 		_exit(0);
 	}
 	waitpid(child, NULL, 0);
-	assert_non_null(wait_event("exit", child));
+	assert_non_null(wait_event("end", child));
 	/* Every fork about the child is the process fork, never its thread. */
 	int forks = 0;
 	for (size_t i = 0; i < nlines; i++) {
@@ -952,7 +952,7 @@ test_output_matches_schema(void **state)
 	(void)state;
 	fflush(NULL);
 	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s --require-actions "
-	    "fork,exec,exit,uid,gid,sid,ptrace,comm,coredump,heartbeat %s %s",
+	    "fork,exec,end,uid_change,gid_change,session_id_change,ptrace,comm,coredump,heartbeat %s %s",
 	    schema_check, schema_path, out_path);
 	assert_int_equal(system(cmd), 0);
 }

@@ -45,17 +45,17 @@ for line in open(path):
     if a == "lost":
         lost += 1
         continue
-    if a not in ("fork", "exec", "exit"):
+    if a not in ("fork", "exec", "end"):
         continue
     pid = d["process"]["pid"]
     if a == "fork" and d["process"].get("parent", {}).get("pid") in parents:
         lives[pid] = []          # one of ours: a new life of this pid starts
-    if pid in lives and (not lives[pid] or lives[pid][-1][0] != "exit"):
+    if pid in lives and (not lives[pid] or lives[pid][-1][0] != "end"):
         lives[pid].append((a, d))
 ordered = exact = gone = 0
 for pid, evs in lives.items():
     acts = [a for a, _ in evs]
-    if acts == ["fork", "exec", "exit"]:
+    if acts == ["fork", "exec", "end"]:
         ordered += 1
     else:
         print("pid", pid, acts, file=sys.stderr)

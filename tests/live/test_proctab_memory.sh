@@ -72,7 +72,7 @@ for l in open(path):
     a = d["event"]["action"]
     if a == "heartbeat":
         beats.append(d["hids"]["stats"])
-    elif a == "exit" and d.get("process", {}).get("pid") == last:
+    elif a == "end" and d.get("process", {}).get("pid") == last:
         ex = d
 s = beats[-1]
 print("ok" if s["proctab_bytes"] <= budget else "bad", "table bytes", s["proctab_bytes"], "within the budget")

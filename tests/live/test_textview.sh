@@ -75,12 +75,12 @@ pcol=$(column "sh -c /bin/sh" "$plines")
 kcol=$(column "/bin/sh -c sleep" "$klines")
 check "the child's command line is indented under its parent's ($pcol -> $kcol)" \
     test "$pcol" -gt 0 -a "$kcol" -eq $((pcol + 2))
-kexit=$(grep -E "^[0-9:.]{12} exit +[0-9]+ .*/bin/sh -c sleep 0.2; exit 5 kid-$tag  -> exit 5 after [0-9.]+ (us|ms|s)\$" <<<"$all")
+kexit=$(grep -E "^[0-9:.]{12} end +[0-9]+ .*/bin/sh -c sleep 0.2; exit 5 kid-$tag  -> exit 5 after [0-9.]+ (us|ms|s)\$" <<<"$all")
 check "the child's exit shows code 5 and its run time" test -n "$kexit"
 check "the child's exit is at the child's indentation" \
     test "$(column "/bin/sh -c sleep" "$kexit")" -eq "$kcol"
 check "the parent's exit shows code 7" \
-    grep -Eq "^[0-9:.]{12} exit .*parent-$tag  -> exit 7 after" <<<"$all"
+    grep -Eq "^[0-9:.]{12} end .*parent-$tag  -> exit 7 after" <<<"$all"
 
 # Hostile bytes: shown escaped, and the screen was not cleared.
 check "the hostile argv shows escaped" grep -qF "exit 0 \\x1b[2J\\x1b[Hhostile-$tag" <<<"$all"
@@ -104,7 +104,7 @@ kill -TERM "$agent_pid"
 check "the agent stops on SIGTERM" wait_for 'heartbeat +stop: seen'
 
 # Off a terminal: --read has no colour unless asked.
-printf '%s\n' '{"@timestamp":"2026-12-01T23:10:14.855049888Z","event":{"action":"exit"},"process":{"pid":9,"command_line":"false","exit_code":1}}' >"$tmp/in.json"
+printf '%s\n' '{"@timestamp":"2026-12-01T23:10:14.855049888Z","event":{"action":"end"},"process":{"pid":9,"command_line":"false","exit_code":1}}' >"$tmp/in.json"
 "$bin" --read "$tmp/in.json" >"$tmp/plain.txt"
 check "--read to a file: exit 0" test $? -eq 0
 check "--read to a file: no colour" bash -c "! grep -q \$'\\033' '$tmp/plain.txt'"

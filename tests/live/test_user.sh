@@ -118,7 +118,7 @@ check "  ... with process.working_directory $tmp/cwd-root" \
 check "  ... with process.user.id 0" \
     test "$(jq -r --arg m "$mark" "$sel | .process.user.id" "$out" | sort -u)" = 0
 check "  ... and its exit" test "$(jq -c --arg m "$mark" \
-    'select(.event.action == "exit" and .process.args == ["/bin/sh", "-c", "sleep 0.3", $m])' "$out" | wc -l)" -ge 1
+    'select(.event.action == "end" and .process.args == ["/bin/sh", "-c", "sleep 0.3", $m])' "$out" | wc -l)" -ge 1
 
 # 2. The spool directory: forwarding to a port nobody listens on, so every
 # event waits in the spool.

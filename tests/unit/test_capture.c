@@ -90,7 +90,7 @@ test_merge_orders_by_timestamp(void **state)
 	capture_hold_other(&cap, rec(EV_EXIT, 11, 500));
 	capture_merge_push(&cap, 1000);
 	take_order(&cap, got, sizeof(got));
-	assert_string_equal(got, "fork:10 exec:10 fork:11 exit:10 exec:11 exit:11");
+	assert_string_equal(got, "fork:10 exec:10 fork:11 end:10 exec:11 end:11");
 	assert_null(cap.exec_head);
 	assert_null(cap.other_head);
 	cap_free(&cap);
@@ -124,7 +124,7 @@ test_merge_holds_later_others(void **state)
 	capture_hold_exec(&cap, rec(EV_EXEC, 24, 280));
 	capture_merge_push(&cap, 300);
 	take_order(&cap, got, sizeof(got));
-	assert_string_equal(got, "exec:22 exit:22 exit:23 exec:24");
+	assert_string_equal(got, "exec:22 end:22 end:23 exec:24");
 	assert_null(cap.exec_head);
 	assert_null(cap.exec_tail);
 	assert_null(cap.other_head);
@@ -379,7 +379,7 @@ test_bad_cpu(void **state)
 	assert_true(cap.seq_seen[1]);
 	capture_merge_push(&cap, UINT64_MAX);
 	take_order(&cap, got, sizeof(got));
-	assert_string_equal(got, "uid:7");
+	assert_string_equal(got, "uid_change:7");
 	cap_free(&cap);
 }
 

@@ -230,8 +230,8 @@ test_each_error_message(void **state)
 		{ "[events]\nexit = sometimes\n",
 		  "t.conf:2: bad value 'sometimes' for exit (expected all or nonzero)" },
 		{ "[events]\ntypes = fork, teleport\n",
-		  "t.conf:2: unknown event type 'teleport' (expected fork, exec, exit, uid, "
-		  "gid, sid, ptrace, comm, coredump or all)" },
+		  "t.conf:2: unknown event type 'teleport' (expected fork, exec, end, uid_change, "
+		  "gid_change, session_id_change, ptrace, comm, coredump or all)" },
 		{ "[events]\ntypes = ,\n", "t.conf:2: no event types given" },
 		{ "[output]\nmax_line_bytes = 1023\n",
 		  "t.conf:2: max_line_bytes must be 0 (no limit) or at least 1024" },
@@ -339,8 +339,8 @@ test_every_error_reported(void **state)
 		"t.conf:7: bad value '12Q' for rcvbuf (a size from 65536 to 1073741824 "
 		"bytes; K, M, G suffixes allowed)",
 		"t.conf:10: unknown section [nowhere]",
-		"t.conf:12: unknown event type 'teleport' (expected fork, exec, exit, uid, "
-		"gid, sid, ptrace, comm, coredump or all)",
+		"t.conf:12: unknown event type 'teleport' (expected fork, exec, end, uid_change, "
+		"gid_change, session_id_change, ptrace, comm, coredump or all)",
 		"t.conf:15: bad value '4G' for max_args_bytes (a size from 256 to 4194304 "
 		"bytes; K, M, G suffixes allowed)",
 	};
@@ -548,7 +548,13 @@ test_kernel_mask(void **state)
 	assert_int_equal(config_kernel_mask(&c), CN_EV_EXEC);
 	free(l.err);
 
+	l = load(&c, "[events]\ntypes = exec end\nexit = nonzero\n", true);
+	assert_int_equal(config_kernel_mask(&c), CN_EV_EXEC | CN_EV_NONZERO_EXIT);
+	free(l.err);
+
+	/* The names of earlier versions still parse: exit, uid, gid, sid. */
 	l = load(&c, "[events]\ntypes = exec exit\nexit = nonzero\n", true);
+	assert_int_equal(l.rc, 0);
 	assert_int_equal(config_kernel_mask(&c), CN_EV_EXEC | CN_EV_NONZERO_EXIT);
 	free(l.err);
 
@@ -560,6 +566,11 @@ test_kernel_mask(void **state)
 	l = load(&c, "[events]\ntypes = uid,gid,sid,comm,coredump,ptrace\n", true);
 	assert_int_equal(config_kernel_mask(&c), CN_EV_UID | CN_EV_GID | CN_EV_SID |
 	    CN_EV_COMM | CN_EV_COREDUMP | CN_EV_PTRACE);
+	free(l.err);
+
+	l = load(&c, "[events]\ntypes = uid_change,gid_change,session_id_change,comm\n", true);
+	assert_int_equal(l.rc, 0);
+	assert_int_equal(config_kernel_mask(&c), CN_EV_UID | CN_EV_GID | CN_EV_SID | CN_EV_COMM);
 	free(l.err);
 }
 

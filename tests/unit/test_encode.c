@@ -256,10 +256,10 @@ test_action_types(void **state)
 		const char *name, *type;
 	} t[] = {
 		{ EV_FORK, "fork", "start" }, { EV_EXEC, "exec", "start" },
-		{ EV_UID, "uid", "change" }, { EV_GID, "gid", "change" },
-		{ EV_SID, "sid", "change" }, { EV_PTRACE, "ptrace", "access" },
+		{ EV_UID, "uid_change", "change" }, { EV_GID, "gid_change", "change" },
+		{ EV_SID, "session_id_change", "change" }, { EV_PTRACE, "ptrace", "access" },
 		{ EV_COMM, "comm", "change" }, { EV_COREDUMP, "coredump", "info" },
-		{ EV_EXIT, "exit", "end" },
+		{ EV_EXIT, "end", "end" },
 	};
 	struct encode_ctx ctx;
 

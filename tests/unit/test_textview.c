@@ -109,19 +109,19 @@ test_exit(void **state)
 {
 	struct textview *tv = textview_new(false);
 	(void)state;
-	assert_int_equal(fmt(tv, "{" T0 ",\"event\":{\"action\":\"exit\",\"duration\":1234000000},"
+	assert_int_equal(fmt(tv, "{" T0 ",\"event\":{\"action\":\"end\",\"duration\":1234000000},"
 	    "\"process\":{\"pid\":9,\"command_line\":\"sleep 1\",\"exit_code\":3}}"), 0);
-	assert_string_equal(line(), "23:10:14.855 exit             9 -        sleep 1"
+	assert_string_equal(line(), "23:10:14.855 end              9 -        sleep 1"
 	    "  -> exit 3 after 1.23 s\n");
-	assert_int_equal(fmt(tv, "{" T0 ",\"event\":{\"action\":\"exit\",\"duration\":2500},"
+	assert_int_equal(fmt(tv, "{" T0 ",\"event\":{\"action\":\"end\",\"duration\":2500},"
 	    "\"process\":{\"pid\":9,\"name\":\"crash\"},\"hids\":{\"signal\":{\"number\":11,"
 	    "\"name\":\"SIGSEGV\"},\"core_dumped\":true}}"), 0);
 	has("[crash]  -> killed by SIGSEGV (core dumped) after 2 us\n");
-	assert_int_equal(fmt(tv, "{" T0 ",\"event\":{\"action\":\"exit\"},\"process\":{\"pid\":9,"
+	assert_int_equal(fmt(tv, "{" T0 ",\"event\":{\"action\":\"end\"},\"process\":{\"pid\":9,"
 	    "\"executable\":\"/bin/x\",\"start\":\"2026-12-01T23:10:14.000000000Z\","
 	    "\"end\":\"2026-12-01T23:12:16.500000000Z\"},\"hids\":{\"signal\":{\"number\":40}}}"), 0);
 	has("/bin/x  -> killed by signal 40 after 2m02s\n");
-	assert_int_equal(fmt(tv, "{" T0 ",\"event\":{\"action\":\"exit\",\"duration\":5400000000000},"
+	assert_int_equal(fmt(tv, "{" T0 ",\"event\":{\"action\":\"end\",\"duration\":5400000000000},"
 	    "\"process\":{\"pid\":9,\"exit_code\":0}}"), 0);
 	has("[?]  -> exit 0 after 1h30m\n");
 	textview_free(tv);
@@ -135,13 +135,13 @@ test_other_actions(void **state)
 	(void)state;
 	assert_int_equal(fmt(tv, proc("fork", 11, 10, "\"command_line\":\"bash\"", "")), 0);
 	has("fork            11 root     bash  -> new child of 10\n");
-	assert_int_equal(fmt(tv, proc("uid", 11, 10, "\"command_line\":\"su\"",
+	assert_int_equal(fmt(tv, proc("uid_change", 11, 10, "\"command_line\":\"su\"",
 	    "\"uid\":{\"real\":1000,\"effective\":0}")), 0);
 	has("su  -> real uid 1000, effective uid 0 (root)\n");
-	assert_int_equal(fmt(tv, proc("gid", 11, 10, "\"command_line\":\"sg\"",
+	assert_int_equal(fmt(tv, proc("gid_change", 11, 10, "\"command_line\":\"sg\"",
 	    "\"gid\":{\"real\":5,\"effective\":6}")), 0);
 	has("sg  -> real gid 5, effective gid 6\n");
-	assert_int_equal(fmt(tv, proc("sid", 11, 10, "\"command_line\":\"setsid x\"", "")), 0);
+	assert_int_equal(fmt(tv, proc("session_id_change", 11, 10, "\"command_line\":\"setsid x\"", "")), 0);
 	has("setsid x  -> new session\n");
 	assert_int_equal(fmt(tv, proc("ptrace", 11, 10, "\"command_line\":\"victim\"",
 	    "\"ptrace\":{\"op\":\"attach\"},\"tracer\":{\"pid\":77,\"executable\":\"/usr/bin/gdb\"}")), 0);
@@ -155,7 +155,14 @@ test_other_actions(void **state)
 	has("crash  -> fatal signal that dumps core; its exit follows\n");
 	assert_int_equal(fmt(tv, proc("exec", 12, 10, "\"name\":\"tiny\"", "\"proc_gone\":true")), 0);
 	has("[tiny] (gone from /proc before it could be read)\n");
-	assert_int_equal(fmt(tv, proc("exit", 12, 10, "\"exit_code\":0", "\"proc_gone\":true")), 0);
+	/* Files written by earlier versions, with the old names, read the same. */
+	assert_int_equal(fmt(tv, proc("uid", 11, 10, "\"command_line\":\"su\"",
+	    "\"uid\":{\"real\":1000,\"effective\":0}")), 0);
+	has("su  -> real uid 1000, effective uid 0 (root)\n");
+	assert_int_equal(fmt(tv, proc("exit", 12, 10, "\"exit_code\":2", "")), 0);
+	has("exit            12 ");
+	has("  -> exit 2\n");
+	assert_int_equal(fmt(tv, proc("end", 12, 10, "\"exit_code\":0", "\"proc_gone\":true")), 0);
 	has("[?] (not seen before its exit)  -> exit 0\n");
 	assert_int_equal(fmt(tv, "{" T0 ",\"event\":{\"action\":\"exec\"},\"process\":{\"pid\":13,"
 	    "\"command_line\":\"x\",\"thread\":{\"id\":14}},\"container\":{\"id\":"
@@ -224,10 +231,10 @@ test_indentation(void **state)
 	has(" root       child\n");
 	assert_int_equal(fmt(tv, proc("exec", 102, 101, "\"command_line\":\"grandchild\"", "")), 0);
 	has(" root         grandchild\n");
-	assert_int_equal(fmt(tv, proc("exit", 102, 101, "\"command_line\":\"grandchild\",\"exit_code\":0", "")), 0);
+	assert_int_equal(fmt(tv, proc("end", 102, 101, "\"command_line\":\"grandchild\",\"exit_code\":0", "")), 0);
 	has(" root         grandchild  -> exit 0\n");
 	/* An exit of an orphan (parent now 1) keeps its own depth. */
-	assert_int_equal(fmt(tv, proc("exit", 101, 1, "\"command_line\":\"child\",\"exit_code\":0", "")), 0);
+	assert_int_equal(fmt(tv, proc("end", 101, 1, "\"command_line\":\"child\",\"exit_code\":0", "")), 0);
 	has(" root       child  -> exit 0\n");
 	/* pid 101 again, but another process: the old depth is gone. */
 	assert_int_equal(fmt(tv, proc("exec", 101, 1, "\"command_line\":\"reused\"", "")), 0);
@@ -288,12 +295,12 @@ test_color(void **state)
 {
 	struct textview *tv = textview_new(true);
 	(void)state;
-	assert_int_equal(fmt(tv, proc("exit", 8, 1, "\"command_line\":\"false\",\"exit_code\":1", "")), 0);
+	assert_int_equal(fmt(tv, proc("end", 8, 1, "\"command_line\":\"false\",\"exit_code\":1", "")), 0);
 	has("\033[1;31m-> exit 1\033[0m");
-	has("\033[36mexit\033[0m");
+	has("\033[36mend\033[0m");
 	textview_free(tv);
 	tv = textview_new(false);
-	assert_int_equal(fmt(tv, proc("exit", 8, 1, "\"command_line\":\"false\",\"exit_code\":1", "")), 0);
+	assert_int_equal(fmt(tv, proc("end", 8, 1, "\"command_line\":\"false\",\"exit_code\":1", "")), 0);
 	assert_null(strchr(last, '\033'));
 	textview_free(tv);
 }
@@ -310,15 +317,15 @@ test_garbage(void **state)
 	};
 	static const char *odd[] = {
 		"{\"event\":{\"action\":\"exec\"}}",
-		"{\"@timestamp\":\"yesterday\",\"event\":{\"action\":\"exit\",\"duration\":\"long\"},"
+		"{\"@timestamp\":\"yesterday\",\"event\":{\"action\":\"end\",\"duration\":\"long\"},"
 		    "\"process\":{\"pid\":\"12\",\"exit_code\":[],\"parent\":7,\"user\":{\"name\":5}}}",
 		"{\"@timestamp\":\"2026-13-45T99:99:99Z\",\"event\":{\"action\":\"exec\"},\"process\":{\"pid\":-5}}",
-		"{\"@timestamp\":\"9999999-01-01T00:00:00Z\",\"event\":{\"action\":\"exit\",\"duration\":-1},"
+		"{\"@timestamp\":\"9999999-01-01T00:00:00Z\",\"event\":{\"action\":\"end\",\"duration\":-1},"
 		    "\"process\":{\"pid\":9223372036854775807,\"start\":\"2026-12-01T23:10:14.9Z\","
 		    "\"end\":\"2026-12-01T23:10:14.1Z\"}}",
-		"{\"event\":{\"action\":\"exit\"},\"process\":{\"start\":\"0001-01-01T00:00:00Z\","
+		"{\"event\":{\"action\":\"end\"},\"process\":{\"start\":\"0001-01-01T00:00:00Z\","
 		    "\"end\":\"-999-01-01T00:00:00Z\"}}",
-		"{\"event\":{\"action\":\"exit\"},\"process\":{\"start\":\"1970-01-01T00:00:00Z\","
+		"{\"event\":{\"action\":\"end\"},\"process\":{\"start\":\"1970-01-01T00:00:00Z\","
 		    "\"end\":\"9999-12-31T23:59:60.999999999999Z\"}}",
 		"{\"event\":{\"action\":\"heartbeat\"},\"hids\":{\"stats\":[1]}}",
 		"{\"event\":{\"action\":\"lost\"},\"hids\":{\"lost\":\"many\",\"reason\":{}}}",
@@ -337,7 +344,7 @@ test_garbage(void **state)
 	for (size_t i = 0; i < UNIT_COUNT(odd); i++)
 		assert_int_equal(fmt(tv, odd[i]), 0);
 	assert_int_equal(fmt(tv, odd[1]), 0);
-	assert_string_equal(last, "--:--:--.--- exit             - -        [?]  -> exited\n");
+	assert_string_equal(last, "--:--:--.--- end              - -        [?]  -> exited\n");
 	textview_free(tv);
 }
 
