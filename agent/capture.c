@@ -386,10 +386,17 @@ capture_one(struct capture *cap, const struct cn_event *k, enum capture_feed fee
 	r->k = *k;
 	r->is_thread = is_thread;
 	process_init(&r->snap);
-	if (k->action == EV_EXEC)
-		r->snap_got = procfs_snapshot(cap->procfd, k->tgid, SNAP_EXEC | SNAP_ENV,
-		    cap->cfg.max_args, &r->snap);
-	else if (k->action == EV_FORK && !is_thread && feed != FEED_OTHER)
+	r->hash_slot = -1;
+	if (k->action == EV_EXEC) {
+		/* The address space first (cmdline, environ, exe), and the exe pinned with it. */
+		r->snap_got = procfs_snapshot(cap->procfd, k->tgid,
+		    SNAP_CMDLINE | SNAP_ENV | SNAP_EXE, cap->cfg.max_args, &r->snap);
+		if (cap->cfg.hasher && (r->snap.known & PF_EXE_ID))
+			r->hash_slot = hasher_pin(cap->cfg.hasher, cap->procfd, k->tgid, &r->snap,
+			    &r->hash_gen);
+		r->snap_got |= procfs_snapshot(cap->procfd, k->tgid,
+		    SNAP_EXEC & ~(SNAP_CMDLINE | SNAP_EXE), 0, &r->snap);
+	} else if (k->action == EV_FORK && !is_thread && feed != FEED_OTHER)
 		/*
 		 * The start time makes the entity id; the child may exit at once.
 		 * Split mode reads nothing for a fork: by the time its batch is

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "hasher.h"
 #include "netlink.h"
 
 #define CAPTURE_MAX_CPUS 1024	/* per-CPU sequence tracking */
@@ -37,6 +38,7 @@ struct capture_config {
 	size_t max_args;
 	size_t queue_max_bytes;
 	size_t queue_max_records;
+	struct hasher *hasher;		/* pins executables at exec; NULL: no hashing */
 };
 
 /* One queued record: a kernel event and what /proc showed at once. */
@@ -49,6 +51,8 @@ struct capture_rec {
 	uint64_t lost_before;	/* events known lost just before this one */
 	const char *lost_reason;
 	size_t bytes;
+	int hash_slot;		/* exec: the hasher slot to wait for, or -1 */
+	uint32_t hash_gen;
 };
 
 struct capture_counters {

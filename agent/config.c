@@ -54,6 +54,11 @@ config_defaults(struct config *c)
 	c->table_max_bytes = 64u << 20;
 	c->table_path_bytes = 1024;
 	c->env_value_max_bytes = 1024;
+	c->hash_algs = HASH_ALG_SHA256;
+	c->hash_max_file_bytes = 64u << 20;
+	c->hash_bytes_per_second = 32u << 20;
+	c->hash_wait_ms = 50;
+	c->hash_cache_entries = 4096;
 	c->environ_max_bytes = 64u << 10;
 	c->max_line_bytes = 0;
 	c->col.batch_events = 256;
@@ -441,6 +446,56 @@ set_env_vars(struct parse_state *st, const char *v)
 	st->c->env_vars = xstrdup(v);
 }
 
+/* Parses [hash] algorithms: "sha256,sha1,md5" in any order, or empty for none. */
+static void
+set_hash_algs(struct parse_state *st, const char *v)
+{
+	char *copy = xstrdup(v), *save = NULL, *tok;
+	unsigned algs = 0;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (strcmp(tok, "sha256") == 0)
+			algs |= HASH_ALG_SHA256;
+		else if (strcmp(tok, "sha1") == 0)
+			algs |= HASH_ALG_SHA1;
+		else if (strcmp(tok, "md5") == 0)
+			algs |= HASH_ALG_MD5;
+		else
+			perr(st, "bad hash algorithm '%s' (expected sha256, sha1 or md5)", tok);
+	}
+	free(copy);
+	st->c->hash_algs = algs;
+}
+
+/* Handles one key of [hash]; false if the key is unknown. */
+static bool
+hash_key(struct parse_state *st, const char *key, const char *v)
+{
+	struct config *c = st->c;
+	uint64_t n;
+
+	if (strcmp(key, "algorithms") == 0) {
+		set_hash_algs(st, v);
+	} else if (strcmp(key, "max_file_bytes") == 0) {
+		if (parse_size(v, 0, 1ull << 40, &n) == -1)
+			perr(st, "bad value '%s' for max_file_bytes (a size up to 1024G)", v);
+		else
+			c->hash_max_file_bytes = n;
+	} else if (strcmp(key, "bytes_per_second") == 0) {
+		if (parse_size(v, 1u << 20, 1ull << 40, &n) == -1)
+			perr(st, "bad value '%s' for bytes_per_second (a size from 1M to 1024G)", v);
+		else
+			c->hash_bytes_per_second = n;
+	} else if (strcmp(key, "wait_ms") == 0) {
+		set_uint(st, key, v, 0, 1000, &c->hash_wait_ms);
+	} else if (strcmp(key, "cache_entries") == 0) {
+		set_uint(st, key, v, 16, 1u << 20, &c->hash_cache_entries);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /* inih's callback: one key = value in one section. */
 static int
 config_handler(void *user, const char *section, const char *key, const char *v)
@@ -517,6 +572,7 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 		set_size(st, key, v, 16, 64u << 10, &c->env_value_max_bytes);
 	} else if ((strcmp(section, "collector") == 0 && collector_key(st, key, v)) ||
 	    (strcmp(section, "spool") == 0 && spool_key(st, key, v)) ||
+	    (strcmp(section, "hash") == 0 && hash_key(st, key, v)) ||
 	    filter_key(st, section, key, v)) {
 		/* handled */
 	} else if (is(section, key, "metrics", "listen")) {
@@ -531,7 +587,8 @@ config_handler(void *user, const char *section, const char *key, const char *v)
 	} else if (strcmp(section, "agent") && strcmp(section, "events") &&
 	    strcmp(section, "capture") && strcmp(section, "process") &&
 	    strcmp(section, "output") && strcmp(section, "collector") &&
-	    strcmp(section, "spool") && strcmp(section, "metrics")) {
+	    strcmp(section, "spool") && strcmp(section, "metrics") &&
+	    strcmp(section, "hash")) {
 		perr(st, "unknown section [%s]", section);
 	} else {
 		perr(st, "unknown key '%s' in [%s]", key, section);

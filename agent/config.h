@@ -62,6 +62,12 @@ struct config {
 	unsigned spool_fsync_interval_ms;
 	/* [metrics] */
 	char *metrics_listen;		/* NULL: no endpoint */
+	/* [hash] */
+	unsigned hash_algs;		/* HASH_ALG_*; 0: no hashing */
+	uint64_t hash_max_file_bytes;
+	uint64_t hash_bytes_per_second;
+	unsigned hash_wait_ms;		/* how long an exec event waits for its hash */
+	unsigned hash_cache_entries;
 	/* [filter] and [filter NAME] */
 	struct filter_rules filter;
 };

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "hasher.h"
 #include "procfs.h"
 
 /* Returns the table entry of pid, reading /proc for one not seen before. */
@@ -149,6 +150,16 @@ merge_snapshot(struct process *p, const struct process *s, unsigned got)
 	p->exe_dev = s->exe_dev;
 	p->exe_ino = s->exe_ino;
 	p->exe_mode = s->exe_mode;
+	p->exe_uid = s->exe_uid;
+	p->exe_size = s->exe_size;
+	p->exe_mtime_ns = s->exe_mtime_ns;
+	p->exe_ctime_ns = s->exe_ctime_ns;
+	p->exe_fcaps = s->exe_fcaps;
+	p->exe_fcaps_effective = s->exe_fcaps_effective;
+	p->exe_fcaps_permitted = s->exe_fcaps_permitted;
+	p->exe_fcaps_inheritable = s->exe_fcaps_inheritable;
+	/* The new image's hash, or why there is none (yet). */
+	hasher_copy_result(p, s);
 	p->known = (p->known & ~PF_EXE_ID) | (s->known & PF_EXE_ID);
 	p->cwd_errno = s->cwd_errno;
 	if (got & SNAP_CWD) {
@@ -334,6 +345,21 @@ enrich_change(struct enricher *en, const struct capture_rec *r, struct hids_even
 	if (k->action == EV_COREDUMP && k->has_parent)
 		ev->proc.ppid = k->ptgid;
 	add_parent(en, ev, ev->proc.ppid);
+}
+
+/*
+ * Gives a hash that came after its exec event went out to the process
+ * in the table, if it is still that process, so that later events (exit)
+ * carry it.
+ */
+void
+enrich_late_hash(struct enricher *en, int32_t pid, const char *entity_id,
+    const struct process *h)
+{
+	struct proctab_entry *e = proctab_lookup(en->tab, pid);
+
+	if (e && strcmp(e->p.entity_id, entity_id) == 0 && e->p.hash_status == HASH_STATUS_PENDING)
+		hasher_copy_result(&e->p, h);
 }
 
 /* Builds the event for one capture record; the caller releases ev. */

@@ -24,5 +24,7 @@ struct enricher {
 
 /* enrich.c */
 void enrich_record(struct enricher *en, const struct capture_rec *r, struct hids_event *ev);
+void enrich_late_hash(struct enricher *en, int32_t pid, const char *entity_id,
+    const struct process *h);
 
 #endif

@@ -29,6 +29,7 @@
 #include "enrich.h"
 #include "metrics.h"
 #include "filter.h"
+#include "hasher.h"
 #include "names.h"
 #include "netlink.h"
 #include "output.h"
@@ -57,6 +58,12 @@ struct agent {
 	struct nlsource src;		/* every event, or exec only (split) */
 	struct nlsource src_other;	/* split: every other event; fd -1 when unused */
 	struct capture cap;
+	struct hasher *hasher;		/* NULL when [hash] algorithms is empty */
+	struct capture_rec *held, *held_tail;	/* taken, waiting behind an exec's hash */
+	uint64_t held_lost;		/* loss noted after the held records */
+	const char *held_lost_reason;
+	bool hash_nowait;		/* stopping: nothing waits for a hash */
+	struct event *ev_hash, *ev_hashwait;
 	struct procfs_env_spec env_spec;	/* [process] env_vars, read by the capture thread */
 	struct proctab tab;
 	struct names names;
@@ -197,6 +204,13 @@ agent_collect_stats(struct agent *a)
 	s->forged = atomic_load(&c->forged);
 	s->filtered = atomic_load(&c->filtered);
 	s->rt_demotions = atomic_load(&c->rt_demotions);
+	if (a->hasher) {
+		struct hasher_stats hs;
+		hasher_stats(a->hasher, &hs);
+		s->hash_done = hs.done;
+		s->hash_cache_hits = hs.cache_hits;
+		s->hash_skipped = hs.skipped;
+	}
 	s->seq_unexplained = atomic_load(&c->seq_unexplained);
 	s->proctab_size = a->tab.count;
 	s->proctab_evictions = a->tab.evictions;
@@ -321,6 +335,84 @@ agent_report_queue_drops(struct agent *a)
 	agent_emit_meta(a, EV_LOST, n, "queue_full");
 }
 
+/* Emits one taken record: the loss before it, then its event unless filtered. */
+static void
+agent_emit_record(struct agent *a, struct capture_rec *r)
+{
+	struct hids_event ev;
+
+	if (r->lost_before || r->lost_reason)
+		agent_emit_meta(a, EV_LOST, r->lost_before, r->lost_reason);
+	if (canary_match(a->canary, &r->k)) {
+		/* The agent's own check, not an event of the host. */
+		if (r->hash_slot >= 0)
+			hasher_orphan(a->hasher, r->hash_slot, r->hash_gen, -1, "");
+		capture_rec_done(&a->cap, r);
+		return;
+	}
+	enrich_record(&a->en, r, &ev);
+	if (r->hash_slot >= 0) {
+		/* It goes without its hash (pending); the exit will carry it. */
+		hasher_orphan(a->hasher, r->hash_slot, r->hash_gen, ev.proc.pid, ev.proc.entity_id);
+		a->stats.hash_pending++;
+	}
+	if (!filter_event(&a->filt, &a->tab, &ev, a->procfd))
+		agent_emit(a, &ev);
+	hids_event_release(&ev);
+	capture_rec_done(&a->cap, r);
+}
+
+/*
+ * Emits the held records in order. An exec whose hash is not ready stops
+ * the stream (every process's events, so that no process's events pass
+ * its exec) until the hash comes or [hash] wait_ms after the kernel
+ * reported the exec, whichever is first; the timer is armed for that.
+ * Returns whether the list is empty.
+ */
+static bool
+agent_emit_held(struct agent *a)
+{
+	struct capture_rec *r;
+	uint64_t now = 0, wait_ns = (uint64_t)a->cfg.hash_wait_ms * 1000000u;
+
+	while ((r = a->held) != NULL) {
+		if (r->hash_slot >= 0 && hasher_poll(a->hasher, r->hash_slot, r->hash_gen, &r->snap))
+			r->hash_slot = -1;
+		if (r->hash_slot >= 0 && !a->hash_nowait) {
+			if (now == 0)
+				now = clock_ns(CLOCK_MONOTONIC);
+			if (now < r->k.ts_ns + wait_ns) {
+				uint64_t left_us = (r->k.ts_ns + wait_ns - now) / 1000 + 1;
+				struct timeval tv = { (time_t)(left_us / 1000000),
+					(suseconds_t)(left_us % 1000000) };
+				evtimer_add(a->ev_hashwait, &tv);
+				return false;
+			}
+		}
+		if ((a->held = r->next) == NULL)
+			a->held_tail = NULL;
+		r->next = NULL;
+		agent_emit_record(a, r);
+	}
+	return true;
+}
+
+/* Hands hashes that came after their exec events to the process table. */
+static void
+agent_take_late_hashes(struct agent *a)
+{
+	struct process p;
+	char entity_id[ENTITY_ID_LEN + 1];
+	int32_t pid;
+
+	if (a->hasher == NULL)
+		return;
+	process_init(&p);
+	while (hasher_take_late(a->hasher, &pid, entity_id, &p))
+		if (pid > 0)
+			enrich_late_hash(&a->en, pid, entity_id, &p);
+}
+
 /* Turns every queued record into output lines. */
 static void
 agent_drain_queue(struct agent *a)
@@ -331,24 +423,25 @@ agent_drain_queue(struct agent *a)
 	struct capture_rec *r = capture_take_all(&a->cap, &depth, &lost_after, &reason_after), *n;
 
 	a->stats.queue_depth = depth;
+	agent_take_late_hashes(a);
 	for (; r; r = n) {
-		struct hids_event ev;
 		n = r->next;
-		if (r->lost_before || r->lost_reason)
-			agent_emit_meta(a, EV_LOST, r->lost_before, r->lost_reason);
-		if (canary_match(a->canary, &r->k)) {
-			/* The agent's own check, not an event of the host. */
-			capture_rec_done(&a->cap, r);
-			continue;
-		}
-		enrich_record(&a->en, r, &ev);
-		if (!filter_event(&a->filt, &a->tab, &ev, a->procfd))
-			agent_emit(a, &ev);
-		hids_event_release(&ev);
-		capture_rec_done(&a->cap, r);
+		r->next = NULL;
+		if (a->held_tail)
+			a->held_tail->next = r;
+		else
+			a->held = r;
+		a->held_tail = r;
 	}
-	if (lost_after || reason_after)
-		agent_emit_meta(a, EV_LOST, lost_after, reason_after);
+	if (lost_after || reason_after) {
+		a->held_lost += lost_after;
+		a->held_lost_reason = reason_after;
+	}
+	if (agent_emit_held(a) && (a->held_lost || a->held_lost_reason)) {
+		agent_emit_meta(a, EV_LOST, a->held_lost, a->held_lost_reason);
+		a->held_lost = 0;
+		a->held_lost_reason = NULL;
+	}
 	if ((lost_after = capture_take_forged(&a->cap)) > 0)
 		agent_emit_meta(a, EV_LOST, lost_after, "forged");
 	agent_report_queue_drops(a);
@@ -357,6 +450,19 @@ agent_drain_queue(struct agent *a)
 		a->stopping = true;
 		event_base_loopbreak(a->base);
 	}
+}
+
+/* A hash is ready, or an exec's wait is over: emit what can go. */
+static void
+hash_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	uint64_t v;
+
+	(void)what;
+	if (fd != -1 && read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
+		log_warn("hasher: eventfd read");
+	agent_drain_queue(a);
 }
 
 /*
@@ -443,6 +549,10 @@ keep_restart_only(struct config *nc, const struct config *old)
 	    old->env_vars ? old->env_vars : CONFIG_ENV_VARS_DEFAULT) != 0 ||
 	    nc->env_value_max_bytes != old->env_value_max_bytes ||
 	    nc->environ_max_bytes != old->environ_max_bytes ||
+	    nc->hash_algs != old->hash_algs || nc->hash_max_file_bytes != old->hash_max_file_bytes ||
+	    nc->hash_bytes_per_second != old->hash_bytes_per_second ||
+	    nc->hash_wait_ms != old->hash_wait_ms ||
+	    nc->hash_cache_entries != old->hash_cache_entries ||
 	    nc->max_rt_cpu_percent != old->max_rt_cpu_percent ||
 	    nc->log_target != old->log_target;
 	nc->emit_mask = old->emit_mask;
@@ -463,6 +573,11 @@ keep_restart_only(struct config *nc, const struct config *old)
 	nc->env_vars = old->env_vars ? xstrdup(old->env_vars) : NULL;
 	nc->env_value_max_bytes = old->env_value_max_bytes;
 	nc->environ_max_bytes = old->environ_max_bytes;
+	nc->hash_algs = old->hash_algs;
+	nc->hash_max_file_bytes = old->hash_max_file_bytes;
+	nc->hash_bytes_per_second = old->hash_bytes_per_second;
+	nc->hash_wait_ms = old->hash_wait_ms;
+	nc->hash_cache_entries = old->hash_cache_entries;
 	nc->max_rt_cpu_percent = old->max_rt_cpu_percent;
 	nc->log_target = old->log_target;
 	return differ;
@@ -538,8 +653,8 @@ agent_reload(struct agent *a)
 		goto out;
 	}
 	if (keep_restart_only(&nc, &a->cfg))
-		log_warnx("[events], [capture], [process] and log_target changes take effect "
-		    "after a restart");
+		log_warnx("[events], [capture], [process], [hash] and log_target changes take "
+		    "effect after a restart");
 	if (keep_metrics_listen(&nc, &a->cfg))
 		log_warnx("[metrics] listen changes take effect after a restart");
 	if (a->to_stdout && !nc.max_line_set)
@@ -761,6 +876,12 @@ agent_setup_loop(struct agent *a)
 	a->ev_hup = evsignal_new(a->base, SIGHUP, hup_cb, a);
 	a->ev_heartbeat = event_new(a->base, -1, EV_PERSIST, heartbeat_cb, a);
 	a->ev_filter = event_new(a->base, -1, EV_PERSIST, filter_cb, a);
+	a->ev_hashwait = evtimer_new(a->base, hash_cb, a);
+	if (a->hasher && (a->ev_hash = event_new(a->base, hasher_notify_fd(a->hasher),
+	    EV_READ | EV_PERSIST, hash_cb, a)) == NULL)
+		fatalx("cannot create loop events");
+	if (a->ev_hash)
+		event_add(a->ev_hash, NULL);
 	if (!a->ev_notify || !a->ev_batch || !a->ev_int || !a->ev_term || !a->ev_usr1 ||
 	    !a->ev_hup || !a->ev_heartbeat || !a->ev_filter)
 		fatalx("cannot create loop events");
@@ -782,7 +903,8 @@ static void
 agent_free_loop(struct agent *a)
 {
 	struct event *evs[] = { a->ev_notify, a->ev_batch, a->ev_int, a->ev_term, a->ev_usr1,
-		a->ev_hup, a->ev_heartbeat, a->ev_filter, a->ev_stopcheck };
+		a->ev_hup, a->ev_heartbeat, a->ev_filter, a->ev_stopcheck, a->ev_hash,
+		a->ev_hashwait };
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);
@@ -883,6 +1005,13 @@ agent_start_capture(struct agent *a)
 	procfs_set_env(&a->env_spec);
 	cc.queue_max_bytes = a->cfg.queue_max_bytes;
 	cc.queue_max_records = a->cfg.queue_max_records;
+	a->hasher = hasher_new(&(struct hasher_config){ .algs = a->cfg.hash_algs,
+	    .max_file_bytes = a->cfg.hash_max_file_bytes,
+	    .bytes_per_second = a->cfg.hash_bytes_per_second,
+	    .cache_entries = a->cfg.hash_cache_entries });
+	if (a->cfg.hash_algs && a->hasher == NULL)
+		fatalx("cannot start the hasher thread");
+	cc.hasher = a->hasher;
 	/* Start capturing before the scan, so nothing started during it is missed. */
 	if (capture_start(&a->cap, &cc, &a->src,
 	    a->src_other.fd != -1 ? &a->src_other : NULL, a->procfd) == -1)
@@ -1093,6 +1222,7 @@ main(int argc, char **argv)
 	if (a->src_other.fd != -1)
 		nlsource_unsubscribe(&a->src_other);
 	capture_stop(&a->cap);
+	a->hash_nowait = true;
 	agent_drain_queue(a);
 	capture_release(&a->cap);
 	agent_flush_filter(a);
@@ -1104,6 +1234,8 @@ main(int argc, char **argv)
 	textview_free(a->tv);
 	metrics_free(a->metrics);
 	agent_free_loop(a);
+	hasher_free(a->hasher);
+	a->hasher = NULL;
 	names_stop(&a->names);
 	proctab_release(&a->tab);
 	filter_release(&a->filt);

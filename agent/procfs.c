@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -389,6 +390,57 @@ procfs_read_link(int procfd, int pid, const char *name, char **out)
 }
 
 /*
+ * Parses a security.capability value (struct vfs_cap_data, revision 1, 2
+ * or 3, little-endian): the permitted and inheritable sets and the
+ * effective bit. Pure; -1 when it is not one.
+ */
+int
+procfs_parse_fcaps(const unsigned char *b, size_t len, struct process *p)
+{
+	uint32_t magic, rev, w[4] = { 0, 0, 0, 0 };
+	size_t words;
+
+	if (len < 4)
+		return -1;
+	magic = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+	rev = magic & 0xff000000u;
+	if (rev == 0x01000000u && len == 12)
+		words = 2;	/* one {permitted, inheritable} pair */
+	else if ((rev == 0x02000000u && len == 20) || (rev == 0x03000000u && len == 24))
+		words = 4;	/* two pairs; revision 3 adds the namespace's root uid */
+	else
+		return -1;
+	for (size_t i = 0; i < words; i++) {
+		const unsigned char *q = b + 4 + 4 * i;
+		w[i] = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
+		    (uint32_t)q[3] << 24;
+	}
+	p->exe_fcaps = true;
+	p->exe_fcaps_effective = (magic & 0x1) != 0;
+	p->exe_fcaps_permitted = (uint64_t)w[0] | (uint64_t)w[2] << 32;
+	p->exe_fcaps_inheritable = (uint64_t)w[1] | (uint64_t)w[3] << 32;
+	return 0;
+}
+
+/*
+ * Reads the file capabilities of a process's executable, through the exe
+ * link (one getxattr: it follows the kernel's reference, deleted or not).
+ */
+static void
+procfs_exe_fcaps(int pid, struct process *p)
+{
+	char path[64];
+	unsigned char buf[32];
+	ssize_t n;
+
+	p->exe_fcaps = false;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = getxattr(path, "security.capability", buf, sizeof(buf));
+	if (n > 0)
+		procfs_parse_fcaps(buf, (size_t)n, p);
+}
+
+/*
  * Reads device and inode of a process's executable through its exe link,
  * which the kernel resolves without rendering the path, so it works where
  * readlink fails (a path past PATH_MAX, a deleted file).
@@ -405,7 +457,12 @@ procfs_stat_exe(int procfd, int pid, struct process *p)
 	p->exe_dev = (uint64_t)st.st_dev;
 	p->exe_ino = (uint64_t)st.st_ino;
 	p->exe_mode = (uint32_t)st.st_mode;
+	p->exe_uid = (uint32_t)st.st_uid;
+	p->exe_size = (uint64_t)st.st_size;
+	p->exe_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	p->exe_ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
 	p->known |= PF_EXE_ID;
+	procfs_exe_fcaps(pid, p);
 }
 
 /*

@@ -46,6 +46,7 @@ int procfs_parse_status(const char *buf, size_t len, struct process *p);
 int procfs_parse_cgroup(const char *buf, size_t len, char out[65], const char **path,
     size_t *path_len);
 uint32_t procfs_count_args(const char *buf, size_t len);
+int procfs_parse_fcaps(const unsigned char *b, size_t len, struct process *p);
 int procfs_open_root(void);
 int procfs_read_file(int procfd, int pid, const char *name, char *buf, size_t bufsize);
 void procfs_release_scratch(void);

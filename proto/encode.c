@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 
@@ -422,6 +423,39 @@ add_env_vars(struct jw *w, const struct process *p, struct shrink *sh)
 		jw_note(&w->escaped, "process", "env_vars");
 }
 
+/* Writes n (at most 32) bytes as lowercase hex under key. */
+static void
+jw_hex(struct jw *w, const char *key, const uint8_t *b, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	char buf[65];
+
+	if (n > 32)
+		n = 32;
+	for (size_t i = 0; i < n; i++) {
+		buf[2 * i] = hex[b[i] >> 4];
+		buf[2 * i + 1] = hex[b[i] & 0xf];
+	}
+	jw_key(w, key);
+	jw_string(w, buf, 2 * n);
+}
+
+/* Adds process.hash.{md5,sha1,sha256} of the executable, when they were computed. */
+static void
+add_hash(struct jw *w, const struct process *p)
+{
+	if (p->hash_status != HASH_STATUS_DONE || p->hash_algs == 0)
+		return;
+	jw_open(w, "hash");
+	if (p->hash_algs & HASH_ALG_MD5)
+		jw_hex(w, "md5", p->md5, sizeof(p->md5));
+	if (p->hash_algs & HASH_ALG_SHA1)
+		jw_hex(w, "sha1", p->sha1, sizeof(p->sha1));
+	if (p->hash_algs & HASH_ALG_SHA256)
+		jw_hex(w, "sha256", p->sha256, sizeof(p->sha256));
+	jw_close(w);
+}
+
 /* Which parts of a process add_process writes. */
 enum {
 	AP_FULL = 1,		/* cwd, start, session, group leader, tty, command_line */
@@ -669,6 +703,7 @@ add_event_process(struct encode_ctx *ctx, struct jw *w, const struct hids_event 
 	add_process(ctx, w, p, "process", sh, AP_FULL);
 	if (p->env && p->env_len > 0)
 		add_env_vars(w, p, sh);
+	add_hash(w, p);
 	if (ev->has_parent || p->ppid > 0)
 		add_related(ctx, w, "parent", ev->has_parent, &ev->parent, p->ppid,
 		    "process.parent", sh);
@@ -714,17 +749,69 @@ add_errno(struct jw *w, const char *key, int err)
 	jw_str(w, key, name);
 }
 
-/* Writes hids.exe: the executable's device ("major:minor") and inode, as ECS writes file.device and file.inode. */
+/* Writes the names of the capability bits set in caps as an array under key. */
+static void
+add_cap_list(struct jw *w, const char *key, uint64_t caps)
+{
+	char buf[24];
+	bool first = true;
+
+	jw_key(w, key);
+	jw_char(w, '[');
+	for (unsigned i = 0; i < 64; i++) {
+		if (!(caps & (1ull << i)))
+			continue;
+		const char *name = cap_name(i);
+		if (name == NULL) {
+			snprintf(buf, sizeof(buf), "CAP_%u", i);
+			name = buf;
+		}
+		if (!first)
+			jw_char(w, ',');
+		jw_string(w, name, strlen(name));
+		first = false;
+	}
+	jw_char(w, ']');
+}
+
+/*
+ * Writes hids.exe: the executable's device ("major:minor") and inode, as
+ * ECS writes file.device and file.inode, and what makes a binary worth a
+ * look: its mode and owner, setuid and setgid bits, whether anyone but
+ * root can change it, file capabilities, deleted or a memfd.
+ */
 static void
 add_exe_id(struct jw *w, const struct process *p)
 {
 	char buf[48];
+	bool deleted = p->exe_deleted && (p->known & PF_EXE);
 
 	jw_open(w, "exe");
 	snprintf(buf, sizeof(buf), "%u:%u", major((dev_t)p->exe_dev), minor((dev_t)p->exe_dev));
 	jw_str(w, "device", buf);
 	snprintf(buf, sizeof(buf), "%" PRIu64, p->exe_ino);
 	jw_str(w, "inode", buf);
+	snprintf(buf, sizeof(buf), "%04o", (unsigned)(p->exe_mode & 07777));
+	jw_str(w, "mode", buf);
+	snprintf(buf, sizeof(buf), "%u", p->exe_uid);
+	jw_str(w, "uid", buf);
+	if (p->exe_mode & S_ISUID)
+		jw_bool(w, "setuid", true);
+	if (p->exe_mode & S_ISGID)
+		jw_bool(w, "setgid", true);
+	if ((p->exe_mode & (S_IWGRP | S_IWOTH)) || p->exe_uid != 0)
+		jw_bool(w, "writable_by_non_root", true);
+	if (deleted)
+		jw_bool(w, "deleted", true);
+	if (deleted && p->executable && strncmp(p->executable, "/memfd:", 7) == 0)
+		jw_bool(w, "memfd", true);
+	if (p->exe_fcaps) {
+		jw_open(w, "capabilities");
+		add_cap_list(w, "permitted", p->exe_fcaps_permitted);
+		add_cap_list(w, "inheritable", p->exe_fcaps_inheritable);
+		jw_bool(w, "effective", p->exe_fcaps_effective);
+		jw_close(w);
+	}
 	jw_close(w);
 }
 
@@ -746,6 +833,8 @@ add_event_hids(struct encode_ctx *ctx, struct jw *w, const struct hids_event *ev
 		add_errno(w, "exe_error", p->exe_errno);
 	if (p->known & PF_EXE_ID)
 		add_exe_id(w, p);
+	if (hash_status_name(p->hash_status))
+		jw_str(w, "hash_status", hash_status_name(p->hash_status));
 	if (p->cwd_errno)
 		add_errno(w, "cwd_error", p->cwd_errno);
 	if (ev->has_tracer)

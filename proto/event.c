@@ -103,6 +103,37 @@ hids_event_release(struct hids_event *ev)
 	process_release(&ev->tracer);
 }
 
+/* Returns the hids.hash_status name of a status, or NULL for none and done. */
+const char *
+hash_status_name(enum hash_status s)
+{
+	static const char *const names[] = {
+		[HASH_STATUS_PENDING] = "pending", [HASH_STATUS_TOO_LARGE] = "too_large",
+		[HASH_STATUS_BUDGET] = "budget", [HASH_STATUS_ERROR] = "error",
+	};
+	return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] : NULL;
+}
+
+/* Returns the name of capability bit (CAP_CHOWN for 0), or NULL past the known ones. */
+const char *
+cap_name(unsigned bit)
+{
+	static const char *const names[] = {
+		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
+		"CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
+		"CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
+		"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+		"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+		"CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+		"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
+		"CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
+		"CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+		"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+		"CAP_CHECKPOINT_RESTORE",
+	};
+	return bit < sizeof(names) / sizeof(names[0]) ? names[bit] : NULL;
+}
+
 /* Returns the event.action name of an action. */
 const char *
 ev_action_name(enum ev_action a)

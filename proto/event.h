@@ -89,6 +89,19 @@ struct proc_ids {
 
 #define ENTITY_ID_LEN 24
 
+/* process.hash.*: which digests, and why there are none (hids.hash_status). */
+#define HASH_ALG_SHA256 (1u << 0)
+#define HASH_ALG_SHA1 (1u << 1)
+#define HASH_ALG_MD5 (1u << 2)
+enum hash_status {
+	HASH_STATUS_NONE = 0,	/* not asked (hashing off, or no executable) */
+	HASH_STATUS_DONE,
+	HASH_STATUS_PENDING,	/* not ready within [hash] wait_ms */
+	HASH_STATUS_TOO_LARGE,	/* over [hash] max_file_bytes */
+	HASH_STATUS_BUDGET,	/* over [hash] bytes_per_second, or too many waiting */
+	HASH_STATUS_ERROR,	/* the executable could not be opened or read */
+};
+
 /* What is known of one process; strings are owned by the struct. */
 struct process {
 	uint32_t known;		/* PF_* */
@@ -106,6 +119,15 @@ struct process {
 	int cwd_errno;		/* the same for cwd */
 	uint64_t exe_dev, exe_ino;	/* the executable's st_dev and st_ino (PF_EXE_ID) */
 	uint32_t exe_mode;	/* and its st_mode (PF_EXE_ID): setuid, setgid */
+	uint32_t exe_uid;	/* its owner (PF_EXE_ID) */
+	uint64_t exe_size;	/* with dev, ino, mtime and ctime: the hash cache's key */
+	int64_t exe_mtime_ns, exe_ctime_ns;
+	bool exe_fcaps;		/* it has file capabilities (security.capability) */
+	bool exe_fcaps_effective;	/* ... with the effective bit */
+	uint64_t exe_fcaps_permitted, exe_fcaps_inheritable;
+	uint8_t hash_status;	/* HASH_STATUS_*: of process.hash.* */
+	uint8_t hash_algs;	/* HASH_ALG_*: the digests below that are filled */
+	uint8_t sha256[32], sha1[20], md5[16];
 	uint8_t paths_cut;	/* PATH_CUT_*: paths the process table cut to its limit */
 	char *args;		/* NUL-separated, args_len bytes */
 	size_t args_len;
@@ -170,6 +192,13 @@ struct process {
 	    "connector sequence numbers neither socket got, with no overrun") \
 	X(events_suppressed, STAT_COUNTER, STAT_ALWAYS, \
 	    "events dropped by [filter NAME] rules, each also in a suppressed record") \
+	X(hash_done, STAT_COUNTER, STAT_ALWAYS, "executables hashed ([hash])") \
+	X(hash_cache_hits, STAT_COUNTER, STAT_ALWAYS, \
+	    "execs whose hash came from the hasher's cache") \
+	X(hash_skipped, STAT_COUNTER, STAT_ALWAYS, \
+	    "execs not hashed: too large, over the byte budget, or unreadable") \
+	X(hash_pending, STAT_COUNTER, STAT_ALWAYS, \
+	    "exec events that went out before their hash was ready ([hash] wait_ms)") \
 	X(events_sent, STAT_COUNTER, STAT_FORWARDING, \
 	    "lines handed to the collector's socket") \
 	X(events_dropped, STAT_COUNTER, STAT_FORWARDING, \
@@ -254,6 +283,8 @@ void process_release(struct process *p);
 void process_copy(struct process *dst, const struct process *src, size_t max_args);
 void hids_event_init(struct hids_event *ev);
 void hids_event_release(struct hids_event *ev);
+const char *hash_status_name(enum hash_status s);
+const char *cap_name(unsigned bit);
 const char *ev_action_name(enum ev_action a);
 const char *ev_action_type(enum ev_action a);
 int ev_action_parse(const char *name, enum ev_action *out);
