@@ -2,12 +2,18 @@
 # Proves what the agent says at exec about a program's environment and its
 # executable: the configured environment variables set by a child appear in
 # process.env_vars (hostile bytes escaped, other variables never), an empty
-# list reads none, and every line validates against the JSON Schema. Needs
-# root and the real kernel connector.
+# list reads none; a setuid-root copy of a program run by an unprivileged
+# user shows hids.exe.setuid and gives a uid_change event with the right
+# ids; a file capability is named; a binary deleted and replaced while it
+# runs and a memfd exec (fexecve) carry the sha256 of the bytes that ran; a
+# second exec of a binary is served by the hash cache; and every line
+# validates against the JSON Schema. Needs root and the real kernel connector.
 set -u
-bin=${1:?usage: test_exe.sh AGENT_BINARY SCHEMA SCHEMA_CHECK}
-schema=${2:?usage: test_exe.sh AGENT_BINARY SCHEMA SCHEMA_CHECK}
-schema_check=${3:?usage: test_exe.sh AGENT_BINARY SCHEMA SCHEMA_CHECK}
+usage="usage: test_exe.sh AGENT_BINARY SCHEMA SCHEMA_CHECK SETUID_PROBE"
+bin=${1:?$usage}
+schema=${2:?$usage}
+schema_check=${3:?$usage}
+probe=${4:?$usage}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../tap.sh"
 . "$here/lib.sh"
@@ -63,5 +69,121 @@ agent_stop "env_vars empty"
 find_exec "$tmp/noenv.out" "$mark" >"$tmp/noenv.json"
 check "env_vars empty: the exec of the child is reported" test -s "$tmp/noenv.json"
 check "env_vars empty: no line carries process.env_vars" bash -c "! grep -q '\"env_vars\"' '$tmp/noenv.out'"
+
+# --- the executable: setuid, file capabilities, deleted, memfd, cache ---
+user=hidsexe-test
+live_add_user "$user" || { summary; exit 1; }
+trap 'live_del_user "$user"; agent_cleanup' EXIT
+mkdir -p "$tmp/bin"
+chmod 755 "$tmp" "$tmp/bin"
+cp "$probe" "$tmp/bin/probe"
+chown root:root "$tmp/bin/probe"
+chmod 4755 "$tmp/bin/probe"
+# A binary no cache has seen: sleep with bytes of its own appended (ELF ignores them).
+cp /bin/sleep "$tmp/bin/victim"
+head -c 64 /dev/urandom >>"$tmp/bin/victim"
+victim_sha=$(sha256sum "$tmp/bin/victim" | cut -d' ' -f1)
+cp /bin/true "$tmp/memfd.bin"
+head -c 64 /dev/urandom >>"$tmp/memfd.bin"
+memfd_sha=$(sha256sum "$tmp/memfd.bin" | cut -d' ' -f1)
+cp /bin/sleep "$tmp/bin/twice"
+head -c 64 /dev/urandom >>"$tmp/bin/twice"
+twice_sha=$(sha256sum "$tmp/bin/twice" | cut -d' ' -f1)
+capped=false
+if command -v setcap >/dev/null && cp /bin/sleep "$tmp/bin/capped" &&
+    setcap cap_net_raw,cap_net_bind_service+ep "$tmp/bin/capped" 2>/dev/null; then
+	capped=true
+fi
+
+agent_start exe "$(printf '[agent]\nheartbeat_interval = 0\n')" || { summary; exit 1; }
+mark="hidsexe-$$"
+setpriv --reuid="$live_uid" --regid="$live_gid" --clear-groups "$tmp/bin/probe" "$mark-setuid"
+probe_rc=$?
+(exec -a "$mark-victim" "$tmp/bin/victim" 0.4) &
+vp=$!
+sleep 0.1
+# Replace what ran: the path now names other bytes, the old inode is unlinked.
+rm -f "$tmp/bin/victim"
+cp /bin/true "$tmp/bin/victim"
+wait $vp
+python3 -c 'import os, sys
+fd = os.memfd_create("hidsexe")
+os.write(fd, open(sys.argv[1], "rb").read())
+os.execve(fd, ["memfd-true", sys.argv[2]], {})' "$tmp/memfd.bin" "$mark-memfd"
+(exec -a "$mark-twice1" "$tmp/bin/twice" 0.05)
+(exec -a "$mark-twice2" "$tmp/bin/twice" 0.05)
+if $capped; then (exec -a "$mark-capped" "$tmp/bin/capped" 0.05); fi
+sleep 0.5
+agent_stop "exe"
+check "setuid: the probe ran and its setuid(0) worked" test "$probe_rc" -eq 0
+python3 - "$tmp/exe.out" "$mark" "$live_uid" "$victim_sha" "$memfd_sha" "$twice_sha" \
+    >"$tmp/exe.report" <<'PY'
+import json, sys
+path, mark, uid, victim_sha, memfd_sha, twice_sha = sys.argv[1:]
+by_pid, execs, hits = {}, {}, -1
+for line in open(path):
+    d = json.loads(line)
+    a = d["event"]["action"]
+    if a == "heartbeat":
+        hits = d["hids"]["stats"]["hash_cache_hits"]
+        continue
+    p = d.get("process", {})
+    args = p.get("args") or []
+    for tag in ("setuid", "victim", "memfd", "twice1", "twice2", "capped"):
+        if mark + "-" + tag in args and a == "exec":
+            execs[tag] = d
+            by_pid[p["pid"]] = tag
+    if a in ("uid", "uid_change") and by_pid.get(p.get("pid")) == "setuid":
+        execs["uid_change"] = d
+    if a == "exit" and p.get("pid") in by_pid:
+        execs[by_pid[p["pid"]] + "-exit"] = d
+
+def sha(tag):
+    d = execs.get(tag, {})
+    return d.get("process", {}).get("hash", {}).get("sha256")
+
+def exe(tag):
+    return execs.get(tag, {}).get("hids", {}).get("exe", {})
+
+s = execs.get("setuid", {})
+print("setuid-flag", exe("setuid").get("setuid") is True and exe("setuid").get("uid") == "0"
+      and exe("setuid").get("mode") == "4755")
+print("setuid-ids", s.get("process", {}).get("user", {}).get("id") == "0"
+      and s.get("process", {}).get("real_user", {}).get("id") == uid)
+u = execs.get("uid_change", {})
+print("uid-change", u.get("hids", {}).get("uid") == {"real": 0, "effective": 0}
+      and u.get("process", {}).get("real_user", {}).get("id") == "0")
+# What ran, though the path was replaced: the exec's hash, or the exit's if it came late.
+print("victim", (sha("victim") or sha("victim-exit")) == victim_sha
+      and sha("victim-exit") == victim_sha)
+print("memfd", (sha("memfd") or sha("memfd-exit")) == memfd_sha
+      and exe("memfd").get("memfd") is True and exe("memfd").get("deleted") is True)
+print("twice", sha("twice2") == twice_sha and (sha("twice1") or sha("twice1-exit")) == twice_sha)
+print("hits", hits > 0)
+caps = exe("capped").get("capabilities", {})
+print("capped", sorted(caps.get("permitted", [])) == ["CAP_NET_BIND_SERVICE", "CAP_NET_RAW"]
+      and caps.get("effective") is True)
+PY
+check "setuid: the exec of the setuid copy says hids.exe.setuid, mode 4755, owner 0" \
+    grep -qx "setuid-flag True" "$tmp/exe.report"
+check "setuid: its exec has effective uid 0 and the user's real uid" \
+    grep -qx "setuid-ids True" "$tmp/exe.report"
+check "setuid: setuid(0) gives a uid_change event with real and effective uid 0" \
+    grep -qx "uid-change True" "$tmp/exe.report"
+check "deleted: a binary replaced while it ran carries the sha256 of what ran" \
+    grep -qx "victim True" "$tmp/exe.report"
+check "memfd: an fexecve of a memfd carries the sha256 of its bytes and hids.exe.memfd" \
+    grep -qx "memfd True" "$tmp/exe.report"
+check "cache: a second exec of the same binary has its hash at once" \
+    grep -qx "twice True" "$tmp/exe.report"
+check "cache: hids.stats.hash_cache_hits counts cache hits" grep -qx "hits True" "$tmp/exe.report"
+if $capped; then
+	check "capabilities: a file capability is named in hids.exe.capabilities" \
+	    grep -qx "capped True" "$tmp/exe.report"
+else
+	skipped "capabilities: a file capability is named" "setcap is missing"
+fi
+check "exe: every line validates against the schema" python3 "$schema_check" "$schema" "$tmp/exe.out"
+cat "$tmp/exe.report" | sed 's/^/# /'
 
 summary
