@@ -135,7 +135,7 @@ for line in open(path):
             by_pid[p["pid"]] = tag
     if a in ("uid", "uid_change") and by_pid.get(p.get("pid")) == "setuid":
         execs["uid_change"] = d
-    if a == "exit" and p.get("pid") in by_pid:
+    if a in ("exit", "end") and p.get("pid") in by_pid:
         execs[by_pid[p["pid"]] + "-exit"] = d
 
 def sha(tag):
