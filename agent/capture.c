@@ -302,17 +302,6 @@ capture_free_done(struct capture *cap)
 	}
 }
 
-/* Appends r to the list head..tail. */
-static void
-rec_append(struct capture_rec **head, struct capture_rec **tail, struct capture_rec *r)
-{
-	if (*tail)
-		(*tail)->next = r;
-	else
-		*head = r;
-	*tail = r;
-}
-
 /* Queues a record for the main loop, or drops and counts it when full. */
 static void
 capture_push(struct capture *cap, struct capture_rec *r)
@@ -338,7 +327,7 @@ capture_push(struct capture *cap, struct capture_rec *r)
 	cap->pending_lost = 0;
 	cap->pending_reason = NULL;
 	wake = cap->head == NULL;
-	rec_append(&cap->head, &cap->tail, r);
+	merge_append(&cap->head, &cap->tail, r);
 	cap->q_bytes += r->bytes;
 	cap->q_records++;
 	pthread_mutex_unlock(&cap->mu);
@@ -561,13 +550,13 @@ capture_recv(struct capture *cap, struct nlsource *src, uint8_t *buf, int flags,
 void
 capture_hold_exec(struct capture *cap, struct capture_rec *r)
 {
-	rec_append(&cap->exec_head, &cap->exec_tail, r);
+	merge_hold_exec(&cap->merge, r);
 }
 
 void
 capture_hold_other(struct capture *cap, struct capture_rec *r)
 {
-	rec_append(&cap->other_head, &cap->other_tail, r);
+	merge_hold_other(&cap->merge, r);
 }
 
 /*
@@ -577,23 +566,10 @@ capture_hold_other(struct capture *cap, struct capture_rec *r)
 void
 capture_merge_push(struct capture *cap, uint64_t upto)
 {
-	for (;;) {
-		struct capture_rec *e = cap->exec_head, *o = cap->other_head, *r;
-		bool o_ok = o && o->k.ts_ns <= upto;
-		if (e && (!o_ok || e->k.ts_ns <= o->k.ts_ns)) {
-			r = e;
-			if ((cap->exec_head = e->next) == NULL)
-				cap->exec_tail = NULL;
-		} else if (o_ok) {
-			r = o;
-			if ((cap->other_head = o->next) == NULL)
-				cap->other_tail = NULL;
-		} else {
-			return;
-		}
-		r->next = NULL;
+	struct capture_rec *r;
+
+	while ((r = merge_next(&cap->merge, upto)) != NULL)
 		capture_push(cap, r);
-	}
 }
 
 /* Sets how long a recv on the exec socket blocks; only when it changes. */
@@ -686,7 +662,7 @@ capture_main(void *arg)
 	while (!atomic_load(&cap->stop)) {
 		if (cap->src_other) {
 			/* Held other events are seconds old at most: no blocking then. */
-			capture_split_round(cap, buf, cap->other_head == NULL);
+			capture_split_round(cap, buf, !merge_holds_other(&cap->merge));
 			if (atomic_load_explicit(&cap->done_waiting, memory_order_relaxed))
 				capture_free_done(cap);
 			capture_guard(cap, &win_start, &win_cpu, &demoted);

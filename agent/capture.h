@@ -18,6 +18,7 @@
 
 #include "event.h"
 #include "hasher.h"
+#include "merge.h"
 #include "netlink.h"
 
 #define CAPTURE_MAX_CPUS 1024	/* per-CPU sequence tracking */
@@ -93,8 +94,7 @@ struct capture {
 	struct capture_config cfg;
 	struct nlsource *src;		/* every event, or exec only when src_other is set */
 	struct nlsource *src_other;	/* every other event; NULL with one socket */
-	/* The thread's own merge lists (split mode): exec records, other records. */
-	struct capture_rec *exec_head, *exec_tail, *other_head, *other_tail;
+	struct capture_merge merge;	/* split mode: the thread's own, see merge.h */
 	unsigned other_wait_ms;		/* how long exec's recv waits while others may come */
 	int procfd;
 	int notify_fd;		/* eventfd: records are waiting */

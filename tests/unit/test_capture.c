@@ -91,8 +91,8 @@ test_merge_orders_by_timestamp(void **state)
 	capture_merge_push(&cap, 1000);
 	take_order(&cap, got, sizeof(got));
 	assert_string_equal(got, "fork:10 exec:10 fork:11 end:10 exec:11 end:11");
-	assert_null(cap.exec_head);
-	assert_null(cap.other_head);
+	assert_null(cap.merge.exec_head);
+	assert_null(cap.merge.other_head);
 	cap_free(&cap);
 }
 
@@ -116,8 +116,8 @@ test_merge_holds_later_others(void **state)
 	capture_merge_push(&cap, 200);
 	take_order(&cap, got, sizeof(got));
 	assert_string_equal(got, "exec:20 fork:21");
-	assert_non_null(cap.other_head);
-	assert_int_equal(cap.other_head->k.pid, 22);
+	assert_non_null(cap.merge.other_head);
+	assert_int_equal(cap.merge.other_head->k.pid, 22);
 
 	/* Next round: the exec of 22 arrived late but was stamped first. */
 	capture_hold_exec(&cap, rec(EV_EXEC, 22, 250));
@@ -125,10 +125,10 @@ test_merge_holds_later_others(void **state)
 	capture_merge_push(&cap, 300);
 	take_order(&cap, got, sizeof(got));
 	assert_string_equal(got, "exec:22 end:22 end:23 exec:24");
-	assert_null(cap.exec_head);
-	assert_null(cap.exec_tail);
-	assert_null(cap.other_head);
-	assert_null(cap.other_tail);
+	assert_null(cap.merge.exec_head);
+	assert_null(cap.merge.exec_tail);
+	assert_null(cap.merge.other_head);
+	assert_null(cap.merge.other_tail);
 	cap_free(&cap);
 }
 
@@ -371,7 +371,7 @@ test_bad_cpu(void **state)
 	len = decode_build_msg(msg, sizeof(msg), CN_EV_UID, 5, 9, 1, body, 16);
 	capture_datagram(&cap, msg, len, FEED_ALL, hold_cb);
 	assert_int_equal(atomic_load(&cap.c.decode_errors), 1);
-	assert_null(cap.other_head);
+	assert_null(cap.merge.other_head);
 	assert_false(cap.seq_seen[5]);
 	len = decode_build_msg(msg, sizeof(msg), CN_EV_UID, 1, 9, 1, body, 16);
 	capture_datagram(&cap, msg, len, FEED_ALL, hold_cb);
