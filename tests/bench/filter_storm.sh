@@ -47,9 +47,11 @@ printf '%s\n[filter storm]\nexe = %s\n' "$base" "$NOOP" >"$tmp/drop.conf"
 	done
 } >"$tmp/miss50.conf"
 
-# run CONF RUN: one storm under CONF; prints "CPU_NS LINES SUPPRESSED".
+# run CONF RUN: one storm under CONF; sets RESULT to "CPU_NS LINES SUPPRESSED",
+# LINES counting only the storm's own (those naming a program in $tmp). Not
+# to be called in $(...): lib.sh's stop signals only children of this shell.
 run() {
-	local conf=$1 dir=$tmp/$2 c0 c1
+	local conf=$1 dir=$tmp/$2 c0 c1 lines sup
 	mkdir -p "$dir"
 	start_agent "$dir" --stdout -c "$tmp/$conf.conf"
 	sleep 0.5
@@ -58,16 +60,20 @@ run() {
 	sleep 1.5
 	read -r c1 _ <<<"$(sample "$APID")"
 	stop "$APID" agent
-	echo "$((c1 - c0)) $(grep -c . "$dir/agent.out") $(grep -o '"events":[0-9]*' "$dir/agent.out" |
-	    awk -F: '{ n += $2 } END { print n + 0 }')"
+	lines=$(grep -c -F "\"$tmp/" "$dir/agent.out" || true)
+	sup=$(grep -F '"action":"suppressed"' "$dir/agent.out" | grep -o '"events":[0-9]*' |
+	    awk -F: '{ n += $2 } END { print n + 0 }')
+	RESULT="$((c1 - c0)) $lines $sup"
+	((KEEP)) || rm -f "$dir/agent.out"
 }
 
-echo "| rules | agent CPU per 1000 processes (ms) | lines written | events suppressed |"
+echo "| rules | agent CPU per 1000 processes (ms) | lines about the storm | events suppressed |"
 echo "|---|---|---|---|"
 for conf in off drop miss50; do
 	results=()
 	for ((r = 1; r <= repeat; r++)); do
-		results+=("$(run "$conf" "$conf-$r")")
+		run "$conf" "$conf-$r"
+		results+=("$RESULT")
 	done
 	printf '%s\n' "${results[@]}" | sort -n | awk -v n="$spawns" -v name="$conf" -v r="$repeat" '
 		{ cpu[NR] = $1; lines[NR] = $2; sup[NR] = $3 }
