@@ -230,9 +230,23 @@ set_container(struct filter_rule *r, const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+static int rule_key(struct filter_rule *r, const char *key, const char *v, char *err,
+    size_t errlen);
+
 /* Handles one key of a [filter NAME] section; 1 for an unknown key, -1 with err for a bad value. */
 int
 filter_rule_key(struct filter_rule *r, const char *key, const char *v, char *err, size_t errlen)
+{
+	int rc = rule_key(r, key, v, err, errlen);
+
+	if (rc != 0)
+		r->bad_key = true;
+	return rc;
+}
+
+/* Parses one key of a rule: filter_rule_key without the bookkeeping. */
+static int
+rule_key(struct filter_rule *r, const char *key, const char *v, char *err, size_t errlen)
 {
 	uint64_t n;
 	bool b;
@@ -299,8 +313,8 @@ filter_global_key(struct filter_rules *fr, const char *key, const char *v, char 
 int
 filter_rule_check(const struct filter_rule *r, char *err, size_t errlen)
 {
-	if (r->nexe == 0 && r->nparent == 0 && r->cmdline == NULL && r->nuids == 0 &&
-	    r->container == FC_UNSET) {
+	if (!r->bad_key && r->nexe == 0 && r->nparent == 0 && r->cmdline == NULL &&
+	    r->nuids == 0 && r->container == FC_UNSET) {
 		snprintf(err, errlen, "filter '%s' has no condition (exe, parent_exe, cmdline, "
 		    "user or container)", r->name);
 		return -1;

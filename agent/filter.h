@@ -56,6 +56,7 @@ struct filter_rule {
 	char container_id[65];		/* FC_ID: an id or a prefix of 12 or more */
 	bool subtree;
 	bool retired;			/* gone from the config, kept for its processes */
+	bool bad_key;			/* a key was refused: no second error for it */
 	uint32_t sample;		/* 0: drop; N: keep 1 in N */
 	struct filter_account acct;
 };

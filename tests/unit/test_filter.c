@@ -163,6 +163,8 @@ test_config_errors(void **state)
 	assert_non_null(strstr(out, "t.conf:9: bad container 'abc'"));
 	assert_non_null(strstr(out, "t.conf:10: bad value '1' for sample"));
 	assert_non_null(strstr(out, "t.conf:11: unknown key 'nope' in [filter c]"));
+	/* A refused key is one error, not also a missing condition. */
+	assert_null(strstr(out, "filter 'c' has no condition"));
 	free(out);
 	config_release(&c);
 
