@@ -37,11 +37,13 @@ capture_apply_priority(struct capture *cap)
 	const struct capture_config *cfg = &cap->cfg;
 	pid_t tid = (pid_t)syscall(SYS_gettid);
 
+	cap->prio_got = CAPTURE_PRIO_NORMAL;
 	snprintf(cap->prio_desc, sizeof(cap->prio_desc), "normal");
 	if (cfg->prio == CAPTURE_PRIO_FIFO) {
 		struct sched_param sp = { .sched_priority = cfg->prio_value };
 		int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
 		if (err == 0) {
+			cap->prio_got = CAPTURE_PRIO_FIFO;
 			snprintf(cap->prio_desc, sizeof(cap->prio_desc), "fifo:%d",
 			    cfg->prio_value);
 			return;
@@ -50,11 +52,13 @@ capture_apply_priority(struct capture *cap)
 		log_warnx("capture thread cannot use SCHED_FIFO (%s); "
 		    "falling back to nice -20", strerror(err));
 		if (setpriority(PRIO_PROCESS, (id_t)tid, -20) == 0) {
+			cap->prio_got = CAPTURE_PRIO_NICE;
 			snprintf(cap->prio_desc, sizeof(cap->prio_desc), "nice:-20");
 			return;
 		}
 	} else if (cfg->prio == CAPTURE_PRIO_NICE) {
 		if (setpriority(PRIO_PROCESS, (id_t)tid, cfg->prio_value) == 0) {
+			cap->prio_got = CAPTURE_PRIO_NICE;
 			snprintf(cap->prio_desc, sizeof(cap->prio_desc), "nice:%d",
 			    cfg->prio_value);
 			return;
@@ -461,7 +465,7 @@ capture_guard(struct capture *cap, uint64_t *win_start, uint64_t *win_cpu, bool 
 	*win_start = now;
 	*win_cpu = cpu;
 	if (!*demoted && used * 100 > span * cap->cfg.max_rt_cpu_percent &&
-	    strncmp(cap->prio_desc, "fifo", 4) == 0) {
+	    cap->prio_got == CAPTURE_PRIO_FIFO) {
 		struct sched_param sp = { .sched_priority = 0 };
 		if (pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp) == 0) {
 			*demoted = true;

@@ -122,7 +122,8 @@ struct capture {
 	uint64_t holes_pending;		/* found, not yet accounted */
 	uint64_t overrun_until_ms;	/* holes until then are loss */
 	bool overrun_open, overrun_counted;
-	char prio_desc[64];
+	enum capture_prio prio_got;	/* the priority the thread actually runs at */
+	char prio_desc[64];		/* the same, for the log: "fifo:50", "nice:-20" */
 };
 
 /* Where a decoded record goes: straight to the queue, or to a merge list. */
