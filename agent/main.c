@@ -40,10 +40,6 @@
 
 #define AGENT_BATCH_MS 5	/* pause between two takes of the capture queue */
 
-#ifndef HIDS_VERSION
-#define HIDS_VERSION "0.0.0"
-#endif
-
 /* What the command line asks of the text view. */
 struct view_args {
 	const char *read_path;		/* --read FILE ("-": standard input), or NULL */
@@ -85,7 +81,6 @@ struct agent {
 	struct agent_stats stats;
 	const char *config_path;
 	int procfd;
-	int exit_code;
 	char hostname[256];
 	char host_id[65];
 	char agent_id[33];
@@ -1247,5 +1242,5 @@ main(int argc, char **argv)
 	encode_ctx_release(&a->enc);
 	procfs_release_scratch();
 	log_info("stopped");
-	return a->exit_code;
+	return 0;
 }

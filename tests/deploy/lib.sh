@@ -14,7 +14,7 @@ build_deb() {
 	local src=$1 bin=$2 log=$2/build.log
 	mkdir -p "$bin"
 	if ! { cmake -S "$src" -B "$bin" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHIDS_TESTS=OFF \
-	        -DHIDS_SANITIZE=OFF -DHIDS_FUZZ=OFF &&
+	        -DHIDS_SANITIZE=OFF &&
 	    cmake --build "$bin" -j"$(nproc)" &&
 	    (cd "$bin" && rm -f hids-agent_*.deb && cpack -G DEB); } >"$log" 2>&1; then
 		tail -n 30 "$log"
