@@ -448,6 +448,58 @@ test_sample(void **state)
 }
 
 static void
+test_sample_subtree(void **state)
+{
+	struct fx x;
+	int kept = 0, dropped = 0;
+	(void)state;
+
+	/* A tree is kept or dropped whole: the children follow their root's draw. */
+	fx_setup(&x, "[filter jobs]\nexe = /opt/runner/worker\nsubtree = yes\nsample = 3\n");
+	for (int32_t root = 1000; root < 1060; root += 3) {
+		bool sup = run(&x, EV_EXEC, root, 1, "/opt/runner/worker", "worker", 1000);
+		assert_int_equal(run(&x, EV_FORK, root + 1, root, NULL, NULL, 0), sup);
+		assert_int_equal(run(&x, EV_EXEC, root + 1, root, "/bin/bash", "bash step", 1000), sup);
+		assert_int_equal(run(&x, EV_FORK, root + 2, root + 1, NULL, NULL, 0), sup);
+		assert_int_equal(run(&x, EV_EXEC, root + 2, root + 1, "/opt/runner/worker", "worker",
+		    1000), sup);
+		assert_int_equal(run(&x, EV_EXIT, root + 2, 0, NULL, NULL, 0), sup);
+		assert_int_equal(run(&x, EV_EXIT, root + 1, 0, NULL, NULL, 0), sup);
+		assert_int_equal(run(&x, EV_EXIT, root, 0, NULL, NULL, 0), sup);
+		if (sup)
+			dropped++;
+		else
+			kept++;
+	}
+	assert_true(kept > 0 && dropped > 0);
+	fx_teardown(&x);
+}
+
+static void
+test_threads(void **state)
+{
+	struct fx x;
+	struct hids_event ev;
+	struct proctab_entry *e;
+	(void)state;
+
+	/* A thread's fork and exit belong to its process's decision. */
+	fx_setup(&x, "[filter t]\nexe = /usr/bin/tool\n");
+	assert_true(run(&x, EV_EXEC, 80, 1, "/usr/bin/tool", "tool", 1000));
+	e = proctab_lookup(&x.tab, 80);
+	hids_event_init(&ev);
+	ev.k.action = EV_FORK;
+	ev.is_thread = true;
+	process_copy(&ev.proc, &e->p, 4096);
+	assert_true(filter_event(&x.f, &x.tab, &ev, -1));
+	ev.k.action = EV_EXIT;
+	assert_true(filter_event(&x.f, &x.tab, &ev, -1));
+	hids_event_release(&ev);
+	assert_int_equal(x.f.suppressed, 3);
+	fx_teardown(&x);
+}
+
+static void
 test_reload(void **state)
 {
 	struct fx x;
@@ -517,6 +569,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_setuid_mode),
 		cmocka_unit_test(test_never_suppress_midlife),
 		cmocka_unit_test(test_sample),
+		cmocka_unit_test(test_sample_subtree),
+		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_no_rules),
 	};
