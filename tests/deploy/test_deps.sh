@@ -65,13 +65,19 @@ cat "$tmp/trace" "$tmp/trace.build" "$tmp/trace.run" |
     grep -E '^/(usr|lib|lib64|bin|sbin|etc)/' | grep -vE '^/(etc/ld\.so\.conf\.d|usr/share/locale)/' |
     sort -u >"$tmp/files"
 : >"$tmp/owners"
+# One dpkg -S for all (it is slow per call): each file as named, as its real
+# path, and that without /usr (merged /usr: dpkg may know either).
 while read -r f; do
 	[ -e "$f" ] || continue
 	real=$(realpath "$f")
-	owner=$(dpkg -S "$f" 2>/dev/null || dpkg -S "$real" 2>/dev/null || dpkg -S "${real#/usr}" 2>/dev/null) || continue
-	# "pkg1, pkg2: path" when several packages share a directory: any one will do.
-	printf '%s\t%s\n' "${owner%%: *}" "$f" >>"$tmp/owners"
-done <"$tmp/files"
+	printf '%s\t%s\n%s\t%s\n%s\t%s\n' "$f" "$f" "$real" "$f" "${real#/usr}" "$f"
+done <"$tmp/files" >"$tmp/candidates"
+cut -f1 "$tmp/candidates" | sort -u | xargs -d '\n' dpkg -S 2>/dev/null |
+    grep -v '^diversion ' | sed -n 's/^\(.*\): \(\/.*\)$/\2\t\1/p' | sort -t "$(printf '\t')" -k1,1 -u >"$tmp/dpkg"
+# "pkg1, pkg2: path" when several packages share a path: any one will do.
+awk -F '\t' 'NR == FNR { owner[$1] = $2; next }
+    ($1 in owner) && !($2 in done) { done[$2] = 1; print owner[$1] "\t" $2 }' \
+    "$tmp/dpkg" "$tmp/candidates" >"$tmp/owners"
 check "the traces name files of installed packages ($(wc -l <"$tmp/owners") files)" test -s "$tmp/owners"
 : >"$tmp/foreign"
 while IFS=$'\t' read -r pkgs f; do
