@@ -1,8 +1,11 @@
 /*
- * config.c: parses the INI file with libinih. inih gives the handler no
- * line number, so the reader below counts lines and the handler reports
- * file:line: message for each bad key or value, going on to the end, so
- * the operator sees every mistake at once.
+ * config.c: the table of every key (section, name, type, bounds, default,
+ * whether a reload applies it, the field it sets), and the INI parser
+ * (libinih) it drives. inih gives the handler no line number, so the
+ * reader below counts lines and the handler reports file:line: message
+ * for each bad key or value, going on to the end, so the operator sees
+ * every mistake at once. [filter NAME] sections, which repeat, are parsed
+ * by filter.c through the same error reporting.
  */
 #include "config.h"
 #include "metrics.h"
@@ -17,7 +20,7 @@
 
 #define CONFIG_MAX_LINE 4096	/* longest line accepted */
 
-struct parse_state {
+struct config_parse {
 	struct config *c;
 	const char *name;
 	FILE *errout;
@@ -28,92 +31,12 @@ struct parse_state {
 	char *linebuf;
 };
 
-/* Sets every value to its built-in default. */
-void
-config_defaults(struct config *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->log_level = LOG_LVL_INFO;
-	c->log_target = LOG_TO_STDERR;
-	c->heartbeat_interval_s = 60;
-	c->canary_interval_s = 30;
-	c->emit_mask = CN_EV_FORK | CN_EV_EXEC | CN_EV_UID | CN_EV_GID | CN_EV_SID |
-	    CN_EV_PTRACE | CN_EV_COMM | CN_EV_COREDUMP | CN_EV_EXIT;
-	c->threads = false;
-	c->prio = CAPTURE_PRIO_FIFO;
-	c->prio_value = 1;
-	c->max_rt_cpu_percent = 50;
-	c->exec_socket = true;
-	c->rcvbuf = 8u << 20;
-	c->queue_max_bytes = 4u << 20;
-	c->queue_max_records = 65536;
-	c->max_args_bytes = 64u << 10;
-	c->cmdline_max_bytes = 256u << 10;
-	c->table_max_entries = 32768;
-	c->table_args_bytes = 2048;
-	c->table_max_bytes = 64u << 20;
-	c->table_path_bytes = 1024;
-	c->env_value_max_bytes = 1024;
-	c->hash_algs = HASH_ALG_SHA256;
-	c->hash_max_file_bytes = 64u << 20;
-	c->hash_bytes_per_second = 32u << 20;
-	c->hash_wait_ms = 50;
-	c->hash_cache_entries = 4096;
-	c->environ_max_bytes = 64u << 10;
-	c->max_line_bytes = 0;
-	c->col.batch_events = 256;
-	c->col.batch_bytes = 256u << 10;
-	c->col.flush_interval_ms = 50;
-	c->col.queue_max_bytes = 8u << 20;
-	c->col.backoff_initial_ms = 250;
-	c->col.backoff_max_ms = 30000;
-	c->col.healthy_after_s = 30;
-	c->col.connect_timeout_s = 10;
-	c->col.stall_timeout_s = 15;
-	c->col.stop_timeout_s = 5;
-	c->col.start_jitter_ms = 1000;
-	c->col.protocol = PROTO_NDJSON;
-	c->col.relp_window = 128;
-	c->spool_max_bytes = 256ull << 20;
-	c->spool_fsync = SPOOL_FSYNC_INTERVAL;
-	c->spool_fsync_interval_ms = 1000;
-	filter_rules_init(&c->filter);
-}
-
-/* Frees the strings a config owns. */
-void
-config_release(struct config *c)
-{
-	collector_config_release(&c->col);
-	free(c->spool_dir);
-	c->spool_dir = NULL;
-	free(c->user);
-	c->user = NULL;
-	free(c->metrics_listen);
-	c->metrics_listen = NULL;
-	filter_rules_release(&c->filter);
-	free(c->env_vars);
-	c->env_vars = NULL;
-}
-
-/* Returns the event types to ask of the kernel. */
-uint32_t
-config_kernel_mask(const struct config *c)
-{
-	uint32_t m = c->emit_mask;
-	if ((m & CN_EV_EXIT) && c->nonzero_exit_only)
-		m = (m & ~CN_EV_EXIT) | CN_EV_NONZERO_EXIT;
-	if (m == (CN_EV_ALL & ~CN_EV_NONZERO_EXIT))
-		m = CN_EV_ALL;
-	return m;
-}
-
 static void
-perr(struct parse_state *st, const char *fmt, ...) HIDS_PRINTF(2, 3);
+perr(struct config_parse *st, const char *fmt, ...) HIDS_PRINTF(2, 3);
 
 /* Reports one error as file:line: message. */
 static void
-perr(struct parse_state *st, const char *fmt, ...)
+perr(struct config_parse *st, const char *fmt, ...)
 {
 	va_list ap;
 	st->errors++;
@@ -129,14 +52,37 @@ perr(struct parse_state *st, const char *fmt, ...)
 	fputc('\n', st->errout);
 }
 
-/* Parses "fork,exec,..." into a kernel mask. */
-static int
-parse_events(struct parse_state *st, const char *v, uint32_t *mask)
+/* Returns the field a key sets in the config being parsed. */
+static void *
+field(struct config_parse *st, const struct config_key *k)
+{
+	return (char *)st->c + k->off;
+}
+
+/* Stores n into a key's unsigned field of 1, 4 or 8 bytes. */
+static void
+store_uint(void *p, size_t size, uint64_t n)
+{
+	uint8_t u8 = (uint8_t)n;
+	uint32_t u32 = (uint32_t)n;
+
+	switch (size) {
+	case 1: memcpy(p, &u8, 1); break;
+	case 4: memcpy(p, &u32, 4); break;
+	case 8: memcpy(p, &n, 8); break;
+	default: fatalx("config: field of %zu bytes", size);
+	}
+}
+
+/* Parses "fork,exec,..." into the kernel mask of [events] types. */
+static void
+parse_events(struct config_parse *st, const struct config_key *k, const char *v)
 {
 	char *copy = xstrdup(v), *save = NULL, *tok;
 	uint32_t m = 0;
 	int rc = 0;
 
+	(void)k;
 	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
 		enum ev_action a;
 		if (strcmp(tok, "all") == 0) {
@@ -158,103 +104,110 @@ parse_events(struct parse_state *st, const char *v, uint32_t *mask)
 		rc = -1;
 	}
 	if (rc == 0)
-		*mask = m;
-	return rc;
+		st->c->emit_mask = m;
+}
+
+/* Parses [events] exit: all or nonzero. */
+static void
+parse_exit(struct config_parse *st, const struct config_key *k, const char *v)
+{
+	if (strcmp(v, "all") == 0)
+		st->c->nonzero_exit_only = false;
+	else if (strcmp(v, "nonzero") == 0)
+		st->c->nonzero_exit_only = true;
+	else
+		perr(st, "bad value '%s' for %s (expected all or nonzero)", v, k->name);
 }
 
 /* Parses "fifo:N", "nice:N" or "normal". */
-static int
-parse_priority(struct parse_state *st, const char *v, struct config *c)
+static void
+parse_priority(struct config_parse *st, const struct config_key *k, const char *v)
 {
+	struct config *c = st->c;
 	int64_t n;
+
+	(void)k;
 	if (strcmp(v, "normal") == 0) {
 		c->prio = CAPTURE_PRIO_NORMAL;
 		c->prio_value = 0;
-		return 0;
+		return;
 	}
 	if (strncmp(v, "fifo:", 5) == 0 && parse_i64(v + 5, 1, 99, &n) == 0) {
 		c->prio = CAPTURE_PRIO_FIFO;
 		c->prio_value = (int)n;
-		return 0;
+		return;
 	}
 	if (strncmp(v, "nice:", 5) == 0 && parse_i64(v + 5, -20, 19, &n) == 0) {
 		c->prio = CAPTURE_PRIO_NICE;
 		c->prio_value = (int)n;
-		return 0;
+		return;
 	}
 	perr(st, "bad priority '%s' (expected fifo:1..99, nice:-20..19 or normal)", v);
-	return -1;
 }
 
-/* Parses a size into *out, reporting a range error. */
+/* Checks [agent] user: a name, or empty to stay root. */
 static void
-set_size(struct parse_state *st, const char *key, const char *v, uint64_t min,
-    uint64_t max, size_t *out)
+check_user(struct config_parse *st, const struct config_key *k, const char *v)
 {
-	uint64_t n;
-	if (parse_size(v, min, max, &n) == -1) {
-		perr(st, "bad value '%s' for %s (a size from %llu to %llu bytes; "
-		    "K, M, G suffixes allowed)", v, key, (unsigned long long)min,
-		    (unsigned long long)max);
-		return;
-	}
-	*out = (size_t)n;
+	if (strchr(v, '/') || strchr(v, ':') || strpbrk(v, " \t"))
+		perr(st, "bad %s '%s' (a user name, or empty to stay root)", k->name, v);
 }
 
-/* Parses a count into *out, reporting a range error. */
+/* Checks [process] env_vars as the capture thread will use it. */
 static void
-set_uint(struct parse_state *st, const char *key, const char *v, uint64_t min,
-    uint64_t max, unsigned *out)
+check_env_vars(struct config_parse *st, const struct config_key *k, const char *v)
 {
-	uint64_t n;
-	if (parse_u64(v, min, max, &n) == -1) {
-		perr(st, "bad value '%s' for %s (a number from %llu to %llu)", v, key,
-		    (unsigned long long)min, (unsigned long long)max);
-		return;
-	}
-	*out = (unsigned)n;
-}
+	struct procfs_env_spec spec;
+	char err[160];
 
-/* Parses a boolean into *out, reporting an error. */
-static void
-set_bool(struct parse_state *st, const char *key, const char *v, bool *out)
-{
-	if (parse_bool(v, out) == -1)
-		perr(st, "bad value '%s' for %s (expected yes or no)", v, key);
-}
-
-static bool
-is(const char *section, const char *key, const char *s, const char *k)
-{
-	return strcmp(section, s) == 0 && strcmp(key, k) == 0;
-}
-
-/*
- * Replaces *dst with a copy of a file's path, and reports it if the agent
- * cannot read it. It opens the file rather than asking access(): that
- * answers for the real uid without capabilities, not for the agent as it
- * will read the file (the hids-agent user through its group, or root).
- * The path is kept even then, so that the one error is not followed by
- * others about the key missing (the config is refused anyway).
- */
-static void
-set_file(struct parse_state *st, const char *key, const char *v, char **dst)
-{
-	int fd = open(v, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-
-	if (fd == -1)
-		perr(st, "cannot read %s '%s': %s", key, v, strerror(errno));
+	if (procfs_env_spec_parse(v, &spec, err, sizeof(err)) == -1)
+		perr(st, "bad %s: %s", k->name, err);
 	else
-		close(fd);
-	free(*dst);
-	*dst = xstrdup(v);
+		procfs_env_spec_release(&spec);
+}
+
+/* Handles [output] max_line_bytes: 0 (no limit) or at least 1024. */
+static void
+parse_max_line(struct config_parse *st, const struct config_key *k, const char *v)
+{
+	struct config *c = st->c;
+	uint64_t n;
+
+	if (parse_size(v, k->min, k->max, &n) == -1) {
+		perr(st, "bad value '%s' for %s (a size from %llu to %llu bytes; "
+		    "K, M, G suffixes allowed)", v, k->name, (unsigned long long)k->min,
+		    (unsigned long long)k->max);
+		n = 0;
+	}
+	c->max_line_bytes = (size_t)n;
+	c->max_line_set = true;
+	if (c->max_line_bytes != 0 && c->max_line_bytes < 1024) {
+		perr(st, "max_line_bytes must be 0 (no limit) or at least 1024");
+		c->max_line_bytes = 1024;
+	}
+}
+
+/* Handles [collector] address: one or more host:port. */
+static void
+parse_address(struct config_parse *st, const struct config_key *k, const char *v)
+{
+	char err[256];
+
+	(void)k;
+	if (collector_parse_addresses(v, &st->c->col, err, sizeof(err)) == -1)
+		perr(st, "%s", err);
+	else
+		st->c->forward = true;
 }
 
 /* Parses comma-separated base64 SHA-256 SPKI pins. */
 static void
-set_pins(struct parse_state *st, const char *v, struct tls_config *tls)
+parse_pins(struct config_parse *st, const struct config_key *k, const char *v)
 {
+	struct tls_config *tls = &st->c->col.tls;
 	char *copy = xstrdup(v), *save = NULL, *tok;
+
+	(void)k;
 	tls->npins = 0;
 	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
 		if (tls->npins == TLS_MAX_PINS) {
@@ -270,118 +223,437 @@ set_pins(struct parse_state *st, const char *v, struct tls_config *tls)
 	free(copy);
 }
 
-/* Handles one key of [collector]; false if the key is unknown. */
-static bool
-collector_key(struct parse_state *st, const char *key, const char *v)
-{
-	struct collector_config *col = &st->c->col;
-	char err[256];
-
-	if (strcmp(key, "address") == 0) {
-		if (collector_parse_addresses(v, col, err, sizeof(err)) == -1)
-			perr(st, "%s", err);
-		else
-			st->c->forward = true;
-	} else if (strcmp(key, "protocol") == 0) {
-		if (strcmp(v, "ndjson") == 0)
-			col->protocol = PROTO_NDJSON;
-		else if (strcmp(v, "relp") == 0)
-			col->protocol = PROTO_RELP;
-		else
-			perr(st, "bad protocol '%s' (expected ndjson or relp)", v);
-	} else if (strcmp(key, "relp_window") == 0) {
-		set_uint(st, key, v, 1, 65536, &col->relp_window);
-	} else if (strcmp(key, "ca_file") == 0) {
-		set_file(st, key, v, &col->ca_file);
-	} else if (strcmp(key, "cert_file") == 0) {
-		set_file(st, key, v, &col->cert_file);
-	} else if (strcmp(key, "key_file") == 0) {
-		set_file(st, key, v, &col->key_file);
-	} else if (strcmp(key, "server_name") == 0) {
-		free(col->server_name);
-		col->server_name = xstrdup(v);
-	} else if (strcmp(key, "pin_sha256") == 0) {
-		set_pins(st, v, &col->tls);
-	} else if (strcmp(key, "batch_events") == 0) {
-		set_uint(st, key, v, 1, 65536, &col->batch_events);
-	} else if (strcmp(key, "batch_bytes") == 0) {
-		set_size(st, key, v, 1024, 16u << 20, &col->batch_bytes);
-	} else if (strcmp(key, "flush_interval_ms") == 0) {
-		set_uint(st, key, v, 1, 10000, &col->flush_interval_ms);
-	} else if (strcmp(key, "queue_max_bytes") == 0) {
-		set_size(st, key, v, 64u << 10, 4ull << 30, &col->queue_max_bytes);
-	} else if (strcmp(key, "backoff_initial_ms") == 0) {
-		set_uint(st, key, v, 10, 600000, &col->backoff_initial_ms);
-	} else if (strcmp(key, "backoff_max_ms") == 0) {
-		set_uint(st, key, v, 10, 3600000, &col->backoff_max_ms);
-	} else if (strcmp(key, "healthy_after_s") == 0) {
-		set_uint(st, key, v, 1, 86400, &col->healthy_after_s);
-	} else if (strcmp(key, "connect_timeout_s") == 0) {
-		set_uint(st, key, v, 1, 600, &col->connect_timeout_s);
-	} else if (strcmp(key, "stall_timeout_s") == 0) {
-		set_uint(st, key, v, 0, 3600, &col->stall_timeout_s);
-	} else if (strcmp(key, "stop_timeout_s") == 0) {
-		set_uint(st, key, v, 0, 600, &col->stop_timeout_s);
-	} else if (strcmp(key, "start_jitter_ms") == 0) {
-		set_uint(st, key, v, 0, 600000, &col->start_jitter_ms);
-	} else if (strcmp(key, "sndbuf") == 0) {
-		set_size(st, key, v, 0, 64u << 20, &col->sndbuf);
-	} else {
-		return false;
-	}
-	return true;
-}
-
-/* Handles one key of [spool]; false if the key is unknown. */
-static bool
-spool_key(struct parse_state *st, const char *key, const char *v)
-{
-	struct config *c = st->c;
-	uint64_t n;
-
-	if (strcmp(key, "dir") == 0) {
-		free(c->spool_dir);
-		c->spool_dir = v[0] ? xstrdup(v) : NULL;
-		if (v[0] && v[0] != '/')
-			perr(st, "spool dir must be an absolute path");
-	} else if (strcmp(key, "max_bytes") == 0) {
-		if (parse_size(v, 1u << 20, 1ull << 40, &n) == -1)
-			perr(st, "bad value '%s' for max_bytes (a size from 1M to 1024G)", v);
-		else
-			c->spool_max_bytes = n;
-	} else if (strcmp(key, "fsync") == 0) {
-		if (strcmp(v, "always") == 0)
-			c->spool_fsync = SPOOL_FSYNC_ALWAYS;
-		else if (strcmp(v, "interval") == 0)
-			c->spool_fsync = SPOOL_FSYNC_INTERVAL;
-		else if (strcmp(v, "never") == 0)
-			c->spool_fsync = SPOOL_FSYNC_NEVER;
-		else
-			perr(st, "bad fsync '%s' (expected always, interval or never)", v);
-	} else if (strcmp(key, "fsync_interval_ms") == 0) {
-		set_uint(st, key, v, 10, 60000, &c->spool_fsync_interval_ms);
-	} else {
-		return false;
-	}
-	return true;
-}
-
-/* Handles [metrics] listen: an empty value turns the endpoint off. */
+/* Parses [hash] algorithms: "sha256,sha1,md5" in any order, or empty for none. */
 static void
-set_metrics_listen(struct parse_state *st, const char *v)
+parse_hash_algs(struct config_parse *st, const struct config_key *k, const char *v)
+{
+	char *copy = xstrdup(v), *save = NULL, *tok;
+	unsigned algs = 0;
+
+	(void)k;
+	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (strcmp(tok, "sha256") == 0)
+			algs |= HASH_ALG_SHA256;
+		else if (strcmp(tok, "sha1") == 0)
+			algs |= HASH_ALG_SHA1;
+		else if (strcmp(tok, "md5") == 0)
+			algs |= HASH_ALG_MD5;
+		else
+			perr(st, "bad hash algorithm '%s' (expected sha256, sha1 or md5)", tok);
+	}
+	free(copy);
+	st->c->hash_algs = algs;
+}
+
+/* Checks [spool] dir: an absolute path, or empty for no spool. */
+static void
+check_spool_dir(struct config_parse *st, const struct config_key *k, const char *v)
+{
+	(void)k;
+	if (v[0] && v[0] != '/')
+		perr(st, "spool dir must be an absolute path");
+}
+
+/* Checks [metrics] listen; an empty value turns the endpoint off. */
+static void
+check_metrics_listen(struct config_parse *st, const struct config_key *k, const char *v)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	char err[256];
 
-	free(st->c->metrics_listen);
-	st->c->metrics_listen = NULL;
-	if (v[0] == '\0')
-		return;
-	if (metrics_parse_listen(v, &ss, &sslen, err, sizeof(err)) == -1)
+	(void)k;
+	if (v[0] != '\0' && metrics_parse_listen(v, &ss, &sslen, err, sizeof(err)) == -1)
 		perr(st, "%s", err);
+}
+
+/* Hands a key of [filter] to filter.c. */
+static void
+parse_filter_global(struct config_parse *st, const struct config_key *k, const char *v)
+{
+	char err[256];
+
+	if (filter_global_key(&st->c->filter, k->name, v, err, sizeof(err)) != 0)
+		perr(st, "%s", err);
+}
+
+static const struct config_choice log_level_choices[] = {
+	{ "error", LOG_LVL_ERROR }, { "warning", LOG_LVL_WARN }, { "info", LOG_LVL_INFO },
+	{ "debug", LOG_LVL_DEBUG }, { NULL, 0 }
+};
+static const struct config_choice log_target_choices[] = {
+	{ "stderr", LOG_TO_STDERR }, { "syslog", LOG_TO_SYSLOG }, { NULL, 0 }
+};
+static const struct config_choice protocol_choices[] = {
+	{ "ndjson", PROTO_NDJSON }, { "relp", PROTO_RELP }, { NULL, 0 }
+};
+static const struct config_choice fsync_choices[] = {
+	{ "always", SPOOL_FSYNC_ALWAYS }, { "interval", SPOOL_FSYNC_INTERVAL },
+	{ "never", SPOOL_FSYNC_NEVER }, { NULL, 0 }
+};
+
+/* The field a key sets, and the fields from a to b that one custom key sets. */
+#define F(f)		offsetof(struct config, f), sizeof(((struct config *)0)->f)
+#define SPAN(a, b)	offsetof(struct config, a), \
+	offsetof(struct config, b) + sizeof(((struct config *)0)->b) - offsetof(struct config, a)
+#define KB		(1ull << 10)
+#define MB		(1ull << 20)
+#define GB		(1ull << 30)
+#define RELOAD		true
+#define RESTART		false
+
+_Static_assert(offsetof(struct config, prio_value) ==
+    offsetof(struct config, prio) + sizeof(enum capture_prio),
+    "[capture] priority sets prio and prio_value, which must be adjacent");
+
+/*
+ * Every key, in the order of the example config. A key whose reload is
+ * RESTART keeps its running value on SIGHUP, and a change to it is logged.
+ */
+static const struct config_key config_table[] = {
+	{ "agent", "log_level", CONFIG_ENUM, 0, 0, "info", RELOAD, F(log_level),
+	  log_level_choices, 0, NULL },
+	{ "agent", "log_target", CONFIG_ENUM, 0, 0, "stderr", RESTART, F(log_target),
+	  log_target_choices, 0, NULL },
+	{ "agent", "heartbeat_interval", CONFIG_COUNT, 0, 86400, "60", RELOAD,
+	  F(heartbeat_interval_s), NULL, 0, NULL },
+	{ "agent", "canary_interval", CONFIG_COUNT, 0, 86400, "30", RESTART,
+	  F(canary_interval_s), NULL, 0, NULL },
+	{ "agent", "user", CONFIG_STRING, 0, 0, NULL, RESTART, F(user), NULL, 0, check_user },
+
+	{ "events", "types", CONFIG_CUSTOM, 0, 0,
+	  "fork,exec,end,uid_change,gid_change,session_id_change,ptrace,comm,coredump",
+	  RESTART, F(emit_mask), NULL, 0, parse_events },
+	{ "events", "exit", CONFIG_CUSTOM, 0, 0, "all", RESTART, F(nonzero_exit_only),
+	  NULL, 0, parse_exit },
+	{ "events", "threads", CONFIG_BOOL, 0, 0, "no", RESTART, F(threads), NULL, 0, NULL },
+
+	{ "capture", "priority", CONFIG_CUSTOM, 0, 0, "fifo:1", RESTART, SPAN(prio, prio_value),
+	  NULL, 0, parse_priority },
+	{ "capture", "max_rt_cpu_percent", CONFIG_COUNT, 1, 100, "50", RESTART,
+	  F(max_rt_cpu_percent), NULL, 0, NULL },
+	{ "capture", "exec_socket", CONFIG_BOOL, 0, 0, "yes", RESTART, F(exec_socket),
+	  NULL, 0, NULL },
+	{ "capture", "cmdline_max_bytes", CONFIG_SIZE, 4 * KB, 64 * MB, "256K", RESTART,
+	  F(cmdline_max_bytes), NULL, 0, NULL },
+	{ "capture", "environ_max_bytes", CONFIG_SIZE, 4 * KB, 64 * MB, "64K", RESTART,
+	  F(environ_max_bytes), NULL, 0, NULL },
+	{ "capture", "rcvbuf", CONFIG_SIZE, 64 * KB, 1 * GB, "8M", RESTART, F(rcvbuf),
+	  NULL, 0, NULL },
+	{ "capture", "queue_max_bytes", CONFIG_SIZE, 64 * KB, 1 * GB, "4M", RESTART,
+	  F(queue_max_bytes), NULL, 0, NULL },
+	{ "capture", "queue_max_events", CONFIG_COUNT, 16, 1u << 24, "65536", RESTART,
+	  F(queue_max_records), NULL, 0, NULL },
+
+	{ "process", "max_args_bytes", CONFIG_SIZE, 256, 4 * MB, "64K", RESTART,
+	  F(max_args_bytes), NULL, 0, NULL },
+	{ "process", "table_max_entries", CONFIG_COUNT, 64, 1u << 22, "32768", RESTART,
+	  F(table_max_entries), NULL, 0, NULL },
+	{ "process", "table_args_bytes", CONFIG_SIZE, 0, 1 * MB, "2048", RESTART,
+	  F(table_args_bytes), NULL, 0, NULL },
+	{ "process", "table_max_bytes", CONFIG_SIZE, 1 * MB, 4 * GB, "64M", RESTART,
+	  F(table_max_bytes), NULL, 0, NULL },
+	{ "process", "table_path_bytes", CONFIG_SIZE, 64, 4096, "1024", RESTART,
+	  F(table_path_bytes), NULL, 0, NULL },
+	{ "process", "env_vars", CONFIG_STRING, 0, 0, CONFIG_ENV_VARS_DEFAULT, RESTART,
+	  F(env_vars), NULL, 0, check_env_vars },
+	{ "process", "env_value_max_bytes", CONFIG_SIZE, 16, 64 * KB, "1K", RESTART,
+	  F(env_value_max_bytes), NULL, 0, NULL },
+
+	/* Derived: 0 with --stdout, 8192 when forwarding (config_finish). */
+	{ "output", "max_line_bytes", CONFIG_CUSTOM, 0, 64 * MB, NULL, RELOAD,
+	  SPAN(max_line_bytes, max_line_set), NULL, 0, parse_max_line },
+
+	{ "collector", "address", CONFIG_CUSTOM, 0, 0, NULL, RELOAD, F(col.addrs), NULL, 0,
+	  parse_address },
+	{ "collector", "protocol", CONFIG_ENUM, 0, 0, "ndjson", RELOAD, F(col.protocol),
+	  protocol_choices, 0, NULL },
+	{ "collector", "relp_window", CONFIG_COUNT, 1, 65536, "128", RELOAD,
+	  F(col.relp_window), NULL, 0, NULL },
+	{ "collector", "ca_file", CONFIG_FILE, 0, 0, NULL, RELOAD, F(col.ca_file), NULL, 0, NULL },
+	{ "collector", "cert_file", CONFIG_FILE, 0, 0, NULL, RELOAD, F(col.cert_file),
+	  NULL, 0, NULL },
+	{ "collector", "key_file", CONFIG_FILE, 0, 0, NULL, RELOAD, F(col.key_file),
+	  NULL, 0, NULL },
+	{ "collector", "server_name", CONFIG_STRING, 0, 0, NULL, RELOAD, F(col.server_name),
+	  NULL, 0, NULL },
+	{ "collector", "pin_sha256", CONFIG_CUSTOM, 0, 0, NULL, RELOAD, F(col.tls.npins),
+	  NULL, 0, parse_pins },
+	{ "collector", "batch_events", CONFIG_COUNT, 1, 65536, "256", RELOAD,
+	  F(col.batch_events), NULL, 0, NULL },
+	{ "collector", "batch_bytes", CONFIG_SIZE, 1 * KB, 16 * MB, "256K", RELOAD,
+	  F(col.batch_bytes), NULL, 0, NULL },
+	{ "collector", "flush_interval_ms", CONFIG_COUNT, 1, 10000, "50", RELOAD,
+	  F(col.flush_interval_ms), NULL, 0, NULL },
+	{ "collector", "queue_max_bytes", CONFIG_SIZE, 64 * KB, 4 * GB, "8M", RELOAD,
+	  F(col.queue_max_bytes), NULL, 0, NULL },
+	{ "collector", "backoff_initial_ms", CONFIG_COUNT, 10, 600000, "250", RELOAD,
+	  F(col.backoff_initial_ms), NULL, 0, NULL },
+	{ "collector", "backoff_max_ms", CONFIG_COUNT, 10, 3600000, "30000", RELOAD,
+	  F(col.backoff_max_ms), NULL, 0, NULL },
+	{ "collector", "healthy_after_s", CONFIG_COUNT, 1, 86400, "30", RELOAD,
+	  F(col.healthy_after_s), NULL, 0, NULL },
+	{ "collector", "connect_timeout_s", CONFIG_COUNT, 1, 600, "10", RELOAD,
+	  F(col.connect_timeout_s), NULL, 0, NULL },
+	{ "collector", "stall_timeout_s", CONFIG_COUNT, 0, 3600, "15", RELOAD,
+	  F(col.stall_timeout_s), NULL, 0, NULL },
+	{ "collector", "start_jitter_ms", CONFIG_COUNT, 0, 600000, "1000", RELOAD,
+	  F(col.start_jitter_ms), NULL, 0, NULL },
+	{ "collector", "stop_timeout_s", CONFIG_COUNT, 0, 600, "5", RELOAD,
+	  F(col.stop_timeout_s), NULL, 0, NULL },
+	{ "collector", "sndbuf", CONFIG_SIZE, 0, 64 * MB, "0", RELOAD, F(col.sndbuf),
+	  NULL, 0, NULL },
+
+	{ "spool", "dir", CONFIG_STRING, 0, 0, NULL, RESTART, F(spool_dir), NULL,
+	  CONFIG_EMPTY_NULL, check_spool_dir },
+	{ "spool", "max_bytes", CONFIG_SIZE, 1 * MB, 1024 * GB, "256M", RESTART,
+	  F(spool_max_bytes), NULL, 0, NULL },
+	{ "spool", "fsync", CONFIG_ENUM, 0, 0, "interval", RESTART, F(spool_fsync),
+	  fsync_choices, 0, NULL },
+	{ "spool", "fsync_interval_ms", CONFIG_COUNT, 10, 60000, "1000", RESTART,
+	  F(spool_fsync_interval_ms), NULL, 0, NULL },
+
+	{ "hash", "algorithms", CONFIG_CUSTOM, 0, 0, "sha256", RESTART, F(hash_algs), NULL, 0,
+	  parse_hash_algs },
+	{ "hash", "max_file_bytes", CONFIG_SIZE, 0, 1024 * GB, "64M", RESTART,
+	  F(hash_max_file_bytes), NULL, 0, NULL },
+	{ "hash", "bytes_per_second", CONFIG_SIZE, 1 * MB, 1024 * GB, "32M", RESTART,
+	  F(hash_bytes_per_second), NULL, 0, NULL },
+	{ "hash", "wait_ms", CONFIG_COUNT, 0, 1000, "50", RESTART, F(hash_wait_ms), NULL, 0,
+	  NULL },
+	{ "hash", "cache_entries", CONFIG_COUNT, 16, 1u << 20, "4096", RESTART,
+	  F(hash_cache_entries), NULL, 0, NULL },
+
+	{ "metrics", "listen", CONFIG_STRING, 0, 0, NULL, RESTART, F(metrics_listen), NULL,
+	  CONFIG_EMPTY_NULL, check_metrics_listen },
+
+	{ "filter", "summary_interval", CONFIG_CUSTOM, 0, 0, "60", RELOAD, F(filter.interval_s),
+	  NULL, 0, parse_filter_global },
+	{ "filter", "never_suppress_exe", CONFIG_CUSTOM, 0, 0, NULL, RELOAD, F(filter.never_exe),
+	  NULL, 0, parse_filter_global },
+};
+
+#undef F
+#undef SPAN
+
+/* Returns the table of keys and its length. */
+const struct config_key *
+config_keys(size_t *n)
+{
+	*n = sizeof(config_table) / sizeof(config_table[0]);
+	return config_table;
+}
+
+/* Returns the name of a key type, for the table dump. */
+const char *
+config_type_name(enum config_type t)
+{
+	static const char *const names[] = {
+		"bool", "count", "size", "enum", "string", "file", "custom"
+	};
+	return (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+/* Returns the key called name in section, or NULL. */
+static const struct config_key *
+config_key_find(const char *section, const char *name)
+{
+	for (size_t i = 0; i < sizeof(config_table) / sizeof(config_table[0]); i++)
+		if (strcmp(config_table[i].section, section) == 0 &&
+		    strcmp(config_table[i].name, name) == 0)
+			return &config_table[i];
+	return NULL;
+}
+
+/* Says whether any key of the table is in section. */
+static bool
+config_section_known(const char *section)
+{
+	for (size_t i = 0; i < sizeof(config_table) / sizeof(config_table[0]); i++)
+		if (strcmp(config_table[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+/* Writes "a, b or c" of an enum key's words into buf. */
+static void
+choice_list(const struct config_choice *ch, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; ch[i].name && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+		    i == 0 ? "" : ch[i + 1].name ? ", " : " or ", ch[i].name);
+}
+
+/*
+ * Replaces a string field with a copy of a file's path, and reports it if
+ * the agent cannot read it. It opens the file rather than asking access():
+ * that answers for the real uid without capabilities, not for the agent as
+ * it will read the file (the hids-agent user through its group, or root).
+ * The path is kept even then, so that the one error is not followed by
+ * others about the key missing (the config is refused anyway).
+ */
+static void
+set_file(struct config_parse *st, const struct config_key *k, const char *v)
+{
+	int fd = open(v, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	char **dst = field(st, k);
+
+	if (fd == -1)
+		perr(st, "cannot read %s '%s': %s", k->name, v, strerror(errno));
 	else
-		st->c->metrics_listen = xstrdup(v);
+		close(fd);
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+/* Parses one value into the field its key names, reporting any error. */
+static void
+config_set(struct config_parse *st, const struct config_key *k, const char *v)
+{
+	char list[256], **s;
+	uint64_t n;
+	bool b;
+	size_t i;
+
+	switch (k->type) {
+	case CONFIG_BOOL:
+		if (parse_bool(v, &b) == -1)
+			perr(st, "bad value '%s' for %s (expected yes or no)", v, k->name);
+		else
+			store_uint(field(st, k), k->size, b);
+		break;
+	case CONFIG_COUNT:
+		if (parse_u64(v, k->min, k->max, &n) == -1)
+			perr(st, "bad value '%s' for %s (a number from %llu to %llu)", v, k->name,
+			    (unsigned long long)k->min, (unsigned long long)k->max);
+		else
+			store_uint(field(st, k), k->size, n);
+		break;
+	case CONFIG_SIZE:
+		if (parse_size(v, k->min, k->max, &n) == -1)
+			perr(st, "bad value '%s' for %s (a size from %llu to %llu bytes; "
+			    "K, M, G suffixes allowed)", v, k->name, (unsigned long long)k->min,
+			    (unsigned long long)k->max);
+		else
+			store_uint(field(st, k), k->size, n);
+		break;
+	case CONFIG_ENUM:
+		for (i = 0; k->choices[i].name; i++)
+			if (strcmp(v, k->choices[i].name) == 0)
+				break;
+		if (k->choices[i].name == NULL) {
+			choice_list(k->choices, list, sizeof(list));
+			perr(st, "bad %s '%s' (expected %s)", k->name, v, list);
+		} else {
+			store_uint(field(st, k), k->size, (uint64_t)k->choices[i].value);
+		}
+		break;
+	case CONFIG_STRING:
+		s = field(st, k);
+		free(*s);
+		*s = (v[0] == '\0' && (k->flags & CONFIG_EMPTY_NULL)) ? NULL : xstrdup(v);
+		if (k->parse)
+			k->parse(st, k, v);
+		break;
+	case CONFIG_FILE:
+		set_file(st, k, v);
+		break;
+	case CONFIG_CUSTOM:
+		k->parse(st, k, v);
+		break;
+	}
+}
+
+/* Sets every value to its built-in default: the table's, parsed as a file's would be. */
+void
+config_defaults(struct config *c)
+{
+	struct config_parse st = { .c = c, .name = "built-in defaults", .errout = stderr };
+
+	memset(c, 0, sizeof(*c));
+	filter_rules_init(&c->filter);
+	for (size_t i = 0; i < sizeof(config_table) / sizeof(config_table[0]); i++)
+		if (config_table[i].def)
+			config_set(&st, &config_table[i], config_table[i].def);
+	if (st.errors)
+		fatalx("config: a built-in default does not parse");
+}
+
+/* Frees the strings a config owns. */
+void
+config_release(struct config *c)
+{
+	for (size_t i = 0; i < sizeof(config_table) / sizeof(config_table[0]); i++) {
+		const struct config_key *k = &config_table[i];
+		if (k->type == CONFIG_STRING || k->type == CONFIG_FILE) {
+			char **s = (char **)((char *)c + k->off);
+			free(*s);
+			*s = NULL;
+		}
+	}
+	collector_config_release(&c->col);
+	filter_rules_release(&c->filter);
+}
+
+/* Says whether a key's value differs between two configs. */
+static bool
+config_key_differs(const struct config_key *k, const struct config *a, const struct config *b)
+{
+	const void *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+
+	if (k->type == CONFIG_STRING || k->type == CONFIG_FILE) {
+		const char *sa = *(char *const *)pa, *sb = *(char *const *)pb;
+		if (sa == NULL || sb == NULL)
+			return sa != sb;
+		return strcmp(sa, sb) != 0;
+	}
+	return memcmp(pa, pb, k->size) != 0;
+}
+
+/*
+ * Keeps in nc the running value of every key a reload cannot apply, and
+ * calls cb for each one that differed; returns how many did.
+ */
+size_t
+config_keep_restart_only(struct config *nc, const struct config *old, config_restart_cb *cb,
+    void *arg)
+{
+	size_t changed = 0;
+
+	for (size_t i = 0; i < sizeof(config_table) / sizeof(config_table[0]); i++) {
+		const struct config_key *k = &config_table[i];
+		void *pn = (char *)nc + k->off;
+		const void *po = (const char *)old + k->off;
+
+		if (k->reload || !config_key_differs(k, nc, old))
+			continue;
+		changed++;
+		if (cb)
+			cb(k, arg);
+		if (k->type == CONFIG_STRING || k->type == CONFIG_FILE) {
+			const char *so = *(char *const *)po;
+			free(*(char **)pn);
+			*(char **)pn = so ? xstrdup(so) : NULL;
+		} else {
+			memcpy(pn, po, k->size);
+		}
+	}
+	return changed;
+}
+
+/* Returns the event types to ask of the kernel. */
+uint32_t
+config_kernel_mask(const struct config *c)
+{
+	uint32_t m = c->emit_mask;
+	if ((m & CN_EV_EXIT) && c->nonzero_exit_only)
+		m = (m & ~CN_EV_EXIT) | CN_EV_NONZERO_EXIT;
+	if (m == (CN_EV_ALL & ~CN_EV_NONZERO_EXIT))
+		m = CN_EV_ALL;
+	return m;
 }
 
 /*
@@ -407,23 +679,20 @@ filter_section(const char *section, char *buf, size_t size)
 	return buf;
 }
 
-/* Handles one key of [filter] or [filter NAME]; false if the section is neither. */
+/* Handles one key of a [filter NAME] rule; false if the section is not one. */
 static bool
-filter_key(struct parse_state *st, const char *section, const char *key, const char *v)
+filter_rule_section_key(struct config_parse *st, const char *section, const char *key,
+    const char *v)
 {
 	char name[128], err[256];
 	struct filter_rule *r;
 	int rc;
 
-	if (strcmp(section, "filter") == 0) {
-		rc = filter_global_key(&st->c->filter, key, v, err, sizeof(err));
-	} else if (filter_section(section, name, sizeof(name)) != NULL) {
-		if ((r = filter_rules_find(&st->c->filter, name)) == NULL)
-			return true;	/* its [filter NAME] line was refused */
-		rc = filter_rule_key(r, key, v, err, sizeof(err));
-	} else {
+	if (filter_section(section, name, sizeof(name)) == NULL)
 		return false;
-	}
+	if ((r = filter_rules_find(&st->c->filter, name)) == NULL)
+		return true;	/* its [filter NAME] line was refused */
+	rc = filter_rule_key(r, key, v, err, sizeof(err));
 	if (rc == 1)
 		perr(st, "unknown key '%s' in [%s]", key, section);
 	else if (rc == -1)
@@ -431,170 +700,24 @@ filter_key(struct parse_state *st, const char *section, const char *key, const c
 	return true;
 }
 
-/* Handles [process] env_vars: a list of names, checked as the capture thread will use it. */
-static void
-set_env_vars(struct parse_state *st, const char *v)
-{
-	struct procfs_env_spec spec;
-	char err[160];
-
-	if (procfs_env_spec_parse(v, &spec, err, sizeof(err)) == -1)
-		perr(st, "bad env_vars: %s", err);
-	else
-		procfs_env_spec_release(&spec);
-	free(st->c->env_vars);
-	st->c->env_vars = xstrdup(v);
-}
-
-/* Parses [hash] algorithms: "sha256,sha1,md5" in any order, or empty for none. */
-static void
-set_hash_algs(struct parse_state *st, const char *v)
-{
-	char *copy = xstrdup(v), *save = NULL, *tok;
-	unsigned algs = 0;
-
-	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-		if (strcmp(tok, "sha256") == 0)
-			algs |= HASH_ALG_SHA256;
-		else if (strcmp(tok, "sha1") == 0)
-			algs |= HASH_ALG_SHA1;
-		else if (strcmp(tok, "md5") == 0)
-			algs |= HASH_ALG_MD5;
-		else
-			perr(st, "bad hash algorithm '%s' (expected sha256, sha1 or md5)", tok);
-	}
-	free(copy);
-	st->c->hash_algs = algs;
-}
-
-/* Handles one key of [hash]; false if the key is unknown. */
-static bool
-hash_key(struct parse_state *st, const char *key, const char *v)
-{
-	struct config *c = st->c;
-	uint64_t n;
-
-	if (strcmp(key, "algorithms") == 0) {
-		set_hash_algs(st, v);
-	} else if (strcmp(key, "max_file_bytes") == 0) {
-		if (parse_size(v, 0, 1ull << 40, &n) == -1)
-			perr(st, "bad value '%s' for max_file_bytes (a size up to 1024G)", v);
-		else
-			c->hash_max_file_bytes = n;
-	} else if (strcmp(key, "bytes_per_second") == 0) {
-		if (parse_size(v, 1u << 20, 1ull << 40, &n) == -1)
-			perr(st, "bad value '%s' for bytes_per_second (a size from 1M to 1024G)", v);
-		else
-			c->hash_bytes_per_second = n;
-	} else if (strcmp(key, "wait_ms") == 0) {
-		set_uint(st, key, v, 0, 1000, &c->hash_wait_ms);
-	} else if (strcmp(key, "cache_entries") == 0) {
-		set_uint(st, key, v, 16, 1u << 20, &c->hash_cache_entries);
-	} else {
-		return false;
-	}
-	return true;
-}
-
 /* inih's callback: one key = value in one section. */
 static int
 config_handler(void *user, const char *section, const char *key, const char *v)
 {
-	struct parse_state *st = user;
-	struct config *c = st->c;
-	unsigned u;
+	struct config_parse *st = user;
+	const struct config_key *k;
 
-	if (is(section, key, "agent", "log_level")) {
-		if (log_level_parse(v, &c->log_level) == -1)
-			perr(st, "bad log_level '%s' (expected error, warning, info or debug)", v);
-	} else if (is(section, key, "agent", "log_target")) {
-		if (strcmp(v, "stderr") == 0)
-			c->log_target = LOG_TO_STDERR;
-		else if (strcmp(v, "syslog") == 0)
-			c->log_target = LOG_TO_SYSLOG;
-		else
-			perr(st, "bad log_target '%s' (expected stderr or syslog)", v);
-	} else if (is(section, key, "agent", "heartbeat_interval")) {
-		set_uint(st, key, v, 0, 86400, &c->heartbeat_interval_s);
-	} else if (is(section, key, "agent", "canary_interval")) {
-		set_uint(st, key, v, 0, 86400, &c->canary_interval_s);
-	} else if (is(section, key, "agent", "user")) {
-		free(c->user);
-		c->user = xstrdup(v);
-		if (strchr(v, '/') || strchr(v, ':') || strpbrk(v, " \t"))
-			perr(st, "bad user '%s' (a user name, or empty to stay root)", v);
-	} else if (is(section, key, "events", "types")) {
-		parse_events(st, v, &c->emit_mask);
-	} else if (is(section, key, "events", "exit")) {
-		if (strcmp(v, "all") == 0)
-			c->nonzero_exit_only = false;
-		else if (strcmp(v, "nonzero") == 0)
-			c->nonzero_exit_only = true;
-		else
-			perr(st, "bad value '%s' for exit (expected all or nonzero)", v);
-	} else if (is(section, key, "events", "threads")) {
-		set_bool(st, key, v, &c->threads);
-	} else if (is(section, key, "capture", "priority")) {
-		parse_priority(st, v, c);
-	} else if (is(section, key, "capture", "max_rt_cpu_percent")) {
-		set_uint(st, key, v, 1, 100, &c->max_rt_cpu_percent);
-	} else if (is(section, key, "capture", "exec_socket")) {
-		set_bool(st, key, v, &c->exec_socket);
-	} else if (is(section, key, "capture", "rcvbuf")) {
-		set_size(st, key, v, 64u << 10, 1u << 30, &c->rcvbuf);
-	} else if (is(section, key, "capture", "cmdline_max_bytes")) {
-		set_size(st, key, v, 4u << 10, 64u << 20, &c->cmdline_max_bytes);
-	} else if (is(section, key, "capture", "environ_max_bytes")) {
-		set_size(st, key, v, 4u << 10, 64u << 20, &c->environ_max_bytes);
-	} else if (is(section, key, "capture", "queue_max_bytes")) {
-		set_size(st, key, v, 64u << 10, 1u << 30, &c->queue_max_bytes);
-	} else if (is(section, key, "capture", "queue_max_events")) {
-		u = 0;
-		set_uint(st, key, v, 16, 1u << 24, &u);
-		if (u)
-			c->queue_max_records = u;
-	} else if (is(section, key, "process", "max_args_bytes")) {
-		set_size(st, key, v, 256, 4u << 20, &c->max_args_bytes);
-	} else if (is(section, key, "process", "table_max_entries")) {
-		u = 0;
-		set_uint(st, key, v, 64, 1u << 22, &u);
-		if (u)
-			c->table_max_entries = u;
-	} else if (is(section, key, "process", "table_args_bytes")) {
-		set_size(st, key, v, 0, 1u << 20, &c->table_args_bytes);
-	} else if (is(section, key, "process", "table_max_bytes")) {
-		set_size(st, key, v, 1u << 20, 4ull << 30, &c->table_max_bytes);
-	} else if (is(section, key, "process", "table_path_bytes")) {
-		set_size(st, key, v, 64, 4096, &c->table_path_bytes);
-	} else if (is(section, key, "process", "env_vars")) {
-		set_env_vars(st, v);
-	} else if (is(section, key, "process", "env_value_max_bytes")) {
-		set_size(st, key, v, 16, 64u << 10, &c->env_value_max_bytes);
-	} else if ((strcmp(section, "collector") == 0 && collector_key(st, key, v)) ||
-	    (strcmp(section, "spool") == 0 && spool_key(st, key, v)) ||
-	    (strcmp(section, "hash") == 0 && hash_key(st, key, v)) ||
-	    filter_key(st, section, key, v)) {
-		/* handled */
-	} else if (is(section, key, "metrics", "listen")) {
-		set_metrics_listen(st, v);
-	} else if (is(section, key, "output", "max_line_bytes")) {
-		set_size(st, key, v, 0, 64u << 20, &c->max_line_bytes);
-		c->max_line_set = true;
-		if (c->max_line_bytes != 0 && c->max_line_bytes < 1024) {
-			perr(st, "max_line_bytes must be 0 (no limit) or at least 1024");
-			c->max_line_bytes = 1024;
-		}
-	} else if (strcmp(section, "agent") && strcmp(section, "events") &&
-	    strcmp(section, "capture") && strcmp(section, "process") &&
-	    strcmp(section, "output") && strcmp(section, "collector") &&
-	    strcmp(section, "spool") && strcmp(section, "metrics") &&
-	    strcmp(section, "hash")) {
+	if (filter_rule_section_key(st, section, key, v))
+		;	/* a rule: filter.c's */
+	else if ((k = config_key_find(section, key)) != NULL)
+		config_set(st, k, v);
+	else if (!config_section_known(section))
 		perr(st, "unknown section [%s]", section);
-	} else {
+	else
 		perr(st, "unknown key '%s' in [%s]", key, section);
-	}
 	return 1;	/* keep going: report every error */
 }
+
 
 /*
  * Says whether a line is one inih would call a syntax error: not blank, not
@@ -622,7 +745,7 @@ line_is_malformed(const char *line)
 
 /* Copies the next physical line of string input into buf; false at the end. */
 static bool
-next_string_line(struct parse_state *st, bool *too_long)
+next_string_line(struct config_parse *st, bool *too_long)
 {
 	const char *nl;
 	size_t l, keep;
@@ -641,7 +764,7 @@ next_string_line(struct parse_state *st, bool *too_long)
 
 /* Adds the rule a [filter NAME] line opens, so that an empty one is seen and its line known. */
 static void
-filter_section_line(struct parse_state *st)
+filter_section_line(struct config_parse *st)
 {
 	char sect[CONFIG_MAX_LINE], name[128], err[256];
 	const char *p = st->linebuf, *end;
@@ -662,7 +785,7 @@ filter_section_line(struct parse_state *st)
 static char *
 config_reader(char *str, int num, void *stream)
 {
-	struct parse_state *st = stream;
+	struct config_parse *st = stream;
 	bool too_long = false;
 	size_t len;
 
@@ -699,7 +822,7 @@ config_reader(char *str, int num, void *stream)
 
 /* Checks what only the whole file can tell, and fills derived defaults. */
 static void
-config_finish(struct parse_state *st)
+config_finish(struct config_parse *st)
 {
 	struct config *c = st->c;
 	struct collector_config *col = &c->col;
@@ -727,7 +850,7 @@ config_finish(struct parse_state *st)
 
 /* Runs inih over the state's input; returns 0 or -1 after reporting errors. */
 static int
-config_parse(struct parse_state *st)
+config_parse(struct config_parse *st)
 {
 	int r;
 
@@ -751,7 +874,7 @@ config_parse(struct parse_state *st)
 int
 config_load(struct config *c, const char *path, FILE *errout)
 {
-	struct parse_state st = { .c = c, .name = path, .errout = errout };
+	struct config_parse st = { .c = c, .name = path, .errout = errout };
 
 	if ((st.fp = fopen(path, "r")) == NULL) {
 		if (errout)
@@ -767,6 +890,6 @@ config_load(struct config *c, const char *path, FILE *errout)
 int
 config_load_string(struct config *c, const char *text, const char *name, FILE *errout)
 {
-	struct parse_state st = { .c = c, .name = name, .errout = errout, .text = text };
+	struct config_parse st = { .c = c, .name = name, .errout = errout, .text = text };
 	return config_parse(&st);
 }

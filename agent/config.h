@@ -72,7 +72,53 @@ struct config {
 	struct filter_rules filter;
 };
 
+/* How a key's value is read. */
+enum config_type {
+	CONFIG_BOOL,		/* yes or no */
+	CONFIG_COUNT,		/* a number within min..max */
+	CONFIG_SIZE,		/* a size within min..max, K/M/G suffixes */
+	CONFIG_ENUM,		/* one of choices */
+	CONFIG_STRING,		/* any text, then checked by parse if set */
+	CONFIG_FILE,		/* a path the agent must be able to read */
+	CONFIG_CUSTOM		/* parse does it all */
+};
+
+#define CONFIG_EMPTY_NULL	0x1	/* an empty string value means unset (NULL) */
+
+struct config_parse;		/* one parse under way, for error reports */
+
+/* One word of a CONFIG_ENUM key and the value it stands for. */
+struct config_choice {
+	const char *name;
+	int value;
+};
+
+/*
+ * One key of the file: the table of these in config.c drives parsing, the
+ * defaults, --check-config, the reload diff and its log lines, and the
+ * test that the docs list every key with its default.
+ */
+struct config_key {
+	const char *section;
+	const char *name;
+	enum config_type type;
+	uint64_t min, max;		/* CONFIG_COUNT and CONFIG_SIZE */
+	const char *def;		/* the default as written in a file; NULL: none or derived */
+	bool reload;			/* SIGHUP applies it; false: logged, needs a restart */
+	size_t off, size;		/* the field (or adjacent fields) it sets in struct config */
+	const struct config_choice *choices;	/* CONFIG_ENUM, ended by a NULL name */
+	unsigned flags;			/* CONFIG_EMPTY_NULL */
+	void (*parse)(struct config_parse *, const struct config_key *, const char *);
+};
+
+/* Called for each restart-only key whose value a reload would change. */
+typedef void config_restart_cb(const struct config_key *, void *);
+
 /* config.c */
+const struct config_key *config_keys(size_t *n);
+const char *config_type_name(enum config_type t);
+size_t config_keep_restart_only(struct config *nc, const struct config *old,
+    config_restart_cb *cb, void *arg);
 void config_defaults(struct config *c);
 int config_load(struct config *c, const char *path, FILE *errout);
 int config_load_string(struct config *c, const char *text, const char *name, FILE *errout);

@@ -525,71 +525,12 @@ log_config_errors(char *report)
 		log_error("%s", l);
 }
 
-/* Keeps the settings that only a restart can change; says if any differ. */
-static bool
-keep_restart_only(struct config *nc, const struct config *old)
+/* Logs a key that changed but that only a restart applies. */
+static void
+restart_key_cb(const struct config_key *k, void *arg)
 {
-	bool differ = nc->emit_mask != old->emit_mask || nc->threads != old->threads ||
-	    nc->nonzero_exit_only != old->nonzero_exit_only || nc->prio != old->prio ||
-	    nc->prio_value != old->prio_value || nc->rcvbuf != old->rcvbuf ||
-	    nc->queue_max_bytes != old->queue_max_bytes ||
-	    nc->queue_max_records != old->queue_max_records ||
-	    nc->max_args_bytes != old->max_args_bytes ||
-	    nc->cmdline_max_bytes != old->cmdline_max_bytes ||
-	    nc->table_max_entries != old->table_max_entries ||
-	    nc->table_args_bytes != old->table_args_bytes ||
-	    nc->table_max_bytes != old->table_max_bytes ||
-	    nc->table_path_bytes != old->table_path_bytes ||
-	    strcmp(nc->env_vars ? nc->env_vars : CONFIG_ENV_VARS_DEFAULT,
-	    old->env_vars ? old->env_vars : CONFIG_ENV_VARS_DEFAULT) != 0 ||
-	    nc->env_value_max_bytes != old->env_value_max_bytes ||
-	    nc->environ_max_bytes != old->environ_max_bytes ||
-	    nc->hash_algs != old->hash_algs || nc->hash_max_file_bytes != old->hash_max_file_bytes ||
-	    nc->hash_bytes_per_second != old->hash_bytes_per_second ||
-	    nc->hash_wait_ms != old->hash_wait_ms ||
-	    nc->hash_cache_entries != old->hash_cache_entries ||
-	    nc->max_rt_cpu_percent != old->max_rt_cpu_percent ||
-	    nc->log_target != old->log_target;
-	nc->emit_mask = old->emit_mask;
-	nc->threads = old->threads;
-	nc->nonzero_exit_only = old->nonzero_exit_only;
-	nc->prio = old->prio;
-	nc->prio_value = old->prio_value;
-	nc->rcvbuf = old->rcvbuf;
-	nc->queue_max_bytes = old->queue_max_bytes;
-	nc->queue_max_records = old->queue_max_records;
-	nc->max_args_bytes = old->max_args_bytes;
-	nc->cmdline_max_bytes = old->cmdline_max_bytes;
-	nc->table_max_entries = old->table_max_entries;
-	nc->table_args_bytes = old->table_args_bytes;
-	nc->table_max_bytes = old->table_max_bytes;
-	nc->table_path_bytes = old->table_path_bytes;
-	free(nc->env_vars);
-	nc->env_vars = old->env_vars ? xstrdup(old->env_vars) : NULL;
-	nc->env_value_max_bytes = old->env_value_max_bytes;
-	nc->environ_max_bytes = old->environ_max_bytes;
-	nc->hash_algs = old->hash_algs;
-	nc->hash_max_file_bytes = old->hash_max_file_bytes;
-	nc->hash_bytes_per_second = old->hash_bytes_per_second;
-	nc->hash_wait_ms = old->hash_wait_ms;
-	nc->hash_cache_entries = old->hash_cache_entries;
-	nc->max_rt_cpu_percent = old->max_rt_cpu_percent;
-	nc->log_target = old->log_target;
-	return differ;
-}
-
-/* Keeps the running [metrics] listen, which binds only at start; says if it differs. */
-static bool
-keep_metrics_listen(struct config *nc, const struct config *old)
-{
-	const char *n = nc->metrics_listen ? nc->metrics_listen : "";
-	const char *o = old->metrics_listen ? old->metrics_listen : "";
-
-	if (strcmp(n, o) == 0)
-		return false;
-	free(nc->metrics_listen);
-	nc->metrics_listen = old->metrics_listen ? xstrdup(old->metrics_listen) : NULL;
-	return true;
+	(void)arg;
+	log_warnx("[%s] %s changes take effect after a restart", k->section, k->name);
 }
 
 /* Re-arms the filter summary timer with the configured interval. */
@@ -647,11 +588,7 @@ agent_reload(struct agent *a)
 		log_error("configuration reload refused: %s", err);
 		goto out;
 	}
-	if (keep_restart_only(&nc, &a->cfg))
-		log_warnx("[events], [capture], [process], [hash] and log_target changes take "
-		    "effect after a restart");
-	if (keep_metrics_listen(&nc, &a->cfg))
-		log_warnx("[metrics] listen changes take effect after a restart");
+	config_keep_restart_only(&nc, &a->cfg, restart_key_cb, NULL);
 	if (a->to_stdout && !nc.max_line_set)
 		nc.max_line_bytes = 0;
 	/* Counts so far go out under the old rules; their processes keep their decision. */

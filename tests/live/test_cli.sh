@@ -96,6 +96,21 @@ check "SIGHUP reloads a good config" grep -q "configuration reloaded" "$tmp/hup.
 sleep 2.5
 check "the reloaded heartbeat interval applies" \
     test "$(grep -c '"reason":"interval"' "$tmp/hup.out")" -ge 2
+# Keys only a restart applies: each change is named in a log line, and kept.
+sed -i -e 's/^exec_socket = yes/exec_socket = no/' -e 's/^canary_interval = 30/canary_interval = 5/' \
+    -e 's/^#max_bytes = 256M/max_bytes = 128M/' "$tmp/hup.conf"
+n=$(grep -c "configuration reloaded" "$tmp/hup.err")
+kill -HUP "$pid"
+for _ in $(seq 50); do
+	test "$(grep -c "configuration reloaded" "$tmp/hup.err")" -gt "$n" && break
+	sleep 0.1
+done
+for key in "[capture] exec_socket" "[agent] canary_interval" "[spool] max_bytes"; do
+	check "SIGHUP logs that a $key change needs a restart" \
+	    grep -qF "$key changes take effect after a restart" "$tmp/hup.err"
+done
+check "a reload names only the keys that changed" \
+    test "$(grep -c "changes take effect after a restart" "$tmp/hup.err")" -eq 3
 echo "not ini at all" >>"$tmp/hup.conf"
 kill -HUP "$pid"
 for _ in $(seq 50); do grep -q "reload refused" "$tmp/hup.err" && break; sleep 0.1; done

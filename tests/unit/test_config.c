@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -32,6 +33,29 @@ load(struct config *c, const char *text, bool fresh)
 	l.rc = config_load_string(c, text, "t.conf", f);
 	fclose(f);
 	return l;
+}
+
+/* Asserts two configs hold the same values: strings by content, the rest byte for byte. */
+static void
+assert_config_equal(const struct config *a, const struct config *b)
+{
+	struct config ca = *a, cb = *b;
+	size_t n;
+	const struct config_key *k = config_keys(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		char **sa, **sb;
+		if (k[i].type != CONFIG_STRING && k[i].type != CONFIG_FILE)
+			continue;
+		sa = (char **)((char *)&ca + k[i].off);
+		sb = (char **)((char *)&cb + k[i].off);
+		if (*sa == NULL || *sb == NULL)
+			assert_true(*sa == *sb);
+		else
+			assert_string_equal(*sa, *sb);
+		*sa = *sb = NULL;
+	}
+	assert_memory_equal(&ca, &cb, sizeof(ca));
 }
 
 /* Counts the lines of an error text. */
@@ -97,7 +121,111 @@ test_defaults(void **state)
 	assert_int_equal(c.col.queue_max_bytes, 8u << 20);
 	assert_int_equal(c.col.backoff_initial_ms, 250);
 	assert_int_equal(c.col.backoff_max_ms, 30000);
+	assert_int_equal(c.canary_interval_s, 30);
+	assert_true(c.exec_socket);
+	assert_int_equal(c.table_max_bytes, 64u << 20);
+	assert_int_equal(c.table_path_bytes, 1024);
+	assert_string_equal(c.env_vars, CONFIG_ENV_VARS_DEFAULT);
+	assert_int_equal(c.env_value_max_bytes, 1024);
+	assert_int_equal(c.environ_max_bytes, 64u << 10);
+	assert_int_equal(c.col.protocol, PROTO_NDJSON);
+	assert_int_equal(c.col.relp_window, 128);
+	assert_null(c.spool_dir);
+	assert_int_equal(c.spool_max_bytes, 256ull << 20);
+	assert_int_equal(c.spool_fsync, SPOOL_FSYNC_INTERVAL);
+	assert_int_equal(c.spool_fsync_interval_ms, 1000);
+	assert_null(c.metrics_listen);
+	assert_null(c.user);
+	assert_int_equal(c.filter.interval_s, 60);
 	config_release(&c);
+}
+
+/* Checks the key table: each key once, and each type with what it needs. */
+static void
+test_table_shape(void **state)
+{
+	size_t n;
+	const struct config_key *k = config_keys(&n);
+
+	(void)state;
+	assert_true(n > 40);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = i + 1; j < n; j++)
+			if (strcmp(k[i].section, k[j].section) == 0 &&
+			    strcmp(k[i].name, k[j].name) == 0)
+				fail_msg("[%s] %s is in the table twice", k[i].section, k[i].name);
+		assert_true(k[i].size > 0);
+		assert_true(k[i].off + k[i].size <= sizeof(struct config));
+		if (k[i].type == CONFIG_ENUM)
+			assert_non_null(k[i].choices);
+		if (k[i].type == CONFIG_CUSTOM)
+			assert_non_null(k[i].parse);
+		if (k[i].type == CONFIG_COUNT || k[i].type == CONFIG_SIZE)
+			assert_true(k[i].min <= k[i].max);
+		assert_string_not_equal(config_type_name(k[i].type), "?");
+	}
+}
+
+/* Records the keys a reload reports as needing a restart. */
+static void
+restart_cb(const struct config_key *k, void *arg)
+{
+	char *seen = arg;
+	size_t len = strlen(seen);
+	snprintf(seen + len, 512 - len, "[%s] %s;", k->section, k->name);
+}
+
+/*
+ * A reload keeps the running value of every restart-only key and names each
+ * one that changed: exec_socket, canary_interval and [spool] were silently
+ * ignored once. Keys a reload applies are neither kept nor named.
+ */
+static void
+test_reload_keeps_restart_only(void **state)
+{
+	struct config old, nc;
+	struct loaded l;
+	char seen[512] = "";
+	size_t changed;
+
+	(void)state;
+	l = load(&old, "[spool]\ndir = /var/lib/a\n", true);
+	assert_int_equal(l.rc, 0);
+	free(l.err);
+	l = load(&nc, "[agent]\ncanary_interval = 5\nheartbeat_interval = 7\nuser = nobody\n"
+	    "[capture]\nexec_socket = no\npriority = nice:3\n"
+	    "[events]\ntypes = exec\n"
+	    "[process]\nenv_vars = PATH\n"
+	    "[spool]\ndir = /var/lib/b\nmax_bytes = 2M\nfsync = always\nfsync_interval_ms = 20\n"
+	    "[metrics]\nlisten = 9464\n[collector]\nbatch_events = 3\n", true);
+	assert_int_equal(l.rc, 0);
+	free(l.err);
+	changed = config_keep_restart_only(&nc, &old, restart_cb, seen);
+	assert_string_equal(seen, "[agent] canary_interval;[agent] user;[events] types;"
+	    "[capture] priority;[capture] exec_socket;[process] env_vars;[spool] dir;"
+	    "[spool] max_bytes;[spool] fsync;[spool] fsync_interval_ms;[metrics] listen;");
+	assert_int_equal(changed, 11);
+	assert_int_equal(nc.canary_interval_s, 30);
+	assert_true(nc.exec_socket);
+	assert_int_equal(nc.prio, CAPTURE_PRIO_FIFO);
+	assert_int_equal(nc.prio_value, 1);
+	assert_int_equal(nc.emit_mask, old.emit_mask);
+	assert_null(nc.user);
+	assert_string_equal(nc.env_vars, CONFIG_ENV_VARS_DEFAULT);
+	assert_string_equal(nc.spool_dir, "/var/lib/a");
+	assert_int_equal(nc.spool_max_bytes, 256ull << 20);
+	assert_int_equal(nc.spool_fsync, SPOOL_FSYNC_INTERVAL);
+	assert_int_equal(nc.spool_fsync_interval_ms, 1000);
+	assert_null(nc.metrics_listen);
+	/* Applied by the reload: left as the new file says. */
+	assert_int_equal(nc.heartbeat_interval_s, 7);
+	assert_int_equal(nc.col.batch_events, 3);
+	/* Nothing left to report the second time. */
+	seen[0] = '\0';
+	assert_int_equal(config_keep_restart_only(&nc, &old, restart_cb, seen), 0);
+	assert_string_equal(seen, "");
+	config_release(&nc);
+	config_release(&old);
 }
 
 static const char full_config[] =
@@ -150,6 +278,7 @@ test_full_valid_config(void **state)
 	assert_int_equal(c.table_args_bytes, 0);
 	assert_int_equal(c.max_line_bytes, 1u << 20);
 	free(l.err);
+	config_release(&c);
 }
 
 static void
@@ -161,13 +290,16 @@ test_empty_and_comments_only(void **state)
 	config_defaults(&d);
 	assert_int_equal(l.rc, 0);
 	assert_string_equal(l.err, "");
-	assert_memory_equal(&c, &d, sizeof(c));
+	assert_config_equal(&c, &d);
 	free(l.err);
+	config_release(&c);
 	l = load(&c, "; nothing\n\n# here\n[agent]\n", true);
 	assert_int_equal(l.rc, 0);
 	assert_string_equal(l.err, "");
-	assert_memory_equal(&c, &d, sizeof(c));
+	assert_config_equal(&c, &d);
 	free(l.err);
+	config_release(&c);
+	config_release(&d);
 }
 
 /* One bad line at a time: the exact message, and the value left alone. */
@@ -252,9 +384,11 @@ test_each_error_message(void **state)
 		assert_errors(l.err, want, 1);
 		/* A refused value leaves the default (max_line_bytes is clamped). */
 		if (strstr(t[i].text, "max_line_bytes") == NULL)
-			assert_memory_equal(&c, &def, sizeof(c));
+			assert_config_equal(&c, &def);
 		free(l.err);
+		config_release(&c);
 	}
+	config_release(&def);
 }
 
 static void
@@ -267,22 +401,27 @@ test_max_line_bytes(void **state)
 	assert_int_equal(l.rc, -1);
 	assert_int_equal(c.max_line_bytes, 1024);	/* clamped, and reported */
 	free(l.err);
+	config_release(&c);
 	l = load(&c, "[output]\nmax_line_bytes = 0\n", true);
 	assert_int_equal(l.rc, 0);
 	assert_int_equal(c.max_line_bytes, 0);
 	free(l.err);
+	config_release(&c);
 	l = load(&c, "[output]\nmax_line_bytes = 1024\n", true);
 	assert_int_equal(l.rc, 0);
 	assert_int_equal(c.max_line_bytes, 1024);
 	free(l.err);
+	config_release(&c);
 	l = load(&c, "[output]\nmax_line_bytes = 64M\n", true);
 	assert_int_equal(l.rc, 0);
 	assert_int_equal(c.max_line_bytes, 64u << 20);
 	free(l.err);
+	config_release(&c);
 	l = load(&c, "[output]\nmax_line_bytes = 65M\n", true);
 	assert_int_equal(l.rc, -1);
 	assert_int_equal(c.max_line_bytes, 0);
 	free(l.err);
+	config_release(&c);
 }
 
 static void
@@ -296,19 +435,23 @@ test_priority_forms(void **state)
 	assert_int_equal(c.prio, CAPTURE_PRIO_NORMAL);
 	assert_int_equal(c.prio_value, 0);
 	free(l.err);
+	config_release(&c);
 	l = load(&c, "[capture]\npriority = fifo:99\n", true);
 	assert_int_equal(l.rc, 0);
 	assert_int_equal(c.prio, CAPTURE_PRIO_FIFO);
 	assert_int_equal(c.prio_value, 99);
 	free(l.err);
+	config_release(&c);
 	l = load(&c, "[capture]\npriority = nice:-20\n", true);
 	assert_int_equal(l.rc, 0);
 	assert_int_equal(c.prio, CAPTURE_PRIO_NICE);
 	assert_int_equal(c.prio_value, -20);
 	free(l.err);
+	config_release(&c);
 	l = load(&c, "[capture]\npriority = nice:19\n", true);
 	assert_int_equal(c.prio_value, 19);
 	free(l.err);
+	config_release(&c);
 }
 
 /* Many mistakes in one file: each is reported at its line, the rest applies. */
@@ -367,6 +510,8 @@ test_every_error_reported(void **state)
 	assert_int_equal(c.emit_mask, def.emit_mask);	/* a bad list changes nothing */
 	assert_int_equal(c.max_args_bytes, def.max_args_bytes);
 	free(l.err);
+	config_release(&c);
+	config_release(&def);
 }
 
 /* A syntax error does not stop the parse: later lines are still applied and checked. */
@@ -389,6 +534,7 @@ test_syntax_error_keeps_going(void **state)
 	assert_errors(l.err, want, UNIT_COUNT(want));
 	assert_int_equal(c.log_level, LOG_LVL_DEBUG);
 	free(l.err);
+	config_release(&c);
 }
 
 /* An indented line continues the previous value (inih); it is checked as one. */
@@ -409,6 +555,7 @@ test_indented_line_is_a_continuation(void **state)
 	assert_int_equal(c.table_args_bytes, 4096);
 	assert_int_equal(c.max_line_bytes, 0);
 	free(l.err);
+	config_release(&c);
 }
 
 static void
@@ -435,12 +582,14 @@ test_too_long_line(void **state)
 		"t.conf:2: line too long (at most 198 characters)",
 		"t.conf:4: unknown key 'bad' in [agent]",
 	};
+	config_release(&c);
 	l = load(&c, text, true);
 	assert_int_equal(l.rc, -1);
 	assert_errors(l.err, want, UNIT_COUNT(want));
 	assert_int_equal(c.log_target, LOG_TO_STDERR);	/* the long line is ignored */
 	assert_int_equal(c.log_level, LOG_LVL_WARN);	/* the next one is not */
 	free(l.err);
+	config_release(&c);
 }
 
 /* Builds "[agent]\n<comment of len bytes>\nbad = 1\n" in a new buffer. */
@@ -489,6 +638,7 @@ test_file_long_line(void **state)
 	fclose(f);
 	assert_string_equal(err, "/nonexistent/hids.conf: cannot open: No such file or directory\n");
 	free(err);
+	config_release(&c);
 }
 
 static void
@@ -503,6 +653,7 @@ test_null_errout(void **state)
 	    "t.conf", NULL), 0);
 	assert_int_equal(c.log_level, LOG_LVL_ERROR);
 	assert_int_equal(config_load(&c, "/nonexistent/hids.conf", NULL), -1);
+	config_release(&c);
 }
 
 static void
@@ -519,6 +670,7 @@ test_loads_layer(void **state)
 	assert_int_equal(c.heartbeat_interval_s, 5);
 	assert_int_equal(c.rcvbuf, 1u << 20);
 	free(l.err);
+	config_release(&c);
 }
 
 static void
@@ -530,6 +682,7 @@ test_kernel_mask(void **state)
 	/* Every type and all exits: ask for everything, the kernel's fast path. */
 	config_defaults(&c);
 	assert_int_equal(config_kernel_mask(&c), CN_EV_ALL);
+	config_release(&c);
 
 	l = load(&c, "[events]\ntypes = all\n", true);
 	assert_int_equal(l.rc, 0);
@@ -538,40 +691,48 @@ test_kernel_mask(void **state)
 	free(l.err);
 
 	/* Non-zero exits only: the NONZERO_EXIT filter instead of EXIT. */
+	config_release(&c);
 	l = load(&c, "[events]\nexit = nonzero\n", true);
 	assert_int_equal(config_kernel_mask(&c),
 	    (CN_EV_ALL & ~CN_EV_NONZERO_EXIT & ~CN_EV_EXIT) | CN_EV_NONZERO_EXIT);
 	assert_int_equal(config_kernel_mask(&c) & CN_EV_EXIT, 0);
 	free(l.err);
 
+	config_release(&c);
 	l = load(&c, "[events]\ntypes = exec\n", true);
 	assert_int_equal(config_kernel_mask(&c), CN_EV_EXEC);
 	free(l.err);
 
+	config_release(&c);
 	l = load(&c, "[events]\ntypes = exec end\nexit = nonzero\n", true);
 	assert_int_equal(config_kernel_mask(&c), CN_EV_EXEC | CN_EV_NONZERO_EXIT);
 	free(l.err);
 
 	/* The names of earlier versions still parse: exit, uid, gid, sid. */
+	config_release(&c);
 	l = load(&c, "[events]\ntypes = exec exit\nexit = nonzero\n", true);
 	assert_int_equal(l.rc, 0);
 	assert_int_equal(config_kernel_mask(&c), CN_EV_EXEC | CN_EV_NONZERO_EXIT);
 	free(l.err);
 
 	/* nonzero without exit in the list adds nothing. */
+	config_release(&c);
 	l = load(&c, "[events]\ntypes = fork\nexit = nonzero\n", true);
 	assert_int_equal(config_kernel_mask(&c), CN_EV_FORK);
 	free(l.err);
 
+	config_release(&c);
 	l = load(&c, "[events]\ntypes = uid,gid,sid,comm,coredump,ptrace\n", true);
 	assert_int_equal(config_kernel_mask(&c), CN_EV_UID | CN_EV_GID | CN_EV_SID |
 	    CN_EV_COMM | CN_EV_COREDUMP | CN_EV_PTRACE);
 	free(l.err);
 
+	config_release(&c);
 	l = load(&c, "[events]\ntypes = uid_change,gid_change,session_id_change,comm\n", true);
 	assert_int_equal(l.rc, 0);
 	assert_int_equal(config_kernel_mask(&c), CN_EV_UID | CN_EV_GID | CN_EV_SID | CN_EV_COMM);
 	free(l.err);
+	config_release(&c);
 }
 
 /* A readable file for the *_file keys. */
@@ -872,6 +1033,7 @@ test_metrics_listen(void **state)
 
 	config_defaults(&c);
 	assert_null(c.metrics_listen);
+	config_release(&c);
 	l = load(&c, "[metrics]\nlisten = 9464\n", true);
 	assert_int_equal(l.rc, 0);
 	assert_string_equal(c.metrics_listen, "9464");
@@ -904,6 +1066,8 @@ main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_table_shape),
+		cmocka_unit_test(test_reload_keeps_restart_only),
 		cmocka_unit_test(test_full_valid_config),
 		cmocka_unit_test(test_empty_and_comments_only),
 		cmocka_unit_test(test_each_error_message),
