@@ -22,7 +22,13 @@ m=$$
 shm=/dev/shm/hidsfilter-$m vtmp=/var/tmp/hidsfilter-$m
 # A cgroup where docker's cgroupfs driver puts a container (procfs.c takes
 # container ids only under a runtime's own parent).
-cgparent=/sys/fs/cgroup/pids/docker made_cgparent=false
+# On cgroup v1 any hierarchy will do (pids); on v2 the unified one.
+if [ -d /sys/fs/cgroup/pids ]; then
+	cgparent=/sys/fs/cgroup/pids/docker
+else
+	cgparent=/sys/fs/cgroup/docker
+fi
+made_cgparent=false
 cg=$cgparent/$(printf '%064x' $m)
 agent=
 cleanup() {
