@@ -136,7 +136,7 @@ container_ok=false
 if [ ! -d "$cgparent" ] && mkdir "$cgparent" 2>/dev/null; then
 	made_cgparent=true
 fi
-if mkdir "$cg" 2>/dev/null; then
+if mkdir "$cg" 2>/dev/null && sh -c 'echo $$ >"$1/cgroup.procs"' _ "$cg" 2>/dev/null; then
 	container_ok=true
 	bash -c 'for ((i = 1; i <= 5; i++)); do
 	    (echo "$BASHPID" >"$1/cgroup.procs" && exec "$2" "$i"); done' spawner "$cg" "$w/bin/ctr-true" &
