@@ -644,8 +644,7 @@ add_envelope(struct encode_ctx *ctx, struct jw *w, const struct hids_event *ev)
 	char idbuf[64];
 	uint64_t ts = ev->k.ts_ns ? ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns
 				  : clock_ns(CLOCK_REALTIME);
-	bool metric = ev->k.action == EV_LOST || ev->k.action == EV_HEARTBEAT ||
-	    ev->k.action == EV_SUPPRESSED;
+	bool metric = ev_action_is_record(ev->k.action);
 
 	jw_time(w, ctx, "@timestamp", ts);
 	ctx->sequence++;
@@ -898,8 +897,7 @@ add_summary(struct encode_ctx *ctx, struct jw *w, const struct filter_summary *s
 static void
 build_doc(struct encode_ctx *ctx, struct jw *w, const struct hids_event *ev, struct shrink *sh)
 {
-	bool proc_event = ev->k.action != EV_LOST && ev->k.action != EV_HEARTBEAT &&
-	    ev->k.action != EV_SUPPRESSED;
+	bool proc_event = !ev_action_is_record(ev->k.action);
 
 	jw_open(w, NULL);
 	add_envelope(ctx, w, ev);

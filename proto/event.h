@@ -43,6 +43,13 @@ enum ev_action {
 	EV_ACTION_MAX
 };
 
+/* Whether an action is one of the agent's own records, which describe no process. */
+static inline bool
+ev_action_is_record(enum ev_action a)
+{
+	return a == EV_LOST || a == EV_HEARTBEAT || a == EV_SUPPRESSED;
+}
+
 /* One decoded connector (cn_proc) message: ids only, as the kernel sends them. */
 struct cn_event {
 	enum ev_action action;

@@ -205,7 +205,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * name of invalid bytes, escaped four times over, can still overflow a
 	 * small limit.)
 	 */
-	bool proc_event = ev.k.action != EV_LOST && ev.k.action != EV_HEARTBEAT;
+	bool proc_event = !ev_action_is_record(ev.k.action);
 	if (ctx.max_line_bytes && len > ctx.max_line_bytes && proc_event &&
 	    (jget(doc, "hids.truncated") == NULL || has_bytes(jget(doc, "process.args")) ||
 	    has_bytes(jget(doc, "process.executable")) ||
