@@ -33,67 +33,6 @@ static void collector_fail(struct collector *c, const char *why);
 static void collector_confirm(struct collector *c);
 static void collector_arm_confirm(struct collector *c);
 
-/* Parses "host:port[,host:port...]" ("[v6]:port" for IPv6) into cfg. */
-int
-collector_parse_addresses(const char *list, struct collector_config *cfg, char *err,
-    size_t errlen)
-{
-	char *copy = xstrdup(list), *save = NULL, *tok;
-	int rc = 0;
-
-	cfg->naddrs = 0;
-	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-		struct collector_addr *a;
-		char *host = tok, *port, shown[300];
-		uint64_t pn;
-
-		strlcpy_trunc(shown, tok, sizeof(shown));	/* tok is split below */
-		if (cfg->naddrs == COLLECTOR_MAX_ADDRS) {
-			snprintf(err, errlen, "more than %d collector addresses", COLLECTOR_MAX_ADDRS);
-			rc = -1;
-			break;
-		}
-		if (*host == '[') {
-			char *close = strchr(host, ']');
-			if (close == NULL || close[1] != ':') {
-				snprintf(err, errlen, "bad address '%s' (expected [ipv6]:port)", tok);
-				rc = -1;
-				break;
-			}
-			*close = '\0';
-			host++;
-			port = close + 2;
-		} else {
-			port = strrchr(host, ':');
-			if (port == NULL || strchr(host, ':') != port) {
-				snprintf(err, errlen, "bad address '%s' (expected host:port)", tok);
-				rc = -1;
-				break;
-			}
-			*port++ = '\0';
-		}
-		if (*host == '\0' || strlen(host) >= sizeof(a->host) ||
-		    parse_u64(port, 1, 65535, &pn) == -1) {
-			snprintf(err, errlen, "bad address '%s' (expected host:port, port 1-65535)",
-			    shown);
-			rc = -1;
-			break;
-		}
-		a = &cfg->addrs[cfg->naddrs++];
-		strlcpy_trunc(a->host, host, sizeof(a->host));
-		snprintf(a->port, sizeof(a->port), "%u", (unsigned)pn);
-		a->portnum = (uint16_t)pn;
-		snprintf(a->label, sizeof(a->label), strchr(host, ':') ? "[%s]:%s" : "%s:%s",
-		    a->host, a->port);
-	}
-	free(copy);
-	if (rc == 0 && cfg->naddrs == 0) {
-		snprintf(err, errlen, "no collector address given");
-		rc = -1;
-	}
-	return rc;
-}
-
 /* Frees the strings a collector config owns. */
 void
 collector_config_release(struct collector_config *cfg)

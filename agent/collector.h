@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
 #include "backoff.h"
 #include "linequeue.h"
 #include "relpsess.h"
@@ -33,13 +34,6 @@ struct evdns_base;
 struct bufferevent;
 struct event;
 struct evbuffer_cb_entry;
-
-struct collector_addr {
-	char host[256];
-	char port[8];
-	uint16_t portnum;
-	char label[272];	/* host:port as configured */
-};
 
 enum collector_protocol { PROTO_NDJSON = 0, PROTO_RELP };
 
@@ -95,8 +89,6 @@ struct collector {
 };
 
 /* collector.c */
-int collector_parse_addresses(const char *list, struct collector_config *cfg,
-    char *err, size_t errlen);
 void collector_config_release(struct collector_config *cfg);
 int collector_init(struct collector *c, struct event_base *base,
     const struct collector_config *cfg, const char *hostname, uint64_t seed,

@@ -194,7 +194,8 @@ parse_address(struct config_parse *st, const struct config_key *k, const char *v
 	char err[256];
 
 	(void)k;
-	if (collector_parse_addresses(v, &st->c->col, err, sizeof(err)) == -1)
+	if (addr_parse_list(v, st->c->col.addrs, COLLECTOR_MAX_ADDRS, &st->c->col.naddrs,
+	    err, sizeof(err)) == -1)
 		perr(st, "%s", err);
 	else
 		st->c->forward = true;
