@@ -3,11 +3,12 @@
 # bench.sh: process-storm benchmark of hids-agent against forkstat.
 #
 # Usage (as root, after building the agent):
-#   tests/bench/bench.sh [-a AGENT] [-n SPAWNS] [-s "2 4"] [-r REPEAT]
+#   tests/bench/bench.sh [-a AGENT] [-c CONFIG] [-n SPAWNS] [-s "2 4"] [-r REPEAT]
 #                        [--no-concurrent] [--settle S] [--wait-quiet S]
 #                        [--keep] [--strict]
 #
 #   -a, --agent PATH     agent binary (default: build/hids-agent in the repo)
+#   -c, --config FILE    run the agent with -c FILE (default: built-in settings)
 #   -n, --spawns N       spawns per storm, split over the spawners (default 3000)
 #   -s, --spawners LIST  parallel spawner counts to run (default "2 4")
 #   -r, --repeat R       runs per configuration; the table shows medians (default 3)
@@ -20,7 +21,7 @@
 #   -h, --help           print this help
 #
 # For each spawner count and each repetition it runs, one after the other:
-#   1. hids-agent --stdout (default settings, no -c) alone,
+#   1. hids-agent --stdout (default settings, or -c CONFIG) alone,
 #   2. forkstat -e exec alone,
 #   3. both at once (unless --no-concurrent),
 # each time starting the tool(s), waiting until ready, running one storm of
@@ -42,6 +43,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 AGENT="$repo/build/hids-agent"
+AGENT_CONF=
 SPAWNS=3000
 SPAWNERS="2 4"
 REPEAT=3
@@ -54,7 +56,7 @@ CC=${CC:-cc}
 PYTHON=/usr/bin/python3
 [[ -x $PYTHON ]] || PYTHON=python3
 
-usage() { sed -n '3,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '3,21s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 BENCH_NAME=bench
 # shellcheck source=tests/bench/lib.sh
 . "$here/lib.sh"
@@ -62,6 +64,7 @@ BENCH_NAME=bench
 while (($#)); do
 	case $1 in
 	-a|--agent) AGENT=$2; shift 2 ;;
+	-c|--config) AGENT_CONF=$2; shift 2 ;;
 	-n|--spawns) SPAWNS=$2; shift 2 ;;
 	-s|--spawners) SPAWNERS=$2; shift 2 ;;
 	-r|--repeat) REPEAT=$2; shift 2 ;;
@@ -145,7 +148,7 @@ run() {
 	fi
 	((OTHERS == 0)) || log "warning: $OTHERS other process-connector listener(s) running"
 	CONF=0
-	if [[ $what != forkstat && -e /etc/hids-agent/hids-agent.conf ]]; then
+	if [[ $what != forkstat && -z $AGENT_CONF && -e /etc/hids-agent/hids-agent.conf ]]; then
 		CONF=1
 		log "warning: /etc/hids-agent/hids-agent.conf exists; the agent reads it instead of built-in defaults"
 	fi
@@ -153,7 +156,7 @@ run() {
 	# listener with a per-CPU sequence number of its own, which the agent
 	# would see as a gap if it were already running.
 	[[ $what == forkstat || $what == both ]] && start_forkstat "$dir"
-	[[ $what == agent || $what == both ]] && start_agent "$dir" --stdout
+	[[ $what == agent || $what == both ]] && start_agent "$dir" --stdout ${AGENT_CONF:+-c "$AGENT_CONF"}
 	[[ -n ${APID:-} ]] && sa0=$(sample "$APID")
 	[[ -n ${FPID:-} ]] && sf0=$(sample "$FPID")
 	storm "$nsp" "$SPAWNS" "$dir" "$runid"
@@ -188,7 +191,7 @@ done
 echo "## hids-agent vs forkstat: process storm on $(nproc) CPUs ($(uname -r))"
 echo
 echo "Storms of $SPAWNS fork+exec of a $LINKAGE no-op with a unique argv, waiting for each child;"
-echo "hids-agent with default settings (\`--stdout\`, no \`-c\`), forkstat as \`forkstat -e exec\`."
+echo "hids-agent with ${AGENT_CONF:+-c $AGENT_CONF, otherwise }default settings (\`--stdout\`), forkstat as \`forkstat -e exec\`."
 echo "Load average at the start: $LOAD0; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo
 rc=0
