@@ -1254,6 +1254,72 @@ test_path_truncated_listed(void **state)
 	encode_ctx_release(&ctx);
 }
 
+/* env_vars, the hash, the executable's properties and hash_status come out as the schema says. */
+static void
+test_exe_hash_env(void **state)
+{
+	static const char env[] = "LD_PRELOAD=/tmp/x\xff.so\0SUDO_USER=alice";
+	struct encode_ctx ctx;
+	struct hids_event ev;
+	json_object *d;
+
+	(void)state;
+	ctx_init(&ctx);
+	exec_event(&ev);
+	ev.proc.env = malloc(sizeof(env));
+	assert_non_null(ev.proc.env);
+	memcpy(ev.proc.env, env, sizeof(env));
+	ev.proc.env_len = sizeof(env) - 1;
+	ev.proc.env_partial = true;
+	ev.proc.known |= PF_EXE_ID;
+	ev.proc.exe_mode = 0104755;
+	ev.proc.exe_uid = 1000;
+	ev.proc.exe_fcaps = true;
+	ev.proc.exe_fcaps_effective = true;
+	ev.proc.exe_fcaps_permitted = (1ull << 13) | (1ull << 10) | (1ull << 63);
+	ev.proc.hash_status = HASH_STATUS_DONE;
+	ev.proc.hash_algs = HASH_ALG_SHA256 | HASH_ALG_MD5;
+	for (int i = 0; i < 32; i++)
+		ev.proc.sha256[i] = (uint8_t)i;
+	memset(ev.proc.md5, 0xab, sizeof(ev.proc.md5));
+	d = encode_parse(&ctx, &ev, NULL);
+	json_object *a = jget(d, "process.env_vars");
+	assert_int_equal(json_object_array_length(a), 2);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(a, 0)),
+	    "LD_PRELOAD=/tmp/x\\xff.so");
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(a, 1)),
+	    "SUDO_USER=alice");
+	assert_true(jarray_has(d, "hids.escaped", "process.env_vars"));
+	assert_true(jbool(d, "hids.env_vars_partial"));
+	assert_string_equal(jstr(d, "process.hash.sha256"),
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+	assert_string_equal(jstr(d, "process.hash.md5"), "abababababababababababababababab");
+	assert_null(jget(d, "process.hash.sha1"));
+	assert_null(jget(d, "hids.hash_status"));
+	assert_string_equal(jstr(d, "hids.exe.mode"), "4755");
+	assert_string_equal(jstr(d, "hids.exe.uid"), "1000");
+	assert_true(jbool(d, "hids.exe.setuid"));
+	assert_null(jget(d, "hids.exe.setgid"));
+	assert_true(jbool(d, "hids.exe.writable_by_non_root"));
+	assert_true(jarray_has(d, "hids.exe.capabilities.permitted", "CAP_NET_RAW"));
+	assert_true(jarray_has(d, "hids.exe.capabilities.permitted", "CAP_NET_BIND_SERVICE"));
+	assert_true(jarray_has(d, "hids.exe.capabilities.permitted", "CAP_63"));
+	assert_true(jbool(d, "hids.exe.capabilities.effective"));
+	json_object_put(d);
+
+	/* Not hashed: no process.hash, and the reason; root's 0755 file is not writable by others. */
+	ev.proc.hash_status = HASH_STATUS_PENDING;
+	ev.proc.exe_mode = 0100755;
+	ev.proc.exe_uid = 0;
+	d = encode_parse(&ctx, &ev, NULL);
+	assert_null(jget(d, "process.hash"));
+	assert_string_equal(jstr(d, "hids.hash_status"), "pending");
+	assert_null(jget(d, "hids.exe.writable_by_non_root"));
+	assert_null(jget(d, "hids.exe.setuid"));
+	json_object_put(d);
+	hids_event_release(&ev);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1271,6 +1337,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_proc_gone_thread_container),
 		cmocka_unit_test(test_uid_ptrace_details),
 		cmocka_unit_test(test_previous_image),
+		cmocka_unit_test(test_exe_hash_env),
 		cmocka_unit_test(test_lost_and_heartbeat),
 		cmocka_unit_test(test_heartbeat_carries_every_listed_counter),
 		cmocka_unit_test(test_format_time),

@@ -865,6 +865,34 @@ test_read_environ_self(void **state)
 	unsetenv("HIDS_UNIT_ENV");
 }
 
+/* security.capability values of each revision parse; anything else is refused. */
+static void
+test_fcaps(void **state)
+{
+	/* Revision 2, effective: permitted CAP_NET_BIND_SERVICE (10) and CAP_NET_RAW (13), bit 40 high. */
+	static const unsigned char v2[20] = { 0x01, 0, 0, 0x02, 0x00, 0x24, 0, 0, 0, 0, 0, 0,
+		0x00, 0x01, 0, 0, 0, 0, 0, 0 };
+	static const unsigned char v1[12] = { 0x00, 0, 0, 0x01, 0x01, 0, 0, 0, 0x02, 0, 0, 0 };
+	static const unsigned char v3[24] = { 0x00, 0, 0, 0x03, 0, 0, 0, 0, 0x80, 0, 0, 0 };
+	struct process p;
+	(void)state;
+
+	process_init(&p);
+	assert_int_equal(procfs_parse_fcaps(v2, sizeof(v2), &p), 0);
+	assert_true(p.exe_fcaps && p.exe_fcaps_effective);
+	assert_int_equal(p.exe_fcaps_permitted, (1ull << 10) | (1ull << 13) | (1ull << 40));
+	assert_int_equal(p.exe_fcaps_inheritable, 0);
+	assert_int_equal(procfs_parse_fcaps(v1, sizeof(v1), &p), 0);
+	assert_false(p.exe_fcaps_effective);
+	assert_int_equal(p.exe_fcaps_permitted, 1);
+	assert_int_equal(p.exe_fcaps_inheritable, 2);
+	assert_int_equal(procfs_parse_fcaps(v3, sizeof(v3), &p), 0);
+	assert_int_equal(p.exe_fcaps_inheritable, 0x80);
+	assert_int_equal(procfs_parse_fcaps(v2, 12, &p), -1);
+	assert_int_equal(procfs_parse_fcaps(v1, 3, &p), -1);
+	assert_int_equal(procfs_parse_fcaps(v3, 20, &p), -1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -890,6 +918,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_environ_bounds),
 		cmocka_unit_test(test_environ_spec),
 		cmocka_unit_test(test_read_environ_self),
+		cmocka_unit_test(test_fcaps),
 	};
 
 	if (argc > 1 && strcmp(argv[1], CHILD_FLAG) == 0)
