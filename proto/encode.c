@@ -21,9 +21,9 @@
 
 #include "common.h"
 #include "escape.h"
+#include "json.h"
 
 #define COMPACT_STR_BYTES 256	/* strings kept when a line must shrink past its args */
-#define JW_MAX_DEPTH 8
 #define JW_MAX_ESCAPED 16	/* fields that can be listed in hids.escaped */
 
 /* How much a line must give up to fit max_line_bytes. */
@@ -41,158 +41,18 @@ struct jw_names {
 	int n;
 };
 
-/* The line being written: a buffer, and per open object whether it has a member yet. */
-struct jw {
-	char *buf;
-	size_t len, cap;
-	int depth;
-	bool has[JW_MAX_DEPTH];
+/* The line being written, and the field names it will list in hids.escaped and hids.path_truncated. */
+struct doc {
+	struct jw w;			/* first: a struct jw * of a doc is the doc's */
 	struct jw_names escaped;	/* fields whose values were escaped */
 	struct jw_names cut;		/* paths the process table had cut */
 };
 
-static void
-jw_reserve(struct jw *w, size_t more)
+/* Returns the document a writer belongs to (the build_doc writer; encode_shared's is not one). */
+static struct doc *
+doc_of(struct jw *w)
 {
-	if (w->len + more <= w->cap)
-		return;
-	w->buf = xgrow(w->buf, &w->cap, w->len + more, 1024);
-}
-
-static void
-jw_raw(struct jw *w, const char *s, size_t n)
-{
-	jw_reserve(w, n);
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-}
-
-static void
-jw_char(struct jw *w, char c)
-{
-	jw_reserve(w, 1);
-	w->buf[w->len++] = c;
-}
-
-/* Writes s (valid UTF-8) as the inside of a JSON string: quotes, backslashes and control characters escaped. */
-static void
-jw_chars(struct jw *w, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0;
-
-	jw_reserve(w, n);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		jw_raw(w, s + run, i - run);
-		run = i + 1;
-		switch (c) {
-		case '"': jw_raw(w, "\\\"", 2); break;
-		case '\\': jw_raw(w, "\\\\", 2); break;
-		case '\n': jw_raw(w, "\\n", 2); break;
-		case '\r': jw_raw(w, "\\r", 2); break;
-		case '\t': jw_raw(w, "\\t", 2); break;
-		case '\b': jw_raw(w, "\\b", 2); break;
-		case '\f': jw_raw(w, "\\f", 2); break;
-		default: {
-			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-			jw_raw(w, u, sizeof(u));
-		}
-		}
-	}
-	jw_raw(w, s + run, n - run);
-}
-
-/* Writes s (valid UTF-8) as a JSON string. */
-static void
-jw_string(struct jw *w, const char *s, size_t n)
-{
-	jw_char(w, '"');
-	jw_chars(w, s, n);
-	jw_char(w, '"');
-}
-
-/* Starts a member: the comma if needed, then "key":. */
-static void
-jw_key(struct jw *w, const char *key)
-{
-	if (w->has[w->depth])
-		jw_char(w, ',');
-	w->has[w->depth] = true;
-	jw_char(w, '"');
-	jw_raw(w, key, strlen(key));
-	jw_raw(w, "\":", 2);
-}
-
-/* Opens a nested object; key NULL for the document itself. */
-static void
-jw_open(struct jw *w, const char *key)
-{
-	if (key)
-		jw_key(w, key);
-	jw_char(w, '{');
-	w->depth++;
-	w->has[w->depth] = false;
-}
-
-static void
-jw_close(struct jw *w)
-{
-	jw_char(w, '}');
-	w->depth--;
-}
-
-/* Where an optional object began: the line's length and whether its parent had a member. */
-struct jw_mark {
-	size_t len;
-	bool had;
-};
-
-/* Opens an object that is left out again (jw_close_opt) if nothing goes in it. */
-static struct jw_mark
-jw_open_opt(struct jw *w, const char *key)
-{
-	struct jw_mark m = { w->len, w->has[w->depth] };
-
-	jw_open(w, key);
-	return m;
-}
-
-static void
-jw_close_opt(struct jw *w, struct jw_mark m)
-{
-	if (w->has[w->depth]) {
-		jw_close(w);
-		return;
-	}
-	w->depth--;
-	w->len = m.len;
-	w->has[w->depth] = m.had;
-}
-
-static void
-jw_str(struct jw *w, const char *key, const char *s)
-{
-	jw_key(w, key);
-	jw_string(w, s, strlen(s));
-}
-
-static void
-jw_int(struct jw *w, const char *key, int64_t v)
-{
-	char buf[24];
-	int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
-	jw_key(w, key);
-	jw_raw(w, buf, (size_t)n);
-}
-
-static void
-jw_bool(struct jw *w, const char *key, bool v)
-{
-	jw_key(w, key);
-	jw_raw(w, v ? "true" : "false", v ? 4 : 5);
+	return (struct doc *)(void *)w;
 }
 
 /* Adds the field prefix.suffix to a list of names (escaped, or cut). */
@@ -204,20 +64,6 @@ jw_note(struct jw_names *l, const char *prefix, const char *suffix)
 	snprintf(l->buf[l->n], sizeof(l->buf[0]), "%s.%s", prefix, suffix);
 	l->v[l->n] = l->buf[l->n];
 	l->n++;
-}
-
-/* Writes "key":["a","b",...] from n field names. */
-static void
-jw_name_list(struct jw *w, const char *key, const char *const *names, int n)
-{
-	jw_key(w, key);
-	jw_char(w, '[');
-	for (int i = 0; i < n; i++) {
-		if (i > 0)
-			jw_char(w, ',');
-		jw_string(w, names[i], strlen(names[i]));
-	}
-	jw_char(w, ']');
 }
 
 /* Formats wall-clock ns as RFC 3339 UTC with nanoseconds. */
@@ -299,7 +145,7 @@ add_bytes(struct jw *w, const char *key, const char *s, size_t n,
 	bool esc;
 
 	if (cut && !(sh->str_cap == 1 && n > 1))
-		jw_note(&w->cut, prefix, key);
+		jw_note(&doc_of(w)->cut, prefix, key);
 
 	if (sh->str_cap && n > sh->str_cap) {
 		sh->cut = true;
@@ -310,7 +156,7 @@ add_bytes(struct jw *w, const char *key, const char *s, size_t n,
 	jw_key(w, key);
 	jw_bytes_value(w, s, n, &esc);
 	if (esc)
-		jw_note(&w->escaped, prefix, key);
+		jw_note(&doc_of(w)->escaped, prefix, key);
 }
 
 /* Writes {"id":"N","name":...}; the name comes from NSS, so it is treated like process strings. */
@@ -381,9 +227,9 @@ add_args(struct jw *w, const struct process *p, size_t keep, const char *prefix,
 		jw_char(w, '"');
 	}
 	if (esc) {
-		jw_note(&w->escaped, prefix, "args");
+		jw_note(&doc_of(w)->escaped, prefix, "args");
 		if (with_cmdline)
-			jw_note(&w->escaped, prefix, "command_line");
+			jw_note(&doc_of(w)->escaped, prefix, "command_line");
 	}
 }
 
@@ -420,24 +266,7 @@ add_env_vars(struct jw *w, const struct process *p, struct shrink *sh)
 	}
 	jw_char(w, ']');
 	if (esc)
-		jw_note(&w->escaped, "process", "env_vars");
-}
-
-/* Writes n (at most 32) bytes as lowercase hex under key. */
-static void
-jw_hex(struct jw *w, const char *key, const uint8_t *b, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	char buf[65];
-
-	if (n > 32)
-		n = 32;
-	for (size_t i = 0; i < n; i++) {
-		buf[2 * i] = hex[b[i] >> 4];
-		buf[2 * i + 1] = hex[b[i] & 0xf];
-	}
-	jw_key(w, key);
-	jw_string(w, buf, 2 * n);
+		jw_note(&doc_of(w)->escaped, "process", "env_vars");
 }
 
 /* Adds process.hash.{md5,sha1,sha256} of the executable, when they were computed. */
@@ -668,8 +497,8 @@ add_envelope(struct encode_ctx *ctx, struct jw *w, const struct hids_event *ev)
 	encode_shared(ctx);
 	jw_raw(w, ctx->shared, ctx->shared_len);
 	if (ctx->shared_escaped) {
-		jw_note(&w->escaped, "host", "hostname");
-		jw_note(&w->escaped, "host", "name");
+		jw_note(&doc_of(w)->escaped, "host", "hostname");
+		jw_note(&doc_of(w)->escaped, "host", "name");
 	}
 }
 
@@ -914,10 +743,10 @@ build_doc(struct encode_ctx *ctx, struct jw *w, const struct hids_event *ev, str
 		add_summary(ctx, w, ev->summary, sh);
 	if (proc_event)
 		add_event_hids(ctx, w, ev, sh);
-	if (w->escaped.n > 0)
-		jw_name_list(w, "escaped", w->escaped.v, w->escaped.n);
-	if (w->cut.n > 0)
-		jw_name_list(w, "path_truncated", w->cut.v, w->cut.n);
+	if (doc_of(w)->escaped.n > 0)
+		jw_str_array(w, "escaped", doc_of(w)->escaped.v, doc_of(w)->escaped.n);
+	if (doc_of(w)->cut.n > 0)
+		jw_str_array(w, "path_truncated", doc_of(w)->cut.v, doc_of(w)->cut.n);
 	jw_close_opt(w, mark);
 	jw_close(w);
 }
@@ -935,24 +764,24 @@ encode_event(struct encode_ctx *ctx, const struct hids_event *ev, size_t *len)
 {
 	struct shrink sh = { .args_keep = SIZE_MAX };
 	uint64_t seq0 = ctx->sequence;
-	struct jw w;
+	struct doc d;
 
-	memset(&w, 0, sizeof(w));
-	w.buf = ctx->buf;	/* the buffer of the last line, kept for the next */
-	w.cap = ctx->buf_cap;
+	memset(&d, 0, sizeof(d));
+	d.w.buf = ctx->buf;	/* the buffer of the last line, kept for the next */
+	d.w.cap = ctx->buf_cap;
 	for (;;) {
 		ctx->sequence = seq0;
 		sh.cut = false;
-		w.len = 0;
-		w.depth = 0;
-		w.has[0] = false;
-		w.escaped.n = 0;
-		w.cut.n = 0;
-		build_doc(ctx, &w, ev, &sh);
-		if (ctx->max_line_bytes == 0 || w.len + 1 <= ctx->max_line_bytes ||
+		d.w.len = 0;
+		d.w.depth = 0;
+		d.w.has[0] = false;
+		d.escaped.n = 0;
+		d.cut.n = 0;
+		build_doc(ctx, &d.w, ev, &sh);
+		if (ctx->max_line_bytes == 0 || d.w.len + 1 <= ctx->max_line_bytes ||
 		    sh.str_cap == 1)
 			break;
-		size_t over = w.len + 1 - ctx->max_line_bytes;
+		size_t over = d.w.len + 1 - ctx->max_line_bytes;
 		size_t cur = sh.args_keep < ev->proc.args_len ? sh.args_keep : ev->proc.args_len;
 		if ((ev->proc.known & PF_ARGS) && cur > 0) {
 			/*
@@ -970,12 +799,12 @@ encode_event(struct encode_ctx *ctx, const struct hids_event *ev, size_t *len)
 			sh.str_cap = 1;	/* last resort: keep ids and numbers only */
 		}
 	}
-	ctx->buf = w.buf;
-	ctx->buf_cap = w.cap;
-	char *out = xmalloc(w.len + 2);
-	memcpy(out, w.buf, w.len);
-	out[w.len] = '\n';
-	out[w.len + 1] = '\0';
-	*len = w.len + 1;
+	ctx->buf = d.w.buf;
+	ctx->buf_cap = d.w.cap;
+	char *out = xmalloc(d.w.len + 2);
+	memcpy(out, d.w.buf, d.w.len);
+	out[d.w.len] = '\n';
+	out[d.w.len + 1] = '\0';
+	*len = d.w.len + 1;
 	return out;
 }
