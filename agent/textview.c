@@ -32,6 +32,7 @@
 
 #include "common.h"
 #include "escape.h"
+#include "json.h"
 
 #define TV_ENTITY_BYTES 32	/* process.entity_id kept per slot (ours are 24) */
 #define TV_JSON_DEPTH 16	/* nesting json-c accepts; ours is 5 deep */
@@ -51,8 +52,7 @@ struct tv_proc {
 struct textview {
 	struct json_tokener *tok;
 	struct tv_proc *procs;	/* TEXTVIEW_CACHE_SLOTS, indexed by pid */
-	char *buf;		/* the text of the last line formatted */
-	size_t len, cap;
+	struct jw out;		/* the text of the last line formatted: only the writer's buffer */
 	long day;		/* local date of the last line shown, -1 before any */
 	bool color;
 };
@@ -87,25 +87,15 @@ textview_free(struct textview *tv)
 		return;
 	json_tokener_free(tv->tok);
 	free(tv->procs);
-	free(tv->buf);
+	free(tv->out.buf);
 	free(tv);
-}
-
-/* Makes room for more bytes in the line being built. */
-static void
-tv_reserve(struct textview *tv, size_t more)
-{
-	if (tv->len + more > tv->cap)
-		tv->buf = xgrow(tv->buf, &tv->cap, tv->len + more, 512);
 }
 
 /* Appends bytes of our own (never bytes from the event). */
 static void
 tv_raw(struct textview *tv, const char *s, size_t n)
 {
-	tv_reserve(tv, n);
-	memcpy(tv->buf + tv->len, s, n);
-	tv->len += n;
+	jw_raw(&tv->out, s, n);
 }
 
 static void tv_printf(struct textview *tv, const char *fmt, ...) HIDS_PRINTF(2, 3);
@@ -122,11 +112,11 @@ tv_printf(struct textview *tv, const char *fmt, ...)
 	va_end(ap);
 	if (n <= 0)
 		return;
-	tv_reserve(tv, (size_t)n + 1);
+	jw_reserve(&tv->out, (size_t)n + 1);
 	va_start(ap, fmt);
-	vsnprintf(tv->buf + tv->len, (size_t)n + 1, fmt, ap);
+	vsnprintf(tv->out.buf + tv->out.len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	tv->len += (size_t)n;
+	tv->out.len += (size_t)n;
 }
 
 /* Starts a colour (an SGR parameter string) when colours are on. */
@@ -149,7 +139,7 @@ tv_sgr_end(struct textview *tv, const char *sgr)
 static void
 tv_pad(struct textview *tv, size_t start, size_t width)
 {
-	while (tv->len - start < width)
+	while (tv->out.len - start < width)
 		TV_LIT(tv, " ");
 }
 
@@ -651,9 +641,9 @@ tv_action_word(struct textview *tv, const char *action, size_t n, const char *sg
 
 	TV_LIT(tv, " ");
 	tv_sgr(tv, sgr);
-	start = tv->len;
+	start = tv->out.len;
 	tv_safe(tv, action, n, false);
-	shown = tv->len - start;
+	shown = tv->out.len - start;
 	tv_sgr_end(tv, sgr);
 	for (; shown < TV_ACTION_WIDTH; shown++)
 		TV_LIT(tv, " ");
@@ -673,7 +663,7 @@ tv_process(struct textview *tv, json_object *ev, const struct tv_action *a)
 	else
 		tv_printf(tv, " %*s", TV_PID_WIDTH, "-");
 	TV_LIT(tv, " ");
-	start = tv->len;
+	start = tv->out.len;
 	if (!tv_field(tv, ev, "process.user.name") && !tv_field(tv, ev, "process.user.id"))
 		TV_LIT(tv, "-");
 	tv_pad(tv, start, TV_USER_WIDTH);
@@ -853,7 +843,7 @@ tv_action_is(const char *action, size_t n, const char *name)
 	return strlen(name) == n && memcmp(name, action, n) == 0;
 }
 
-/* Formats a parsed record into tv->buf. */
+/* Formats a parsed record into tv->out.buf. */
 static void
 tv_record(struct textview *tv, json_object *ev, const char *action, size_t n)
 {
@@ -918,11 +908,11 @@ textview_format(struct textview *tv, const char *line, size_t len, const char **
 		json_object_put(ev);
 		return -1;
 	}
-	tv->len = 0;
+	tv->out.len = 0;
 	tv_record(tv, ev, action, n);
 	json_object_put(ev);
-	*out = tv->buf;
-	*outlen = tv->len;
+	*out = tv->out.buf;
+	*outlen = tv->out.len;
 	return 0;
 }
 
