@@ -22,6 +22,7 @@
 
 #define PROCFS_SMALL_FILE 4096	/* stat, status and cgroup reads */
 #define PROCFS_CGROUP_FILE 8192	/* cgroup v1 can list many hierarchies */
+#define PROCFS_ENV_VALUE_READ (64u << 10)	/* environ bytes looked at for one variable */
 
 /* Opens /proc once; every other read is relative to it. */
 int
@@ -552,7 +553,29 @@ parse_u32_list(const char *s, const char *end, uint32_t *out, int want)
 	return n;
 }
 
-/* Parses Uid, Gid, NSpid and CapEff from /proc/PID/status. */
+/* Parses the hex capability mask of a status line's value into *out. */
+static int
+parse_cap_hex(const char *q, const char *eol, uint64_t *out)
+{
+	char hex[24], *e;
+
+	while (q < eol && (*q == ' ' || *q == '\t'))
+		q++;
+	size_t hl = (size_t)(eol - q);
+	/* cppcheck-suppress knownConditionTrueFalse ; false positive: q < eol is possible */
+	if (hl == 0 || hl >= sizeof(hex))
+		return -1;
+	memcpy(hex, q, hl);
+	hex[hl] = '\0';
+	errno = 0;
+	unsigned long long c = strtoull(hex, &e, 16);
+	if (*e != '\0' || errno)
+		return -1;
+	*out = c;
+	return 0;
+}
+
+/* Parses Uid, Gid, NSpid, CapEff and CapPrm from /proc/PID/status. */
 int
 procfs_parse_status(const char *buf, size_t len, struct process *p)
 {
@@ -595,22 +618,10 @@ procfs_parse_status(const char *buf, size_t len, struct process *p)
 				p->known |= PF_NSPID;
 			}
 		} else if (eol - s > 7 && memcmp(s, "CapEff:", 7) == 0) {
-			char *e;
-			char hex[24];
-			const char *q = s + 7;
-			while (q < eol && (*q == ' ' || *q == '\t'))
-				q++;
-			size_t hl = (size_t)(eol - q);
-			/* cppcheck-suppress knownConditionTrueFalse ; false positive: q < eol is possible */
-			if (hl > 0 && hl < sizeof(hex)) {
-				memcpy(hex, q, hl);
-				hex[hl] = '\0';
-				unsigned long long c = strtoull(hex, &e, 16);
-				if (*e == '\0') {
-					p->cap_eff = c;
-					p->known |= PF_CAPS;
-				}
-			}
+			if (parse_cap_hex(s + 7, eol, &p->cap_eff) == 0)
+				p->known |= PF_CAPS;
+		} else if (eol - s > 7 && memcmp(s, "CapPrm:", 7) == 0) {
+			(void)parse_cap_hex(s + 7, eol, &p->cap_prm);
 		}
 		s = eol + 1;
 	}
@@ -760,6 +771,89 @@ procfs_parse_cgroup(const char *buf, size_t len, char out[65], const char **path
 }
 
 /*
+ * Names the runtime of a container from the cgroup path its id was found
+ * in (procfs_parse_cgroup): the name the runtime gives the cgroup
+ * ("docker-ID.scope", "libpod-ID", ...), or the parent it puts a bare id
+ * under. RUNTIME_NONE when the path does not say (a bare id under kubepods).
+ */
+uint8_t
+procfs_cgroup_runtime(const char *path, size_t len, const char *id)
+{
+	static const struct {
+		const char *before;	/* what precedes the id in its path component */
+		uint8_t runtime;
+	} names[] = {
+		{ "/cri-containerd-", RUNTIME_CONTAINERD }, { "/containerd-", RUNTIME_CONTAINERD },
+		{ "/docker-", RUNTIME_DOCKER }, { "/crio-", RUNTIME_CRIO },
+		{ "/libpod-", RUNTIME_PODMAN },
+		{ "/system.slice/containerd.service/", RUNTIME_CONTAINERD },
+		{ "/docker/", RUNTIME_DOCKER },
+	};
+	const char *at = NULL;
+
+	if (path == NULL || id == NULL || strlen(id) != 64)
+		return RUNTIME_NONE;
+	/* The outermost occurrence, as procfs_parse_cgroup took it. */
+	for (size_t i = 0; i + 64 <= len; i++) {
+		if (memcmp(path + i, id, 64) == 0) {
+			at = path + i;
+			break;
+		}
+	}
+	if (at == NULL)
+		return RUNTIME_NONE;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t bl = strlen(names[i].before);
+		if ((size_t)(at - path) >= bl && memcmp(at - bl, names[i].before, bl) == 0)
+			return names[i].runtime;
+	}
+	return RUNTIME_NONE;
+}
+
+/* Reads an unsigned decimal /proc/PID file (loginuid, sessionid) into *out. */
+static int
+read_u32_file(int procfd, int pid, const char *name, uint32_t *out)
+{
+	char buf[32];
+	int64_t v;
+	int n = procfs_read_file(procfd, pid, name, buf, sizeof(buf));
+
+	if (n <= 0)
+		return -1;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	if (parse_i64(buf, 0, UINT32_MAX, &v) == -1)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/*
+ * Copies the value of one environment variable of pid into out (cut at
+ * outlen - 1 bytes), through the same bounded reader as env_vars. Returns
+ * 0, or -1 when environ cannot be read or does not hold name.
+ */
+int
+procfs_env_value(int procfd, int pid, const char *name, char *out, size_t outlen)
+{
+	struct procfs_env_spec spec = { .nnames = 1, .value_max = outlen > 0 ? outlen - 1 : 0,
+					.read_max = PROCFS_ENV_VALUE_READ };
+	struct process p;
+	size_t nl = strlen(name);
+	int rc = -1;
+
+	spec.names[0] = (char *)(uintptr_t)name;
+	process_init(&p);
+	if (outlen > 0 && procfs_read_environ(procfd, pid, &spec, &p) == 0 && p.env &&
+	    p.env_len > nl && memcmp(p.env, name, nl) == 0 && p.env[nl] == '=') {
+		snprintf(out, outlen, "%.*s", (int)(p.env_len - nl - 1), p.env + nl + 1);
+		rc = 0;
+	}
+	process_release(&p);
+	return rc;
+}
+
+/*
  * Reads what is asked of /proc/PID into p, cmdline first; returns the
  * SNAP_* bits actually read. Cheap parts first after cmdline, in the order
  * the kernel tears them down.
@@ -826,6 +920,14 @@ procfs_snapshot(int procfd, int pid, unsigned what, size_t max_args, struct proc
 			p->container_id[0] = '\0';
 		free(p->cgroup);
 		p->cgroup = cglen > 0 ? xstrndup(cg, cglen) : NULL;
+		p->runtime = p->container_id[0] ?
+		    procfs_cgroup_runtime(cg, cglen, p->container_id) : RUNTIME_NONE;
+	}
+	/* Set once per login (pam_loginuid) and inherited; cheap, and last. */
+	if ((what & SNAP_AUDIT) && read_u32_file(procfd, pid, "loginuid", &p->audit_uid) == 0 &&
+	    read_u32_file(procfd, pid, "sessionid", &p->audit_sid) == 0) {
+		p->known |= PF_AUDIT;
+		got |= SNAP_AUDIT;
 	}
 	return got;
 }

@@ -20,7 +20,9 @@
 #define SNAP_STATUS (1u << 4)
 #define SNAP_CGROUP (1u << 5)
 #define SNAP_ENV (1u << 6)	/* the configured environment variables (procfs_set_env) */
-#define SNAP_EXEC (SNAP_CMDLINE | SNAP_EXE | SNAP_CWD | SNAP_STAT | SNAP_STATUS | SNAP_CGROUP)
+#define SNAP_AUDIT (1u << 7)	/* loginuid and sessionid */
+#define SNAP_EXEC (SNAP_CMDLINE | SNAP_EXE | SNAP_CWD | SNAP_STAT | SNAP_STATUS | SNAP_CGROUP | \
+    SNAP_AUDIT)
 
 #define PROCFS_CMDLINE_CAP_DEFAULT (256u << 10)	/* cmdline bytes read per exec, kept or counted */
 #define PROCFS_COUNT_CHUNK (64u << 10)	/* one read while counting past max_args */
@@ -47,6 +49,8 @@ int procfs_parse_cgroup(const char *buf, size_t len, char out[65], const char **
     size_t *path_len);
 uint32_t procfs_count_args(const char *buf, size_t len);
 int procfs_parse_fcaps(const unsigned char *b, size_t len, struct process *p);
+uint8_t procfs_cgroup_runtime(const char *path, size_t len, const char *id);
+int procfs_env_value(int procfd, int pid, const char *name, char *out, size_t outlen);
 int procfs_open_root(void);
 int procfs_read_file(int procfd, int pid, const char *name, char *buf, size_t bufsize);
 void procfs_release_scratch(void);

@@ -191,7 +191,45 @@ test_status_fields(void **state)
 	assert_true(p.ids.fsgid == 4294967295u);
 	assert_int_equal(p.ns_pid, 7);		/* the innermost namespace */
 	assert_true(p.cap_eff == 0x000001fffffffffeull);	/* CapEff, not CapPrm */
+	assert_true(p.cap_prm == 0x000001ffffffffffull);
 	assert_int_equal(p.known & (PF_IDS | PF_NSPID | PF_CAPS), PF_IDS | PF_NSPID | PF_CAPS);
+}
+
+/* container.runtime comes from the name the runtime gave the cgroup, or its parent. */
+static void
+test_cgroup_runtime(void **state)
+{
+	static const char id[] =
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	static const struct {
+		const char *before, *after;
+		uint8_t runtime;
+	} t[] = {
+		{ "0::/libpod_parent/libpod-", "\n", RUNTIME_PODMAN },
+		{ "0::/machine.slice/libpod-", ".scope/container\n", RUNTIME_PODMAN },
+		{ "0::/system.slice/docker-", ".scope\n", RUNTIME_DOCKER },
+		{ "12:pids:/docker/", "\n", RUNTIME_DOCKER },
+		{ "0::/system.slice/crio-", ".scope\n", RUNTIME_CRIO },
+		{ "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/"
+		  "cri-containerd-", ".scope\n", RUNTIME_CONTAINERD },
+		{ "0::/system.slice/containerd.service/", "\n", RUNTIME_CONTAINERD },
+		{ "0::/kubepods/besteffort/pod1/", "\n", RUNTIME_NONE },	/* a bare id says nothing */
+	};
+	char line[512], out[65];
+	const char *cg;
+	size_t cglen;
+	(void)state;
+
+	for (size_t i = 0; i < UNIT_COUNT(t); i++) {
+		int n = snprintf(line, sizeof(line), "%s%s%s", t[i].before, id, t[i].after);
+		if (procfs_parse_cgroup(line, (size_t)n, out, &cg, &cglen) != 0)
+			fail_msg("no container id in %s", line);
+		assert_string_equal(out, id);
+		assert_int_equal(procfs_cgroup_runtime(cg, cglen, out), t[i].runtime);
+	}
+	assert_int_equal(procfs_cgroup_runtime(NULL, 0, id), RUNTIME_NONE);
+	assert_int_equal(procfs_cgroup_runtime("/docker/x", 9, "x"), RUNTIME_NONE);
+	assert_int_equal(procfs_cgroup_runtime("/user.slice/a", 13, id), RUNTIME_NONE);
 }
 
 static void
@@ -897,6 +935,7 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cgroup_runtime),
 		cmocka_unit_test(test_stat_plain),
 		cmocka_unit_test(test_stat_odd_comms),
 		cmocka_unit_test(test_stat_minimal_fields),
