@@ -6,12 +6,16 @@
 #include "enrich.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
+#include "entry.h"
 #include "hasher.h"
 #include "procfs.h"
+
+#define ENRICH_SSH_CONNECTION 128	/* bytes of SSH_CONNECTION kept for entry_meta.source.ip */
 
 /* Returns the table entry of pid, reading /proc for one not seen before. */
 static struct proctab_entry *
@@ -81,6 +85,8 @@ enrich_fork(struct enricher *en, const struct capture_rec *r, struct hids_event 
 	pe = entry_for(en, k->ptgid, true);
 	if (pe)
 		process_copy(&ev->proc, &pe->p, en->max_args);
+	else
+		ev->proc.entry.type = ENTRY_UNKNOWN;
 	ev->proc.pid = k->tgid;
 	ev->proc.ppid = k->ptgid;
 	ev->proc.known |= PF_PPID;
@@ -182,6 +188,7 @@ merge_snapshot(struct process *p, const struct process *s, unsigned got)
 		p->ids = s->ids;
 		p->ns_pid = s->ns_pid;
 		p->cap_eff = s->cap_eff;
+		p->cap_prm = s->cap_prm;
 		p->known |= s->known & (PF_IDS | PF_NSPID | PF_CAPS);
 	}
 	if (got & SNAP_STAT) {
@@ -198,8 +205,51 @@ merge_snapshot(struct process *p, const struct process *s, unsigned got)
 		free(p->cgroup);
 		p->cgroup = s->cgroup ? xstrdup(s->cgroup) : NULL;
 		p->paths_cut &= (uint8_t)~PATH_CUT_CGROUP;
+		p->runtime = s->runtime;
 		p->known |= PF_CONTAINER;
 	}
+	if (got & SNAP_AUDIT) {
+		p->audit_uid = s->audit_uid;
+		p->audit_sid = s->audit_sid;
+		p->known |= PF_AUDIT;
+	}
+}
+
+/*
+ * Sets entry_meta.source.ip of a new sshd entry from its SSH_CONNECTION:
+ * the exec's env_vars when they hold it, else one bounded read of environ.
+ */
+static void
+entry_source(struct enricher *en, struct process *p, const struct process *snap, bool have_env)
+{
+	char val[ENRICH_SSH_CONNECTION];
+	static const char key[] = "SSH_CONNECTION=";
+
+	if (have_env && snap->env) {
+		for (size_t off = 0; off < snap->env_len;) {
+			const char *e = snap->env + off;
+			size_t n = strnlen(e, snap->env_len - off);
+			if (n > sizeof(key) - 1 && memcmp(e, key, sizeof(key) - 1) == 0) {
+				snprintf(val, sizeof(val), "%.*s", (int)(n - sizeof(key) + 1),
+				    e + sizeof(key) - 1);
+				(void)entry_set_source(&p->entry, val);
+				return;
+			}
+			off += n + 1;
+		}
+	}
+	if (procfs_env_value(en->procfd, p->pid, "SSH_CONNECTION", val, sizeof(val)) == 0)
+		(void)entry_set_source(&p->entry, val);
+}
+
+/* Decides p's entry leader from its parent as the table knows it (no /proc read). */
+static bool
+classify_entry(struct enricher *en, struct process *p)
+{
+	struct proctab_entry *pe = p->ppid > 0 && p->ppid != p->pid ?
+	    proctab_lookup(en->tab, p->ppid) : NULL;
+
+	return entry_classify(p, pe ? &pe->p : NULL);
 }
 
 /* exec: the new image, read by the capture thread the moment it was reported. */
@@ -229,6 +279,8 @@ enrich_exec(struct enricher *en, const struct capture_rec *r, struct hids_event 
 		proctab_entity_id(en->tab->host_id, k->tgid,
 		    (r->snap_got & SNAP_STAT) ? ev->proc.start_ticks : mono_to_ticks(en, k->ts_ns),
 		    ev->proc.entity_id);
+	if (classify_entry(en, &ev->proc))
+		entry_source(en, &ev->proc, &r->snap, (r->snap_got & SNAP_ENV) != 0);
 	proctab_set(en->tab, e, &ev->proc);
 	/* The environment is the exec event's alone: the table does not keep it. */
 	if (r->snap_got & SNAP_ENV) {
@@ -321,6 +373,8 @@ enrich_change(struct enricher *en, const struct capture_rec *r, struct hids_even
 	case EV_SID:
 		p->sid = k->tgid;
 		p->pgid = k->tgid;
+		if (e && classify_entry(en, p))
+			entry_source(en, p, NULL, false);
 		break;
 	case EV_COMM:
 		memcpy(p->name, k->comm, sizeof(p->name));
@@ -362,6 +416,64 @@ enrich_late_hash(struct enricher *en, int32_t pid, const char *entity_id,
 		hasher_copy_result(&e->p, h);
 }
 
+/*
+ * Copies a leader of ev->proc (session, group or entry) from the table when
+ * the entry with that pid still is that leader: match(cand) says so.
+ */
+static bool
+copy_leader(struct enricher *en, struct hids_event *ev, int32_t pid, struct process *out,
+    bool (*match)(const struct process *cand, const struct process *p))
+{
+	struct proctab_entry *le;
+
+	if (pid <= 0)
+		return false;
+	if (pid == ev->proc.pid) {
+		process_copy(out, &ev->proc, en->max_args);
+		return true;
+	}
+	if ((le = proctab_lookup(en->tab, pid)) == NULL || !match(&le->p, &ev->proc))
+		return false;
+	process_copy(out, &le->p, en->max_args);
+	return true;
+}
+
+static bool
+is_session_leader_of(const struct process *cand, const struct process *p)
+{
+	return (cand->known & PF_STAT) && cand->sid == p->sid;
+}
+
+static bool
+is_group_leader_of(const struct process *cand, const struct process *p)
+{
+	return (cand->known & PF_STAT) && cand->pgid == p->pgid;
+}
+
+static bool
+is_entry_leader_of(const struct process *cand, const struct process *p)
+{
+	return strcmp(cand->entity_id, p->entry.entity_id) == 0;
+}
+
+/* Adds the whole session, group and entry leaders the table still knows, and their names. */
+static void
+add_leaders(struct enricher *en, struct hids_event *ev)
+{
+	const struct process *p = &ev->proc;
+	struct process *l[3] = { &ev->session_leader, &ev->group_leader, &ev->entry_leader };
+
+	if (p->known & PF_STAT) {
+		ev->has_session_leader = copy_leader(en, ev, p->sid, l[0], is_session_leader_of);
+		ev->has_group_leader = copy_leader(en, ev, p->pgid, l[1], is_group_leader_of);
+	}
+	if (p->entry.type > ENTRY_UNKNOWN)
+		ev->has_entry_leader = copy_leader(en, ev, p->entry.pid, l[2], is_entry_leader_of);
+	for (int i = 0; i < 3; i++)
+		if (l[i]->known & PF_IDS)
+			ev->leader_user_name[i] = names_user(en->names, l[i]->ids.euid, 5 + i);
+}
+
 /* Builds the event for one capture record; the caller releases ev. */
 void
 enrich_record(struct enricher *en, const struct capture_rec *r, struct hids_event *ev)
@@ -386,4 +498,11 @@ enrich_record(struct enricher *en, const struct capture_rec *r, struct hids_even
 		ev->user_name = names_user(en->names, ev->proc.ids.euid, 0);
 		ev->group_name = names_group(en->names, ev->proc.ids.egid, 1);
 	}
+	if (ev->has_parent && (ev->parent.known & PF_IDS)) {
+		ev->parent_user_name = names_user(en->names, ev->parent.ids.euid, 2);
+		ev->parent_group_name = names_group(en->names, ev->parent.ids.egid, 3);
+	}
+	if ((ev->proc.known & PF_AUDIT) && ev->proc.audit_uid != AUDIT_UNSET)
+		ev->audit_user_name = names_user(en->names, ev->proc.audit_uid, 4);
+	add_leaders(en, ev);
 }

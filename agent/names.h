@@ -13,6 +13,7 @@
 #define NAMES_MAX 4096		/* cached uids and gids, each */
 #define NAMES_QUEUE 256		/* pending lookups */
 #define NAMES_TTL_S 600		/* a name is looked up again after this */
+#define NAMES_SLOTS 8		/* names one event may hold at once (scratch slots) */
 
 struct names_entry {
 	uint32_t id;
@@ -31,7 +32,7 @@ struct names {
 	struct names_entry users[NAMES_MAX], groups[NAMES_MAX];
 	struct { uint32_t id; bool group; } queue[NAMES_QUEUE];
 	unsigned qhead, qlen;
-	char scratch[2][64];	/* names handed to the main thread */
+	char scratch[NAMES_SLOTS][64];	/* names handed to the main thread */
 };
 
 /* names.c */

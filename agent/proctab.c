@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "entry.h"
 #include "escape.h"
 #include "procfs.h"
 
@@ -286,6 +287,37 @@ proctab_reuse_gen(const struct proctab *t, int32_t pid, uint64_t start_ticks)
 	return 0;
 }
 
+/* Finds the entry of pid without touching the recency list. */
+static struct proctab_entry *
+find_entry(const struct proctab *t, int32_t pid)
+{
+	struct proctab_entry *e;
+
+	for (e = t->buckets[bucket_of(t, pid)]; e; e = e->hnext)
+		if (e->p.pid == pid)
+			return e;
+	return NULL;
+}
+
+/* Decides the entry leader of e after its ancestors', as a seeded table knows them. */
+static void
+seed_entry(struct proctab *t, struct proctab_entry *e, int procfd, int depth)
+{
+	struct proctab_entry *pe = NULL;
+	char val[128];
+
+	if (e->entry_seen)
+		return;
+	e->entry_seen = true;
+	if (e->p.ppid > 0 && e->p.ppid != e->p.pid)
+		pe = find_entry(t, e->p.ppid);
+	if (pe && depth < PROCTAB_ENTRY_DEPTH)
+		seed_entry(t, pe, procfd, depth + 1);
+	if (entry_classify(&e->p, pe ? &pe->p : NULL) &&
+	    procfs_env_value(procfd, e->p.pid, "SSH_CONNECTION", val, sizeof(val)) == 0)
+		(void)entry_set_source(&e->p.entry, val);
+}
+
 /* Fills the table from a scan of /proc; returns how many processes it found. */
 size_t
 proctab_seed(struct proctab *t, int procfd)
@@ -319,5 +351,7 @@ proctab_seed(struct proctab *t, int procfd)
 		process_release(&p);
 	}
 	closedir(d);
+	for (struct proctab_entry *e = t->lru_head; e; e = e->lnext)
+		seed_entry(t, e, procfd, 0);
 	return n;
 }

@@ -14,11 +14,13 @@
 
 #define PROCTAB_RECENT 4096	/* exited pids remembered, for pid reuse within one tick */
 #define PROCTAB_DEFAULT_PATH 1024	/* bytes of each path kept, unless proctab_set_budget says */
+#define PROCTAB_ENTRY_DEPTH 256		/* ancestors walked to decide one entry leader at start */
 
 struct proctab_entry {
 	struct process p;
 	uint32_t gen;			/* > 0: a reuse of pid within the same start tick */
 	uint64_t fork_ts_ns;		/* monotonic, from the fork event */
+	bool entry_seen;		/* proctab_seed: entry leader decided */
 	struct proctab_entry *hnext;	/* hash chain */
 	struct proctab_entry *lprev, *lnext;	/* recency list */
 };

@@ -91,6 +91,9 @@ hids_event_init(struct hids_event *ev)
 	process_init(&ev->parent);
 	process_init(&ev->previous);
 	process_init(&ev->tracer);
+	process_init(&ev->session_leader);
+	process_init(&ev->group_leader);
+	process_init(&ev->entry_leader);
 }
 
 /* Frees what an event owns. */
@@ -101,6 +104,9 @@ hids_event_release(struct hids_event *ev)
 	process_release(&ev->parent);
 	process_release(&ev->previous);
 	process_release(&ev->tracer);
+	process_release(&ev->session_leader);
+	process_release(&ev->group_leader);
+	process_release(&ev->entry_leader);
 }
 
 /* Returns the hids.hash_status name of a status, or NULL for none and done. */
@@ -187,6 +193,30 @@ uint32_t
 ev_action_kernel_bit(enum ev_action a)
 {
 	return a < EV_ACTION_MAX ? actions[a].kernel_bit : 0;
+}
+
+/* Returns the entry_meta.type value of an entry type; NULL for none. */
+const char *
+entry_type_name(enum entry_type t)
+{
+	static const char *const names[ENTRY_TYPE_MAX] = {
+		[ENTRY_UNKNOWN] = "unknown", [ENTRY_INIT] = "init", [ENTRY_SSHD] = "sshd",
+		[ENTRY_SSM] = "ssm", [ENTRY_KUBELET] = "kubelet", [ENTRY_TELEPORT] = "teleport",
+		[ENTRY_TERMINAL] = "terminal", [ENTRY_CONSOLE] = "console",
+		[ENTRY_CONTAINER] = "container",
+	};
+	return (unsigned)t < ENTRY_TYPE_MAX ? names[t] : NULL;
+}
+
+/* Returns the container.runtime value of a runtime; NULL for none. */
+const char *
+container_runtime_name(enum container_runtime r)
+{
+	static const char *const names[RUNTIME_MAX] = {
+		[RUNTIME_DOCKER] = "docker", [RUNTIME_CONTAINERD] = "containerd",
+		[RUNTIME_CRIO] = "cri-o", [RUNTIME_PODMAN] = "podman",
+	};
+	return (unsigned)r < RUNTIME_MAX ? names[r] : NULL;
 }
 
 static const struct agent_stat_desc stat_descs[] = {

@@ -88,6 +88,7 @@ struct proc_ids {
 #define PF_PPID (1u << 9)
 #define PF_START (1u << 10)
 #define PF_EXE_ID (1u << 11)	/* exe_dev, exe_ino */
+#define PF_AUDIT (1u << 12)	/* audit_uid, audit_sid */
 
 /* Which paths of struct process were cut (hids.path_truncated). */
 #define PATH_CUT_EXE (1u << 0)
@@ -107,6 +108,42 @@ enum hash_status {
 	HASH_STATUS_TOO_LARGE,	/* over [hash] max_file_bytes */
 	HASH_STATUS_BUDGET,	/* over [hash] bytes_per_second, or too many waiting */
 	HASH_STATUS_ERROR,	/* the executable could not be opened or read */
+};
+
+#define AUDIT_UNSET 4294967295u	/* loginuid and sessionid never set: (uid_t)-1 */
+
+/* process.entry_leader.entry_meta.type (agent/entry.c decides it). */
+enum entry_type {
+	ENTRY_NONE = 0,		/* not classified (a kernel thread, or not looked at) */
+	ENTRY_UNKNOWN,		/* an ancestor was unknown */
+	ENTRY_INIT,
+	ENTRY_SSHD,
+	ENTRY_SSM,
+	ENTRY_KUBELET,
+	ENTRY_TELEPORT,
+	ENTRY_TERMINAL,
+	ENTRY_CONSOLE,
+	ENTRY_CONTAINER,
+	ENTRY_TYPE_MAX
+};
+
+/* The container runtime the cgroup path names (container.runtime). */
+enum container_runtime {
+	RUNTIME_NONE = 0,
+	RUNTIME_DOCKER,
+	RUNTIME_CONTAINERD,
+	RUNTIME_CRIO,
+	RUNTIME_PODMAN,
+	RUNTIME_MAX
+};
+
+/* Which process is the entry leader of a process, inherited at fork. */
+struct entry_ref {
+	int32_t pid;		/* 0: none known */
+	uint8_t type;		/* enum entry_type */
+	uint8_t ip_family;	/* AF_INET, AF_INET6 or 0: entry_meta.source.ip (sshd) */
+	uint8_t ip[16];
+	char entity_id[ENTITY_ID_LEN + 1];
 };
 
 /* What is known of one process; strings are owned by the struct. */
@@ -143,6 +180,11 @@ struct process {
 	bool args_count_partial;	/* args_count is a lower bound: cmdline past the read cap */
 	struct proc_ids ids;
 	uint64_t cap_eff;
+	uint64_t cap_prm;	/* CapPrm, with cap_eff (PF_CAPS) */
+	uint32_t audit_uid;	/* /proc/PID/loginuid (PF_AUDIT); AUDIT_UNSET when never set */
+	uint32_t audit_sid;	/* /proc/PID/sessionid (PF_AUDIT) */
+	struct entry_ref entry;	/* the entry leader, inherited at fork */
+	uint8_t runtime;	/* enum container_runtime, with container_id */
 	char container_id[65];
 	char *cgroup;		/* the cgroup path as /proc/PID/cgroup shows it (PF_CONTAINER) */
 	char entity_id[ENTITY_ID_LEN + 1];
@@ -275,6 +317,12 @@ struct hids_event {
 	uint64_t duration_ns;		/* exit: since start, when known */
 	const char *user_name;		/* borrowed from the name cache */
 	const char *group_name;
+	/* Whole related processes, from the process table; pid alone when unknown. */
+	struct process session_leader, group_leader, entry_leader;
+	bool has_session_leader, has_group_leader, has_entry_leader;
+	const char *parent_user_name, *parent_group_name;	/* borrowed, like user_name */
+	const char *audit_user_name;
+	const char *leader_user_name[3];	/* session, group, entry leader */
 	/* For lost and heartbeat records. */
 	uint64_t lost;
 	const char *reason;
@@ -300,5 +348,7 @@ const struct agent_stat_desc *agent_stats_list(size_t *count);
 bool agent_stats_has_group(const struct agent_stats *s, enum stat_group g);
 uint64_t agent_stats_value(const struct agent_stats *s, const struct agent_stat_desc *d);
 uint32_t ev_action_kernel_bit(enum ev_action a);
+const char *entry_type_name(enum entry_type t);
+const char *container_runtime_name(enum container_runtime r);
 
 #endif
