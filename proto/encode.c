@@ -10,12 +10,14 @@
  */
 #include "encode.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 
@@ -159,20 +161,29 @@ add_bytes(struct jw *w, const char *key, const char *s, size_t n,
 		jw_note(&doc_of(w)->escaped, prefix, key);
 }
 
-/* Writes {"id":"N","name":...}; the name comes from NSS, so it is treated like process strings. */
+/* Writes {"id":"N","name":...} under key; prefix names the object for hids.escaped. */
 static void
-add_id(struct jw *w, const char *key, uint32_t id, const char *name, struct shrink *sh)
+add_id_at(struct jw *w, const char *key, uint32_t id, const char *name, const char *prefix,
+    struct shrink *sh)
 {
-	char buf[16], prefix[32];
+	char buf[16];
 
 	snprintf(buf, sizeof(buf), "%u", id);
 	jw_open(w, key);
 	jw_str(w, "id", buf);
-	if (name) {
-		snprintf(prefix, sizeof(prefix), "%s%s", w->depth > 2 ? "process." : "", key);
+	if (name)
 		add_bytes(w, "name", name, strlen(name), prefix, sh, false);
-	}
 	jw_close(w);
+}
+
+/* Writes {"id":"N","name":...}; the name comes from NSS, so it is treated like process strings. */
+static void
+add_id(struct jw *w, const char *key, uint32_t id, const char *name, struct shrink *sh)
+{
+	char prefix[32];
+
+	snprintf(prefix, sizeof(prefix), "%s%s", w->depth > 2 ? "process." : "", key);
+	add_id_at(w, key, id, name, prefix, sh);
 }
 
 /* Writes the arguments in args[0, keep) as JSON strings, separated by sep. */
@@ -287,7 +298,7 @@ add_hash(struct jw *w, const struct process *p)
 
 /* Which parts of a process add_process writes. */
 enum {
-	AP_FULL = 1,		/* cwd, start, session, group leader, tty, command_line */
+	AP_FULL = 1,		/* cwd, start, interactive, tty, command_line */
 	AP_NO_IDS = 2,		/* leave out pid, entity_id and args_count (previous) */
 };
 
@@ -322,16 +333,7 @@ add_process(struct encode_ctx *ctx, struct jw *w, const struct process *p,
 	if (start)
 		jw_time(w, ctx, "start", start);
 	if (p->known & PF_STAT) {
-		if (p->sid > 0) {
-			jw_open(w, "session_leader");
-			jw_int(w, "pid", p->sid);
-			jw_close(w);
-		}
-		if (p->pgid > 0) {
-			jw_open(w, "group_leader");
-			jw_int(w, "pid", p->pgid);
-			jw_close(w);
-		}
+		jw_bool(w, "interactive", p->tty_nr != 0);
 		if (p->tty_nr != 0) {
 			unsigned maj = ((unsigned)p->tty_nr >> 8) & 0xfff;
 			unsigned min = ((unsigned)p->tty_nr & 0xff) |
@@ -359,18 +361,150 @@ add_related(struct encode_ctx *ctx, struct jw *w, const char *key, bool known,
 	jw_close(w);
 }
 
-/* Writes the process's credentials the ECS way. */
+/* Writes a process's credentials the ECS way, with the names the cache had. */
 static void
-add_proc_ids(struct jw *w, const struct hids_event *ev, struct shrink *sh)
+add_proc_ids(struct jw *w, const struct proc_ids *id, const char *user_name,
+    const char *group_name, const char *prefix, struct shrink *sh)
 {
-	const struct proc_ids *id = &ev->proc.ids;
+	char up[48], gp[48];
 
-	add_id(w, "user", id->euid, ev->user_name, sh);
+	snprintf(up, sizeof(up), "%s.user", prefix);
+	snprintf(gp, sizeof(gp), "%s.group", prefix);
+	add_id_at(w, "user", id->euid, user_name, up, sh);
 	add_id(w, "real_user", id->ruid, NULL, sh);
 	add_id(w, "saved_user", id->suid, NULL, sh);
-	add_id(w, "group", id->egid, ev->group_name, sh);
+	add_id_at(w, "group", id->egid, group_name, gp, sh);
 	add_id(w, "real_group", id->rgid, NULL, sh);
 	add_id(w, "saved_group", id->sgid, NULL, sh);
+}
+
+/* The kernel's capability names by bit, as capabilities(7) spells them. */
+static const char *const cap_names[] = {
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+	"CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+	"CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+	"CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+	"CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+	"CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+	"CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+	"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+};
+
+/* Writes "key":["CAP_...",...] for the bits of a capability mask; a bit without a name as CAP_N. */
+static void
+jw_caps(struct jw *w, const char *key, uint64_t mask)
+{
+	bool first = true;
+
+	jw_key(w, key);
+	jw_char(w, '[');
+	for (unsigned bit = 0; bit < 64; bit++) {
+		char buf[16];
+		const char *name = buf;
+		if (!(mask & (1ull << bit)))
+			continue;
+		if (bit < sizeof(cap_names) / sizeof(cap_names[0]))
+			name = cap_names[bit];
+		else
+			snprintf(buf, sizeof(buf), "CAP_%u", bit);
+		if (!first)
+			jw_char(w, ',');
+		first = false;
+		jw_string(w, name, strlen(name));
+	}
+	jw_char(w, ']');
+}
+
+/* Writes process.thread: the thread's id (thread events), its capabilities (exec and id changes). */
+static void
+add_thread(struct jw *w, const struct hids_event *ev)
+{
+	const struct process *p = &ev->proc;
+	enum ev_action a = ev->k.action;
+	bool caps = (p->known & PF_CAPS) &&
+	    (a == EV_EXEC || a == EV_UID || a == EV_GID);
+
+	if (!ev->is_thread && !caps)
+		return;
+	jw_open(w, "thread");
+	if (ev->is_thread)
+		jw_int(w, "id", ev->k.pid);
+	if (caps) {
+		jw_open(w, "capabilities");
+		jw_caps(w, "effective", p->cap_eff);
+		jw_caps(w, "permitted", p->cap_prm);
+		jw_close(w);
+	}
+	jw_close(w);
+}
+
+/* Writes process.parent: the same fields as the process itself, or its pid alone. */
+static void
+add_parent_process(struct encode_ctx *ctx, struct jw *w, const struct hids_event *ev,
+    struct shrink *sh)
+{
+	const struct process *pp = &ev->parent;
+	int32_t ppid = ev->proc.ppid;
+
+	jw_open(w, "parent");
+	if (ev->has_parent)
+		add_process(ctx, w, pp, "process.parent", sh, AP_FULL);
+	if ((!ev->has_parent || pp->pid <= 0) && ppid > 0)
+		jw_int(w, "pid", ppid);
+	if (ev->has_parent && (pp->known & PF_IDS))
+		add_proc_ids(w, &pp->ids, ev->parent_user_name, ev->parent_group_name,
+		    "process.parent", sh);
+	jw_close(w);
+}
+
+/* Writes entry_meta of an entry leader: its type and, for sshd, the client's address. */
+static void
+add_entry_meta(struct jw *w, const struct entry_ref *e)
+{
+	const char *type = entry_type_name((enum entry_type)e->type);
+	char ip[INET6_ADDRSTRLEN];
+
+	jw_open(w, "entry_meta");
+	jw_str(w, "type", type ? type : "unknown");
+	if (e->ip_family != 0 &&
+	    inet_ntop(e->ip_family, e->ip, ip, sizeof(ip))) {
+		jw_open(w, "source");
+		jw_str(w, "ip", ip);
+		jw_close(w);
+	}
+	jw_close(w);
+}
+
+/*
+ * Writes a session, group or entry leader: the whole process when the
+ * table still had it (has), else only the pid (and, for the entry leader,
+ * its entity id and entry_meta, which every descendant carries).
+ */
+static void
+add_leader(struct encode_ctx *ctx, struct jw *w, const char *key, bool has,
+    const struct process *lp, int32_t pid, const struct entry_ref *e, const char *user_name,
+    struct shrink *sh)
+{
+	char prefix[40];
+
+	if (pid <= 0)
+		return;
+	snprintf(prefix, sizeof(prefix), "process.%s", key);
+	jw_open(w, key);
+	if (has)
+		add_process(ctx, w, lp, prefix, sh, AP_FULL);
+	else
+		jw_int(w, "pid", pid);
+	if (e && !has)
+		jw_str(w, "entity_id", e->entity_id);
+	if (has && (lp->known & PF_IDS)) {
+		snprintf(prefix, sizeof(prefix), "process.%s.user", key);
+		add_id_at(w, "user", lp->ids.euid, user_name, prefix, sh);
+	}
+	if (e)
+		add_entry_meta(w, e);
+	jw_close(w);
 }
 
 /* Writes the kernel-specific details that ECS has no field for, into hids. */
@@ -520,6 +654,30 @@ add_stats(struct jw *w, const struct agent_stats *s)
 	jw_close(w);
 }
 
+/*
+ * Writes user (effective, with user.effective the same, and user.audit,
+ * the login uid, as Auditbeat names it) and group.
+ */
+static void
+add_event_user(struct jw *w, const struct hids_event *ev, struct shrink *sh)
+{
+	const struct process *p = &ev->proc;
+	char buf[16];
+
+	if (!(p->known & PF_IDS))
+		return;
+	jw_open(w, "user");
+	snprintf(buf, sizeof(buf), "%u", p->ids.euid);
+	jw_str(w, "id", buf);
+	if (ev->user_name)
+		add_bytes(w, "name", ev->user_name, strlen(ev->user_name), "user", sh, false);
+	add_id_at(w, "effective", p->ids.euid, ev->user_name, "user.effective", sh);
+	if ((p->known & PF_AUDIT) && p->audit_uid != AUDIT_UNSET)
+		add_id_at(w, "audit", p->audit_uid, ev->audit_user_name, "user.audit", sh);
+	jw_close(w);
+	add_id(w, "group", p->ids.egid, ev->group_name, sh);
+}
+
 /* Writes the process part of an event: process, user, group, container. */
 static void
 add_event_process(struct encode_ctx *ctx, struct jw *w, const struct hids_event *ev,
@@ -533,32 +691,43 @@ add_event_process(struct encode_ctx *ctx, struct jw *w, const struct hids_event 
 		add_env_vars(w, p, sh);
 	add_hash(w, p);
 	if (ev->has_parent || p->ppid > 0)
-		add_related(ctx, w, "parent", ev->has_parent, &ev->parent, p->ppid,
-		    "process.parent", sh);
+		add_parent_process(ctx, w, ev, sh);
+	if (p->known & PF_STAT) {
+		add_leader(ctx, w, "session_leader", ev->has_session_leader, &ev->session_leader,
+		    p->sid, NULL, ev->leader_user_name[0], sh);
+		add_leader(ctx, w, "group_leader", ev->has_group_leader, &ev->group_leader,
+		    p->pgid, NULL, ev->leader_user_name[1], sh);
+	}
+	if (p->entry.type > ENTRY_UNKNOWN && p->entry.pid > 0)
+		add_leader(ctx, w, "entry_leader", ev->has_entry_leader, &ev->entry_leader,
+		    p->entry.pid, &p->entry, ev->leader_user_name[2], sh);
 	if (ev->has_previous && !sh->drop_previous) {
 		jw_open(w, "previous");
 		add_process(ctx, w, &ev->previous, "process.previous", sh, AP_NO_IDS);
 		jw_close(w);
 	}
 	if (p->known & PF_IDS)
-		add_proc_ids(w, ev, sh);
+		add_proc_ids(w, &p->ids, ev->user_name, ev->group_name, "process", sh);
 	if (ev->k.action == EV_EXIT && ev->k.ts_ns)
 		jw_time(w, ctx, "end", ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns);
-	if (ev->is_thread) {
-		jw_open(w, "thread");
-		jw_int(w, "id", ev->k.pid);
-		jw_close(w);
-	}
+	add_thread(w, ev);
 	if (ev->k.action == EV_EXIT && (ev->k.exit_status & 0x7f) == 0)
 		jw_int(w, "exit_code", (ev->k.exit_status >> 8) & 0xff);
 	jw_close(w);
-	if (p->known & PF_IDS) {
-		add_id(w, "user", p->ids.euid, ev->user_name, sh);
-		add_id(w, "group", p->ids.egid, ev->group_name, sh);
-	}
+	add_event_user(w, ev, sh);
 	if ((p->known & PF_CONTAINER) && p->container_id[0]) {
+		const char *rt = container_runtime_name((enum container_runtime)p->runtime);
 		jw_open(w, "container");
 		jw_str(w, "id", p->container_id);
+		if (rt)
+			jw_str(w, "runtime", rt);
+		jw_close(w);
+	}
+	if ((p->known & PF_AUDIT) && p->audit_sid != AUDIT_UNSET) {
+		char buf[16];
+		snprintf(buf, sizeof(buf), "%u", p->audit_sid);
+		jw_open(w, "auditd");
+		jw_str(w, "session", buf);
 		jw_close(w);
 	}
 }

@@ -894,7 +894,7 @@ test_threads_skipped(void **state)
 		const char *a = jstr(lines[i], "event.action");
 		if (a && strcmp(a, "fork") == 0 && jint(lines[i], "process.pid") == child)
 			forks++;
-		assert_true(jget(lines[i], "process.thread") == NULL);
+		assert_true(jget(lines[i], "process.thread.id") == NULL);
 	}
 	assert_int_equal(forks, 1);
 }

@@ -1,4 +1,5 @@
 /* Proves that encode_event emits one valid-UTF-8 JSON line per event with the right ECS fields, reversible escaping, and args cut (not the line split) to fit max_line_bytes. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -219,6 +220,100 @@ test_exec_fields(void **state)
 	assert_null(jget(d, "hids.args_truncated"));
 	assert_null(jget(d, "hids.proc_gone"));
 	assert_null(jget(d, "process.exit_code"));
+	json_object_put(d);
+	hids_event_release(&ev);
+}
+
+/* The whole parent, the leaders, entry_meta, capabilities, login identity and runtime. */
+static void
+test_related_processes(void **state)
+{
+	static const char id[] =
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	struct encode_ctx ctx;
+	struct hids_event ev;
+	json_object *d;
+	(void)state;
+
+	ctx_init(&ctx);
+	exec_event(&ev);
+	ev.parent.known |= PF_ARGS | PF_CWD | PF_IDS | PF_STAT;
+	set_args(&ev.parent, "bash\0-c\0ls", 10, 3);
+	ev.parent.cwd = strdup("/srv");
+	ev.parent.ids = (struct proc_ids){ 0, 0, 0, 0, 0, 0, 0, 0 };
+	ev.parent.tty_nr = 0;
+	ev.parent_user_name = "root";
+	ev.parent_group_name = "root";
+	/* The session leader is in the table; the group leader is the process itself, not copied here. */
+	ev.has_session_leader = true;
+	ev.session_leader.pid = 3900;
+	ev.session_leader.known = PF_NAME | PF_EXE | PF_STAT | PF_IDS;
+	ev.session_leader.executable = strdup("/usr/bin/bash");
+	strcpy(ev.session_leader.name, "bash");
+	ev.session_leader.tty_nr = 34816;
+	ev.session_leader.ids.euid = 1000;
+	ev.leader_user_name[0] = "alice";
+	/* The entry leader's table entry is gone: pid, entity id and entry_meta stay. */
+	ev.proc.entry.pid = 3800;
+	ev.proc.entry.type = ENTRY_SSHD;
+	strcpy(ev.proc.entry.entity_id, "BBBBBBBBBBBBBBBBBBBBBBBB");
+	ev.proc.entry.ip_family = AF_INET;
+	memcpy(ev.proc.entry.ip, "\xc0\x00\x02\x07", 4);
+	ev.proc.known |= PF_CAPS | PF_AUDIT | PF_CONTAINER;
+	ev.proc.cap_eff = (1ull << 12) | (1ull << 21) | (1ull << 50);
+	ev.proc.cap_prm = ev.proc.cap_eff | 1;
+	ev.proc.audit_uid = 1000;
+	ev.proc.audit_sid = 7;
+	ev.audit_user_name = "alice";
+	memcpy(ev.proc.container_id, id, sizeof(id));
+	ev.proc.runtime = RUNTIME_PODMAN;
+	d = encode_parse(&ctx, &ev, NULL);
+
+	assert_true(jbool(d, "process.interactive"));
+	assert_string_equal(jstr(d, "process.parent.command_line"), "bash -c ls");
+	assert_string_equal(jstr(d, "process.parent.working_directory"), "/srv");
+	assert_string_equal(jstr(d, "process.parent.user.id"), "0");
+	assert_string_equal(jstr(d, "process.parent.user.name"), "root");
+	assert_string_equal(jstr(d, "process.parent.group.name"), "root");
+	assert_string_equal(jstr(d, "process.parent.real_user.id"), "0");
+	assert_false(jbool(d, "process.parent.interactive"));
+	assert_int_equal(jint(d, "process.session_leader.pid"), 3900);
+	assert_string_equal(jstr(d, "process.session_leader.name"), "bash");
+	assert_string_equal(jstr(d, "process.session_leader.user.name"), "alice");
+	assert_true(jbool(d, "process.session_leader.interactive"));
+	assert_int_equal(jint(d, "process.group_leader.pid"), 4242);
+	assert_null(jget(d, "process.group_leader.name"));
+	assert_int_equal(jint(d, "process.entry_leader.pid"), 3800);
+	assert_string_equal(jstr(d, "process.entry_leader.entity_id"), "BBBBBBBBBBBBBBBBBBBBBBBB");
+	assert_string_equal(jstr(d, "process.entry_leader.entry_meta.type"), "sshd");
+	assert_string_equal(jstr(d, "process.entry_leader.entry_meta.source.ip"), "192.0.2.7");
+	assert_null(jget(d, "process.entry_leader.name"));
+	assert_true(jarray_has(d, "process.thread.capabilities.effective", "CAP_NET_ADMIN"));
+	assert_true(jarray_has(d, "process.thread.capabilities.effective", "CAP_SYS_ADMIN"));
+	assert_true(jarray_has(d, "process.thread.capabilities.effective", "CAP_50"));
+	assert_false(jarray_has(d, "process.thread.capabilities.effective", "CAP_CHOWN"));
+	assert_true(jarray_has(d, "process.thread.capabilities.permitted", "CAP_CHOWN"));
+	assert_null(jget(d, "process.thread.id"));
+	assert_string_equal(jstr(d, "user.effective.id"), "1001");
+	assert_string_equal(jstr(d, "user.audit.id"), "1000");
+	assert_string_equal(jstr(d, "user.audit.name"), "alice");
+	assert_string_equal(jstr(d, "auditd.session"), "7");
+	assert_string_equal(jstr(d, "container.runtime"), "podman");
+	json_object_put(d);
+	hids_event_release(&ev);
+
+	/* Never set: no user.audit, no auditd; no entry: no entry_leader; exit: no capabilities. */
+	exec_event(&ev);
+	ev.k.action = EV_EXIT;
+	ev.proc.known |= PF_CAPS | PF_AUDIT;
+	ev.proc.audit_uid = AUDIT_UNSET;
+	ev.proc.audit_sid = AUDIT_UNSET;
+	ev.proc.entry.type = ENTRY_UNKNOWN;
+	d = encode_parse(&ctx, &ev, NULL);
+	assert_null(jget(d, "user.audit"));
+	assert_null(jget(d, "auditd"));
+	assert_null(jget(d, "process.entry_leader"));
+	assert_null(jget(d, "process.thread"));
 	json_object_put(d);
 	hids_event_release(&ev);
 }
@@ -1325,6 +1420,7 @@ main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exec_fields),
+		cmocka_unit_test(test_related_processes),
 		cmocka_unit_test(test_sequence_and_ids),
 		cmocka_unit_test(test_action_types),
 		cmocka_unit_test(test_invalid_utf8_args_escaped),
