@@ -378,40 +378,27 @@ add_proc_ids(struct jw *w, const struct proc_ids *id, const char *user_name,
 	add_id(w, "saved_group", id->sgid, NULL, sh);
 }
 
-/* The kernel's capability names by bit, as capabilities(7) spells them. */
-static const char *const cap_names[] = {
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-	"CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-	"CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-	"CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-	"CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-	"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-	"CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-	"CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-	"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-};
-
-/* Writes "key":["CAP_...",...] for the bits of a capability mask; a bit without a name as CAP_N. */
+/* Writes the names of the capability bits set in caps as an array under key. */
 static void
-jw_caps(struct jw *w, const char *key, uint64_t mask)
+add_cap_list(struct jw *w, const char *key, uint64_t caps)
 {
+	char buf[24];
 	bool first = true;
 
 	jw_key(w, key);
 	jw_char(w, '[');
-	for (unsigned bit = 0; bit < 64; bit++) {
-		char buf[16];
-		const char *name = buf;
-		if (!(mask & (1ull << bit)))
+	for (unsigned i = 0; i < 64; i++) {
+		if (!(caps & (1ull << i)))
 			continue;
-		if (bit < sizeof(cap_names) / sizeof(cap_names[0]))
-			name = cap_names[bit];
-		else
-			snprintf(buf, sizeof(buf), "CAP_%u", bit);
+		const char *name = cap_name(i);
+		if (name == NULL) {
+			snprintf(buf, sizeof(buf), "CAP_%u", i);
+			name = buf;
+		}
 		if (!first)
 			jw_char(w, ',');
-		first = false;
 		jw_string(w, name, strlen(name));
+		first = false;
 	}
 	jw_char(w, ']');
 }
@@ -432,8 +419,8 @@ add_thread(struct jw *w, const struct hids_event *ev)
 		jw_int(w, "id", ev->k.pid);
 	if (caps) {
 		jw_open(w, "capabilities");
-		jw_caps(w, "effective", p->cap_eff);
-		jw_caps(w, "permitted", p->cap_prm);
+		add_cap_list(w, "effective", p->cap_eff);
+		add_cap_list(w, "permitted", p->cap_prm);
 		jw_close(w);
 	}
 	jw_close(w);
@@ -744,31 +731,6 @@ add_errno(struct jw *w, const char *key, int err)
 		name = buf;
 	}
 	jw_str(w, key, name);
-}
-
-/* Writes the names of the capability bits set in caps as an array under key. */
-static void
-add_cap_list(struct jw *w, const char *key, uint64_t caps)
-{
-	char buf[24];
-	bool first = true;
-
-	jw_key(w, key);
-	jw_char(w, '[');
-	for (unsigned i = 0; i < 64; i++) {
-		if (!(caps & (1ull << i)))
-			continue;
-		const char *name = cap_name(i);
-		if (name == NULL) {
-			snprintf(buf, sizeof(buf), "CAP_%u", i);
-			name = buf;
-		}
-		if (!first)
-			jw_char(w, ',');
-		jw_string(w, name, strlen(name));
-		first = false;
-	}
-	jw_char(w, ']');
 }
 
 /*
