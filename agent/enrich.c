@@ -217,15 +217,16 @@ merge_snapshot(struct process *p, const struct process *s, unsigned got)
 
 /*
  * Sets entry_meta.source.ip of a new sshd entry from its SSH_CONNECTION:
- * the exec's env_vars when they hold it, else one bounded read of environ.
+ * the exec's env_vars (snap, NULL when not read) when they hold it, else
+ * one bounded read of environ.
  */
 static void
-entry_source(struct enricher *en, struct process *p, const struct process *snap, bool have_env)
+entry_source(struct enricher *en, struct process *p, const struct process *snap)
 {
 	char val[ENRICH_SSH_CONNECTION];
 	static const char key[] = "SSH_CONNECTION=";
 
-	if (have_env && snap->env) {
+	if (snap != NULL && snap->env != NULL) {
 		for (size_t off = 0; off < snap->env_len;) {
 			const char *e = snap->env + off;
 			size_t n = strnlen(e, snap->env_len - off);
@@ -280,7 +281,7 @@ enrich_exec(struct enricher *en, const struct capture_rec *r, struct hids_event 
 		    (r->snap_got & SNAP_STAT) ? ev->proc.start_ticks : mono_to_ticks(en, k->ts_ns),
 		    ev->proc.entity_id);
 	if (classify_entry(en, &ev->proc))
-		entry_source(en, &ev->proc, &r->snap, (r->snap_got & SNAP_ENV) != 0);
+		entry_source(en, &ev->proc, (r->snap_got & SNAP_ENV) ? &r->snap : NULL);
 	proctab_set(en->tab, e, &ev->proc);
 	/* The environment is the exec event's alone: the table does not keep it. */
 	if (r->snap_got & SNAP_ENV) {
@@ -374,7 +375,7 @@ enrich_change(struct enricher *en, const struct capture_rec *r, struct hids_even
 		p->sid = k->tgid;
 		p->pgid = k->tgid;
 		if (e && classify_entry(en, p))
-			entry_source(en, p, NULL, false);
+			entry_source(en, p, NULL);
 		break;
 	case EV_COMM:
 		memcpy(p->name, k->comm, sizeof(p->name));
