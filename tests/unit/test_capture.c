@@ -1,7 +1,8 @@
 /*
  * test_capture.c: the capture thread's pure parts, without the kernel:
  * the split mode's merge of exec and other records by kernel timestamp
- * (other records stamped after the exec socket was drained wait), the
+ * (other records stamped after the exec socket was drained wait; merge.c
+ * alone and through the capture queue), the
  * per-CPU sequence gap count (which a bad number cannot switch off), the
  * split mode's gap count across both sockets (holes final only once both
  * were drained, loss only after an overrun), the check of the cpu index,
@@ -146,6 +147,80 @@ test_merge_flushes_execs_without_others(void **state)
 	take_order(&cap, got, sizeof(got));
 	assert_string_equal(got, "exec:30");
 	cap_free(&cap);
+}
+
+/* Takes every record merge_next gives up to upto, as "action:pid" words. */
+static void
+merge_take(struct capture_merge *m, uint64_t upto, char *out, size_t outlen)
+{
+	struct capture_rec *r;
+	size_t off = 0;
+
+	out[0] = '\0';
+	while ((r = merge_next(m, upto)) != NULL) {
+		assert_null(r->next);
+		off += (size_t)snprintf(out + off, outlen - off, "%s%s:%d", off ? " " : "",
+		    ev_action_name(r->k.action), r->k.pid);
+		capture_rec_free(r);
+	}
+}
+
+/* Both lists interleave by timestamp; an exec goes first on a tie. */
+static void
+test_merge_next_order(void **state)
+{
+	struct capture_merge m = { 0 };
+	char got[256];
+	(void)state;
+	merge_hold_exec(&m, rec(EV_EXEC, 1, 200));
+	merge_hold_exec(&m, rec(EV_EXEC, 2, 300));
+	merge_hold_other(&m, rec(EV_FORK, 1, 100));
+	merge_hold_other(&m, rec(EV_EXIT, 2, 300));
+	merge_hold_other(&m, rec(EV_EXIT, 1, 400));
+	merge_take(&m, 1000, got, sizeof(got));
+	assert_string_equal(got, "fork:1 exec:1 exec:2 end:2 end:1");
+	assert_null(m.exec_head);
+	assert_null(m.exec_tail);
+	assert_false(merge_holds_other(&m));
+	assert_null(m.other_tail);
+}
+
+/* Other records stamped after upto stay held; exec records never wait. */
+static void
+test_merge_next_holds_later_others(void **state)
+{
+	struct capture_merge m = { 0 };
+	char got[256];
+	(void)state;
+	merge_hold_other(&m, rec(EV_FORK, 5, 150));
+	merge_hold_other(&m, rec(EV_EXIT, 6, 260));
+	merge_hold_exec(&m, rec(EV_EXEC, 7, 900));
+	merge_take(&m, 200, got, sizeof(got));
+	assert_string_equal(got, "fork:5 exec:7");
+	assert_true(merge_holds_other(&m));
+	merge_hold_exec(&m, rec(EV_EXEC, 6, 250));
+	merge_take(&m, 300, got, sizeof(got));
+	assert_string_equal(got, "exec:6 end:6");
+	assert_false(merge_holds_other(&m));
+	merge_take(&m, UINT64_MAX, got, sizeof(got));
+	assert_string_equal(got, "");
+}
+
+/* merge_append links a plain list, as the capture queue uses it. */
+static void
+test_merge_append(void **state)
+{
+	struct capture_rec *head = NULL, *tail = NULL, *a = rec(EV_FORK, 1, 1),
+	    *b = rec(EV_EXEC, 1, 2);
+	(void)state;
+	merge_append(&head, &tail, a);
+	assert_ptr_equal(head, a);
+	assert_ptr_equal(tail, a);
+	merge_append(&head, &tail, b);
+	assert_ptr_equal(head->next, b);
+	assert_ptr_equal(tail, b);
+	capture_rec_free(a);
+	capture_rec_free(b);
 }
 
 /* A full queue drops and counts, also in the merge. */
@@ -416,6 +491,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_merge_holds_later_others),
 		cmocka_unit_test(test_merge_flushes_execs_without_others),
 		cmocka_unit_test(test_merge_respects_queue_bound),
+		cmocka_unit_test(test_merge_next_order),
+		cmocka_unit_test(test_merge_next_holds_later_others),
+		cmocka_unit_test(test_merge_append),
 		cmocka_unit_test(test_seq_gap),
 		cmocka_unit_test(test_seq_gap_resyncs),
 		cmocka_unit_test(test_bad_cpu),
