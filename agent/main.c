@@ -30,6 +30,7 @@
 #include "metrics.h"
 #include "filter.h"
 #include "hasher.h"
+#include "hostinfo.h"
 #include "names.h"
 #include "netlink.h"
 #include "output.h"
@@ -83,6 +84,7 @@ struct agent {
 	int procfd;
 	char hostname[256];
 	char host_id[65];
+	struct host_os os;	/* host.os.*, read at start and on SIGHUP */
 	char agent_id[33];
 	char ephemeral_id[17];
 	bool spooling;
@@ -553,7 +555,7 @@ agent_arm_heartbeat(struct agent *a)
 }
 
 /*
- * SIGHUP: reads the config again. A config with any error is refused and
+ * SIGHUP: reads host.os and the config again. A config with any error is refused and
  * the running one kept; collector, certificate, batch, heartbeat and log
  * level changes apply at once, without losing a queued line.
  */
@@ -568,6 +570,8 @@ agent_reload(struct agent *a)
 	int r = 0;
 
 	sdnotify_send("RELOADING=1");
+	hostinfo_read(&a->os, NULL);
+	encode_ctx_host_changed(&a->enc);
 	config_defaults(&nc);
 	if ((mem = open_memstream(&report, &rlen)) == NULL)
 		fatal("open_memstream");
@@ -1105,6 +1109,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	agent_identity(a);
+	hostinfo_read(&a->os, NULL);
 	proctab_init(&a->tab, a->cfg.table_max_entries, a->cfg.table_args_bytes,
 	    a->host_id[0] ? a->host_id : a->hostname);
 	proctab_set_budget(&a->tab, a->cfg.table_max_bytes, a->cfg.table_path_bytes);
@@ -1115,6 +1120,7 @@ main(int argc, char **argv)
 		    a->filt.r.interval_s);
 	a->enc.hostname = a->hostname;
 	a->enc.host_id = a->host_id[0] ? a->host_id : NULL;
+	a->enc.os = &a->os;
 	a->enc.agent_id = a->agent_id;
 	a->enc.agent_version = HIDS_VERSION;
 	a->enc.ephemeral_id = a->ephemeral_id;
@@ -1177,6 +1183,7 @@ main(int argc, char **argv)
 	close(a->procfd);
 	config_release(&a->cfg);
 	encode_ctx_release(&a->enc);
+	host_os_release(&a->os);
 	procfs_release_scratch();
 	log_info("stopped");
 	return 0;

@@ -539,7 +539,46 @@ add_action_details(struct jw *w, const struct hids_event *ev)
 	}
 }
 
-/* Renders host, agent and ecs once (again when the host name changes). */
+/* The host fields that come from the host's own files, in the order shared has them; bit i of shared_escaped is names[i]. */
+static const char *const shared_names[] = {
+	"host.hostname", "host.name", "host.architecture", "host.os.family", "host.os.name",
+	"host.os.version", "host.os.platform", "host.os.full", "host.os.kernel",
+};
+
+/* Writes one host string; its bytes are the host's (hostname, os-release), so they are escaped like process strings. */
+static void
+shared_str(struct encode_ctx *ctx, struct jw *w, const char *key, const char *v, int bit)
+{
+	bool esc;
+
+	if (v == NULL)
+		return;
+	jw_key(w, key);
+	jw_bytes_value(w, v, strlen(v), &esc);
+	if (esc)
+		ctx->shared_escaped |= 1u << bit;
+}
+
+/* Writes host.os: type, then what os-release and uname told. */
+static void
+shared_os(struct encode_ctx *ctx, struct jw *w)
+{
+	const struct host_os *os = ctx->os;
+
+	jw_open(w, "os");
+	jw_str(w, "type", "linux");
+	if (os != NULL) {
+		shared_str(ctx, w, "family", os->family, 3);
+		shared_str(ctx, w, "name", os->name, 4);
+		shared_str(ctx, w, "version", os->version, 5);
+		shared_str(ctx, w, "platform", os->platform, 6);
+		shared_str(ctx, w, "full", os->full, 7);
+		shared_str(ctx, w, "kernel", os->kernel, 8);
+	}
+	jw_close(w);
+}
+
+/* Renders host, agent and ecs once (again when the host name or the host's os changes). */
 static void
 encode_shared(struct encode_ctx *ctx)
 {
@@ -548,15 +587,17 @@ encode_shared(struct encode_ctx *ctx)
 	if (ctx->shared && strcmp(ctx->shared_host, ctx->hostname) == 0)
 		return;
 	free(ctx->shared);
+	ctx->shared_escaped = 0;
 	jw_open(&w, NULL);	/* only to have a member before: the comma comes with it */
 	w.has[w.depth] = true;
 	jw_open(&w, "host");
-	jw_key(&w, "hostname");
-	jw_bytes_value(&w, ctx->hostname, strlen(ctx->hostname), &ctx->shared_escaped);
-	jw_key(&w, "name");
-	jw_bytes_value(&w, ctx->hostname, strlen(ctx->hostname), &ctx->shared_escaped);
+	shared_str(ctx, &w, "hostname", ctx->hostname, 0);
+	shared_str(ctx, &w, "name", ctx->hostname, 1);
 	if (ctx->host_id)
 		jw_str(&w, "id", ctx->host_id);
+	if (ctx->os != NULL)
+		shared_str(ctx, &w, "architecture", ctx->os->architecture, 2);
+	shared_os(ctx, &w);
 	jw_close(&w);
 	jw_open(&w, "agent");
 	jw_str(&w, "type", "hids-agent");
@@ -573,6 +614,15 @@ encode_shared(struct encode_ctx *ctx)
 	memcpy(ctx->shared, w.buf + 1, ctx->shared_len);
 	free(w.buf);
 	snprintf(ctx->shared_host, sizeof(ctx->shared_host), "%s", ctx->hostname);
+}
+
+/* Says that ctx->os (or what it points to) changed: the next line renders host again. */
+void
+encode_ctx_host_changed(struct encode_ctx *ctx)
+{
+	free(ctx->shared);
+	ctx->shared = NULL;
+	ctx->shared_len = 0;
 }
 
 /* Frees what an encoder context keeps between events. */
@@ -617,9 +667,14 @@ add_envelope(struct encode_ctx *ctx, struct jw *w, const struct hids_event *ev)
 	jw_close(w);
 	encode_shared(ctx);
 	jw_raw(w, ctx->shared, ctx->shared_len);
-	if (ctx->shared_escaped) {
-		jw_note(&doc_of(w)->escaped, "host", "hostname");
-		jw_note(&doc_of(w)->escaped, "host", "name");
+	for (size_t i = 0; i < sizeof(shared_names) / sizeof(shared_names[0]); i++) {
+		if (ctx->shared_escaped & (1u << i)) {
+			const char *dot = strrchr(shared_names[i], '.');
+			char prefix[16];
+			snprintf(prefix, sizeof(prefix), "%.*s", (int)(dot - shared_names[i]),
+			    shared_names[i]);
+			jw_note(&doc_of(w)->escaped, prefix, dot + 1);
+		}
 	}
 }
 

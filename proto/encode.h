@@ -9,12 +9,14 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "osrelease.h"
 
 #define ECS_VERSION "8.11.0"
 
 struct encode_ctx {
 	const char *hostname;
 	const char *host_id;		/* /etc/machine-id, may be NULL */
+	const struct host_os *os;	/* host.os.* and host.architecture, may be NULL */
 	const char *agent_id;
 	const char *agent_version;
 	const char *ephemeral_id;	/* random per run; prefixes event.id */
@@ -27,7 +29,7 @@ struct encode_ctx {
 	char *shared;
 	size_t shared_len;
 	char shared_host[256];		/* hostname shared was rendered for */
-	bool shared_escaped;		/* the host name in shared is escaped */
+	unsigned shared_escaped;	/* bits of the fields in shared that are escaped (encode.c) */
 	char *buf;			/* the line buffer, kept between events */
 	size_t buf_cap;
 	int64_t date_sec;		/* the second date_prefix formats */
@@ -39,5 +41,6 @@ char *encode_event(struct encode_ctx *ctx, const struct hids_event *ev, size_t *
 void encode_format_time(uint64_t real_ns, char *buf, size_t buflen);
 uint64_t encode_start_ns(const struct encode_ctx *ctx, const struct process *p);
 void encode_ctx_release(struct encode_ctx *ctx);
+void encode_ctx_host_changed(struct encode_ctx *ctx);
 
 #endif

@@ -1,13 +1,16 @@
 /*
- * fuzz_procfs.c: procfs_parse_stat, procfs_parse_status and
- * procfs_parse_cgroup on arbitrary bytes (the fuzzer's exact buffer, not
- * NUL-terminated, so ASan sees any overread). A container id, when found,
- * must be 64 lowercase hex digits; a comm at most 16 bytes.
+ * fuzz_procfs.c: procfs_parse_stat, procfs_parse_status,
+ * procfs_parse_cgroup and (the host's own text file) osrelease_parse on
+ * arbitrary bytes (the fuzzer's exact buffer, not NUL-terminated, so ASan
+ * sees any overread). A container id, when found, must be 64 lowercase
+ * hex digits; a comm at most 16 bytes; an os-release value at most
+ * OSRELEASE_VALUE_MAX bytes.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "osrelease.h"
 #include "procfs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,5 +47,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    memchr(cg, '\n', cglen) != NULL))
 		abort();
 	(void)procfs_count_args(s, size);
+	struct host_os os;
+	int bad;
+	host_os_init(&os);
+	int set = osrelease_parse(s, size, &os, &bad);
+	const char *v[] = { os.family, os.name, os.version, os.platform, os.full };
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (v[i] != NULL && (strlen(v[i]) > OSRELEASE_VALUE_MAX || v[i][0] == '\0'))
+			abort();
+	if (set < 0 || bad < 0)
+		abort();
+	host_os_release(&os);
 	return 0;
 }

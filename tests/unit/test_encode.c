@@ -1415,6 +1415,75 @@ test_exe_hash_env(void **state)
 	hids_event_release(&ev);
 }
 
+/* host.os and host.architecture on every record, from ctx->os: type alone without it, host bytes escaped and listed, rendered again after encode_ctx_host_changed. */
+static void
+test_host_os(void **state)
+{
+	struct encode_ctx ctx;
+	struct hids_event ev;
+	struct host_os os;
+	json_object *d;
+	size_t len;
+	char *line;
+
+	(void)state;
+	ctx_init(&ctx);
+	hids_event_init(&ev);
+	exec_event(&ev);
+	d = encode_parse(&ctx, &ev, NULL);
+	assert_string_equal(jstr(d, "host.os.type"), "linux");
+	assert_null(jget(d, "host.os.name"));
+	assert_null(jget(d, "host.architecture"));
+	json_object_put(d);
+
+	host_os_init(&os);
+	static const char debian[] = "ID=debian\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=12\n"
+	    "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n";
+	static const char hostile[] = "NAME=\"\x1b[2J\xff\"\nID=x\n";
+	assert_int_equal(osrelease_parse(debian, sizeof(debian) - 1, &os, &(int){ 0 }), 5);
+	host_os_set_uname(&os, "6.1.0-27-amd64", "#1 SMP", "x86_64");
+	ctx.os = &os;
+	d = encode_parse(&ctx, &ev, NULL);
+	assert_string_equal(jstr(d, "host.os.type"), "linux");
+	assert_string_equal(jstr(d, "host.os.family"), "debian");
+	assert_string_equal(jstr(d, "host.os.platform"), "debian");
+	assert_string_equal(jstr(d, "host.os.name"), "Debian GNU/Linux");
+	assert_string_equal(jstr(d, "host.os.version"), "12");
+	assert_string_equal(jstr(d, "host.os.full"), "Debian GNU/Linux 12 (bookworm)");
+	assert_string_equal(jstr(d, "host.os.kernel"), "6.1.0-27-amd64 #1 SMP");
+	assert_string_equal(jstr(d, "host.architecture"), "x86_64");
+	assert_null(jget(d, "hids.escaped"));
+	json_object_put(d);
+
+	/* Agent records carry it too. */
+	hids_event_release(&ev);
+	hids_event_init(&ev);
+	ev.k.action = EV_LOST;
+	ev.lost = 3;
+	ev.reason = "overrun";
+	d = encode_parse(&ctx, &ev, NULL);
+	assert_string_equal(jstr(d, "host.os.platform"), "debian");
+	json_object_put(d);
+
+	/* A hostile os-release: escaped, listed, and the line stays one line of UTF-8. */
+	free(encode_event(&ctx, &ev, &len));	/* renders host with the Debian values */
+	assert_int_equal(osrelease_parse(hostile, sizeof(hostile) - 1, &os, &(int){ 0 }), 3);
+	line = encode_event(&ctx, &ev, &len);
+	/* Without encode_ctx_host_changed the rendered host part is kept. */
+	assert_non_null(strstr(line, "\"platform\":\"debian\""));
+	free(line);
+	encode_ctx_host_changed(&ctx);
+	d = encode_parse(&ctx, &ev, NULL);
+	assert_string_equal(jstr(d, "host.os.platform"), "x");
+	assert_string_equal(jstr(d, "host.os.name"), "\x1b[2J\\xff");	/* ESC is UTF-8; 0xff is not */
+	assert_true(jarray_has(d, "hids.escaped", "host.os.name"));
+	assert_false(jarray_has(d, "hids.escaped", "host.os.platform"));
+	json_object_put(d);
+	host_os_release(&os);
+	hids_event_release(&ev);
+	encode_ctx_release(&ctx);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1423,6 +1492,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_related_processes),
 		cmocka_unit_test(test_sequence_and_ids),
 		cmocka_unit_test(test_action_types),
+		cmocka_unit_test(test_host_os),
 		cmocka_unit_test(test_invalid_utf8_args_escaped),
 		cmocka_unit_test(test_empty_args_kept),
 		cmocka_unit_test(test_invalid_utf8_paths_escaped),
