@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 #
-# bench.sh: process-storm benchmark of hids-agent against forkstat.
+# bench.sh: process-storm benchmark of hids-agent against forkstat and a floor.
 #
 # Usage (as root, after building the agent):
-#   tests/bench/bench.sh [-a AGENT] [-c CONFIG] [-n SPAWNS] [-s "2 4"] [-r REPEAT]
-#                        [--no-concurrent] [--settle S] [--wait-quiet S]
-#                        [--keep] [--strict]
+#   tests/bench/bench.sh [-a AGENT] [-c CONFIG] [-n SPAWNS] [-s "2 4 8"] [-r REPEAT]
+#                        [--no-concurrent] [--no-floor] [--settle S]
+#                        [--wait-quiet S] [--keep] [--strict]
 #
 #   -a, --agent PATH     agent binary (default: build/hids-agent in the repo)
 #   -c, --config FILE    run the agent with -c FILE (default: built-in settings)
 #   -n, --spawns N       spawns per storm, split over the spawners (default 3000)
-#   -s, --spawners LIST  parallel spawner counts to run (default "2 4")
+#   -s, --spawners LIST  parallel spawner counts to run (default "2 4 8")
 #   -r, --repeat R       runs per configuration; the table shows medians (default 3)
 #       --no-concurrent  skip the storms where both tools run at once
+#       --no-floor       skip the storms with no monitor and the bare listeners
 #       --settle S       seconds to wait after a storm before stopping (default 1)
 #       --keep           keep the temporary directory with every raw output
 #       --wait-quiet S   before each run, wait up to S seconds for other
@@ -24,14 +25,20 @@
 #   1. hids-agent --stdout (default settings, or -c CONFIG) alone,
 #   2. forkstat -e exec alone,
 #   3. both at once (unless --no-concurrent),
+#   4. no monitor at all, then tests/bench/bare_listener.c in its two modes,
+#      "drain" (reads every event, nothing else) and "exec" (exec events
+#      only through the 6.6 kernel filter, reads /proc/PID/cmdline at
+#      SCHED_FIFO 1): the floor (unless --no-floor),
 # each time starting the tool(s), waiting until ready, running one storm of
 # N short-lived processes (tests/bench/spawner.c forking and exec'ing the
 # static no-op tests/bench/noop.c with the unique argv
 # [noop, hidsbench-RUN-SPAWNER-I, x]), waiting --settle seconds, sampling
 # the tool's CPU time and VmHWM from /proc, and stopping it with SIGTERM.
 # tests/bench/analyze.py then scores every run from the tools' outputs and
-# prints a markdown table of medians, the agent/forkstat CPU ratio, per-run
-# details and a PASS/FAIL check of the targets. See tests/bench/README.md.
+# prints a markdown table of medians, the agent's CPU as a multiple of
+# forkstat's and of both floors, the spawn rate each monitor keeps against
+# no monitor, per-run details and a PASS/FAIL check of the targets of issue
+# 12. See tests/bench/README.md.
 # The helpers it shares with forward.sh (build, storm, sampling, process
 # handling) are in tests/bench/lib.sh.
 #
@@ -45,9 +52,10 @@ repo=$(cd "$here/../.." && pwd)
 AGENT="$repo/build/hids-agent"
 AGENT_CONF=
 SPAWNS=3000
-SPAWNERS="2 4"
+SPAWNERS="2 4 8"
 REPEAT=3
 CONCURRENT=1
+FLOOR=1
 SETTLE=1
 KEEP=0
 STRICT=0
@@ -56,7 +64,7 @@ CC=${CC:-cc}
 PYTHON=/usr/bin/python3
 [[ -x $PYTHON ]] || PYTHON=python3
 
-usage() { sed -n '3,21s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '3,22s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 BENCH_NAME=bench
 # shellcheck source=tests/bench/lib.sh
 . "$here/lib.sh"
@@ -69,6 +77,7 @@ while (($#)); do
 	-s|--spawners) SPAWNERS=$2; shift 2 ;;
 	-r|--repeat) REPEAT=$2; shift 2 ;;
 	--no-concurrent) CONCURRENT=0; shift ;;
+	--no-floor) FLOOR=0; shift ;;
 	--settle) SETTLE=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
 	--strict) STRICT=1; shift ;;
@@ -113,6 +122,22 @@ start_forkstat() {
 	log "warning: cannot tell whether forkstat is ready (wchan '$w'); going on"
 }
 
+# Starts bare_listener in mode $2 (drain | exec) with output in
+# $1/bare.*; sets BPID once it logs "ready".
+start_bare() {
+	local dir=$1 i
+	: >"$dir/bare.err"
+	"$BARE" "$2" >"$dir/bare.out" 2>>"$dir/bare.err" &
+	BPID=$!
+	live[$BPID]=1
+	for ((i = 0; i < 200; i++)); do
+		grep -qs ': ready$' "$dir/bare.err" && return 0
+		ended "$BPID" && { cat "$dir/bare.err" >&2; die "bare_listener exited during start-up"; }
+		sleep 0.05
+	done
+	die "bare_listener did not start within 10 s"
+}
+
 # Scores a tool's output and appends the JSON record to $RESULTS.
 score() {
 	local tool=$1 dir=$2 runid=$3 mode=$4 nsp=$5 rep=$6 s0=$7 s1=$8 # $9 pid
@@ -122,18 +147,21 @@ score() {
 	local cpu ticks
 	cpu=$(awk -v x="${a[0]}" -v y="${b[0]}" 'BEGIN { printf "%.6f", (y - x) / 1e9 }')
 	ticks=$(awk -v x="${a[1]}" -v y="${b[1]}" 'BEGIN { printf "%.6f", (y - x) / 1e9 }')
-	"$PYTHON" "$here/analyze.py" "$tool" --out "$dir/$tool.out" --err "$dir/$tool.err" \
+	local file=$tool
+	[[ $tool == drain || $tool == exec ]] && file=bare
+	"$PYTHON" "$here/analyze.py" "$tool" --out "$dir/$file.out" --err "$dir/$file.err" \
 		--pids "$dir" --target "$NOOP" --runid "$runid" \
 		--meta mode="$mode" --meta spawners="$nsp" --meta rep="$rep" \
 		--meta wall_s="$WALL_S" --meta cpu_s="$cpu" --meta cpu_ticks_s="$ticks" \
 		--meta hwm_kb="${b[2]}" --meta pid="$9" --meta other_listeners="$OTHERS" \
-		--meta etc_config="$CONF" \
+		--meta etc_config="$CONF" --meta load1="$(cut -d' ' -f1 /proc/loadavg)" \
 		--meta threads0="${a[3]}" --meta threads1="${b[3]}" >>"$RESULTS"
 }
 
-# One run: $1 = agent | forkstat | both, $2 spawners, $3 repetition.
+# One run: $1 = agent | forkstat | both | none | drain | exec, $2
+# spawners, $3 repetition.
 run() {
-	local what=$1 nsp=$2 rep=$3 dir runid sa0 sa1 sf0 sf1 mode=alone
+	local what=$1 nsp=$2 rep=$3 dir runid sa0 sa1 sf0 sf1 sb0 sb1 mode=alone
 	runid="$(date +%H%M%S)r${rep}s${nsp}${what:0:1}"
 	dir="$tmp/$runid"
 	mkdir -p "$dir"
@@ -157,20 +185,30 @@ run() {
 	# would see as a gap if it were already running.
 	[[ $what == forkstat || $what == both ]] && start_forkstat "$dir"
 	[[ $what == agent || $what == both ]] && start_agent "$dir" --stdout ${AGENT_CONF:+-c "$AGENT_CONF"}
+	[[ $what == drain || $what == exec ]] && start_bare "$dir" "$what"
 	[[ -n ${APID:-} ]] && sa0=$(sample "$APID")
 	[[ -n ${FPID:-} ]] && sf0=$(sample "$FPID")
+	[[ -n ${BPID:-} ]] && sb0=$(sample "$BPID")
 	storm "$nsp" "$SPAWNS" "$dir" "$runid"
 	sleep "$SETTLE"
 	[[ -n ${APID:-} ]] && alive "$APID" hids-agent "$dir/agent.err"
 	[[ -n ${FPID:-} ]] && alive "$FPID" forkstat "$dir/forkstat.err"
+	[[ -n ${BPID:-} ]] && alive "$BPID" bare_listener "$dir/bare.err"
 	[[ -n ${APID:-} ]] && sa1=$(sample "$APID")
 	[[ -n ${FPID:-} ]] && sf1=$(sample "$FPID")
+	[[ -n ${BPID:-} ]] && sb1=$(sample "$BPID")
 	[[ -n ${APID:-} ]] && stop "$APID" hids-agent
 	[[ -n ${FPID:-} ]] && stop "$FPID" forkstat
+	[[ -n ${BPID:-} ]] && stop "$BPID" bare_listener
 	[[ -n ${APID:-} ]] && score agent "$dir" "$runid" "$mode" "$nsp" "$rep" "$sa0" "$sa1" "$APID"
 	[[ -n ${FPID:-} ]] && score forkstat "$dir" "$runid" "$mode" "$nsp" "$rep" "$sf0" "$sf1" "$FPID"
+	[[ -n ${BPID:-} ]] && score "$what" "$dir" "$runid" "$mode" "$nsp" "$rep" "$sb0" "$sb1" "$BPID"
+	if [[ $what == none ]]; then
+		: >"$dir/none.out"
+		score none "$dir" "$runid" "$mode" "$nsp" "$rep" "0 0 0 none" "0 0 0 none" 0
+	fi
 	log "$(printf '%-8s %d spawners run %d: %d spawns in %s s' "$what" "$nsp" "$rep" "$SPAWNS" "$WALL_S")"
-	APID='' FPID=''
+	APID='' FPID='' BPID=''
 	((KEEP)) || rm -f "$dir"/*.out
 }
 
@@ -179,19 +217,25 @@ log "agent $AGENT ($("$AGENT" --version 2>/dev/null | head -n1)), $(forkstat -h 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 log "$(nproc) CPUs, kernel $(uname -r), load average $LOAD0"
 log "storms of $SPAWNS spawns of a $LINKAGE no-op; spawners: $SPAWNERS; $REPEAT run(s) each"
-APID='' FPID=''
+APID='' FPID='' BPID=''
 for nsp in $SPAWNERS; do
 	for ((rep = 1; rep <= REPEAT; rep++)); do
+		((FLOOR)) && run none "$nsp" "$rep"
 		run agent "$nsp" "$rep"
 		run forkstat "$nsp" "$rep"
 		((CONCURRENT)) && run both "$nsp" "$rep"
+		if ((FLOOR)); then
+			run drain "$nsp" "$rep"
+			run exec "$nsp" "$rep"
+		fi
 	done
 done
 
-echo "## hids-agent vs forkstat: process storm on $(nproc) CPUs ($(uname -r))"
+echo "## hids-agent vs forkstat and a bare listener: process storm on $(nproc) CPUs ($(uname -r))"
 echo
 echo "Storms of $SPAWNS fork+exec of a $LINKAGE no-op with a unique argv, waiting for each child;"
-echo "hids-agent with ${AGENT_CONF:+-c $AGENT_CONF, otherwise }default settings (\`--stdout\`), forkstat as \`forkstat -e exec\`."
+echo "hids-agent with ${AGENT_CONF:+-c $AGENT_CONF, otherwise }default settings (\`--stdout\`), forkstat as \`forkstat -e exec\`;"
+echo "bare listener (tests/bench/bare_listener.c): drain = reads every event, exec = exec events only (6.6 filter), cmdline at SCHED_FIFO 1."
 echo "Load average at the start: $LOAD0; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo
 rc=0

@@ -49,10 +49,12 @@ cleanup() {
 }
 
 # ---------------------------------------------------------------- build
-# Compiles spawner.c and noop.c into $tmp; sets SPAWNER, NOOP and LINKAGE
-# (static, or dynamic when static linking fails).
+# Compiles spawner.c, noop.c and bare_listener.c into $tmp; sets SPAWNER,
+# NOOP, BARE and LINKAGE (static, or dynamic when static linking fails).
 bench_build() {
 	"$CC" -O2 -Wall -o "$tmp/spawner" "$here/spawner.c" || die "cannot build spawner"
+	"$CC" -O2 -Wall -o "$tmp/bare_listener" "$here/bare_listener.c" || die "cannot build bare_listener"
+	BARE="$tmp/bare_listener"
 	LINKAGE=static
 	if ! "$CC" -static -O2 -o "$tmp/noop" "$here/noop.c" 2>"$tmp/noop.log"; then
 		LINKAGE=dynamic
