@@ -303,6 +303,22 @@ static const struct config_choice fsync_choices[] = {
 #define RELOAD		true
 #define RESTART		false
 
+/* One row of the table for each type of key; f names the field it sets. */
+#define K_BOOL(s, n, def, rl, f) \
+	{ s, n, CONFIG_BOOL, 0, 0, def, rl, F(f), NULL, 0, NULL }
+#define K_COUNT(s, n, lo, hi, def, rl, f) \
+	{ s, n, CONFIG_COUNT, lo, hi, def, rl, F(f), NULL, 0, NULL }
+#define K_SIZE(s, n, lo, hi, def, rl, f) \
+	{ s, n, CONFIG_SIZE, lo, hi, def, rl, F(f), NULL, 0, NULL }
+#define K_ENUM(s, n, def, rl, f, choices) \
+	{ s, n, CONFIG_ENUM, 0, 0, def, rl, F(f), choices, 0, NULL }
+#define K_STRING(s, n, def, rl, f, flags, check) \
+	{ s, n, CONFIG_STRING, 0, 0, def, rl, F(f), NULL, flags, check }
+#define K_FILE(s, n, rl, f) \
+	{ s, n, CONFIG_FILE, 0, 0, NULL, rl, F(f), NULL, 0, NULL }
+#define K_CUSTOM(s, n, lo, hi, def, rl, fields, parse) \
+	{ s, n, CONFIG_CUSTOM, lo, hi, def, rl, fields, NULL, 0, parse }
+
 _Static_assert(offsetof(struct config, prio_value) ==
     offsetof(struct config, prio) + sizeof(enum capture_prio),
     "[capture] priority sets prio and prio_value, which must be adjacent");
@@ -310,130 +326,102 @@ _Static_assert(offsetof(struct config, prio_value) ==
 /*
  * Every key, in the order of the example config. A key whose reload is
  * RESTART keeps its running value on SIGHUP, and a change to it is logged.
+ * A default of NULL is none, or one config_finish derives.
  */
 static const struct config_key config_table[] = {
-	{ "agent", "log_level", CONFIG_ENUM, 0, 0, "info", RELOAD, F(log_level),
-	  log_level_choices, 0, NULL },
-	{ "agent", "log_target", CONFIG_ENUM, 0, 0, "stderr", RESTART, F(log_target),
-	  log_target_choices, 0, NULL },
-	{ "agent", "heartbeat_interval", CONFIG_COUNT, 0, 86400, "60", RELOAD,
-	  F(heartbeat_interval_s), NULL, 0, NULL },
-	{ "agent", "canary_interval", CONFIG_COUNT, 0, 86400, "30", RESTART,
-	  F(canary_interval_s), NULL, 0, NULL },
-	{ "agent", "user", CONFIG_STRING, 0, 0, NULL, RESTART, F(user), NULL, 0, check_user },
+	K_ENUM("agent", "log_level", "info", RELOAD, log_level, log_level_choices),
+	K_ENUM("agent", "log_target", "stderr", RESTART, log_target, log_target_choices),
+	K_COUNT("agent", "heartbeat_interval", 0, 86400, "60", RELOAD, heartbeat_interval_s),
+	K_COUNT("agent", "canary_interval", 0, 86400, "30", RESTART, canary_interval_s),
+	K_STRING("agent", "user", NULL, RESTART, user, 0, check_user),
 
-	{ "events", "types", CONFIG_CUSTOM, 0, 0,
-	  "fork,exec,end,uid_change,gid_change,session_id_change,ptrace,comm,coredump",
-	  RESTART, F(emit_mask), NULL, 0, parse_events },
-	{ "events", "exit", CONFIG_CUSTOM, 0, 0, "all", RESTART, F(nonzero_exit_only),
-	  NULL, 0, parse_exit },
-	{ "events", "threads", CONFIG_BOOL, 0, 0, "no", RESTART, F(threads), NULL, 0, NULL },
+	K_CUSTOM("events", "types", 0, 0,
+	    "fork,exec,end,uid_change,gid_change,session_id_change,ptrace,comm,coredump",
+	    RESTART, F(emit_mask), parse_events),
+	K_CUSTOM("events", "exit", 0, 0, "all", RESTART, F(nonzero_exit_only), parse_exit),
+	K_BOOL("events", "threads", "no", RESTART, threads),
 
-	{ "capture", "priority", CONFIG_CUSTOM, 0, 0, "fifo:1", RESTART, SPAN(prio, prio_value),
-	  NULL, 0, parse_priority },
-	{ "capture", "max_rt_cpu_percent", CONFIG_COUNT, 1, 100, "50", RESTART,
-	  F(max_rt_cpu_percent), NULL, 0, NULL },
-	{ "capture", "exec_socket", CONFIG_BOOL, 0, 0, "yes", RESTART, F(exec_socket),
-	  NULL, 0, NULL },
-	{ "capture", "cmdline_max_bytes", CONFIG_SIZE, 4 * KB, 64 * MB, "256K", RESTART,
-	  F(cmdline_max_bytes), NULL, 0, NULL },
-	{ "capture", "environ_max_bytes", CONFIG_SIZE, 4 * KB, 64 * MB, "64K", RESTART,
-	  F(environ_max_bytes), NULL, 0, NULL },
-	{ "capture", "rcvbuf", CONFIG_SIZE, 64 * KB, 1 * GB, "8M", RESTART, F(rcvbuf),
-	  NULL, 0, NULL },
-	{ "capture", "queue_max_bytes", CONFIG_SIZE, 64 * KB, 1 * GB, "4M", RESTART,
-	  F(queue_max_bytes), NULL, 0, NULL },
-	{ "capture", "queue_max_events", CONFIG_COUNT, 16, 1u << 24, "65536", RESTART,
-	  F(queue_max_records), NULL, 0, NULL },
+	K_CUSTOM("capture", "priority", 0, 0, "fifo:1", RESTART, SPAN(prio, prio_value),
+	    parse_priority),
+	K_COUNT("capture", "max_rt_cpu_percent", 1, 100, "50", RESTART, max_rt_cpu_percent),
+	K_BOOL("capture", "exec_socket", "yes", RESTART, exec_socket),
+	K_SIZE("capture", "cmdline_max_bytes", 4 * KB, 64 * MB, "256K", RESTART,
+	    cmdline_max_bytes),
+	K_SIZE("capture", "environ_max_bytes", 4 * KB, 64 * MB, "64K", RESTART,
+	    environ_max_bytes),
+	K_SIZE("capture", "rcvbuf", 64 * KB, 1 * GB, "8M", RESTART, rcvbuf),
+	K_SIZE("capture", "queue_max_bytes", 64 * KB, 1 * GB, "4M", RESTART, queue_max_bytes),
+	K_COUNT("capture", "queue_max_events", 16, 1u << 24, "65536", RESTART,
+	    queue_max_records),
 
-	{ "process", "max_args_bytes", CONFIG_SIZE, 256, 4 * MB, "64K", RESTART,
-	  F(max_args_bytes), NULL, 0, NULL },
-	{ "process", "table_max_entries", CONFIG_COUNT, 64, 1u << 22, "32768", RESTART,
-	  F(table_max_entries), NULL, 0, NULL },
-	{ "process", "table_args_bytes", CONFIG_SIZE, 0, 1 * MB, "2048", RESTART,
-	  F(table_args_bytes), NULL, 0, NULL },
-	{ "process", "table_max_bytes", CONFIG_SIZE, 1 * MB, 4 * GB, "64M", RESTART,
-	  F(table_max_bytes), NULL, 0, NULL },
-	{ "process", "table_path_bytes", CONFIG_SIZE, 64, 4096, "1024", RESTART,
-	  F(table_path_bytes), NULL, 0, NULL },
-	{ "process", "env_vars", CONFIG_STRING, 0, 0, CONFIG_ENV_VARS_DEFAULT, RESTART,
-	  F(env_vars), NULL, 0, check_env_vars },
-	{ "process", "env_value_max_bytes", CONFIG_SIZE, 16, 64 * KB, "1K", RESTART,
-	  F(env_value_max_bytes), NULL, 0, NULL },
+	K_SIZE("process", "max_args_bytes", 256, 4 * MB, "64K", RESTART, max_args_bytes),
+	K_COUNT("process", "table_max_entries", 64, 1u << 22, "32768", RESTART,
+	    table_max_entries),
+	K_SIZE("process", "table_args_bytes", 0, 1 * MB, "2048", RESTART, table_args_bytes),
+	K_SIZE("process", "table_max_bytes", 1 * MB, 4 * GB, "64M", RESTART, table_max_bytes),
+	K_SIZE("process", "table_path_bytes", 64, 4096, "1024", RESTART, table_path_bytes),
+	K_STRING("process", "env_vars", CONFIG_ENV_VARS_DEFAULT, RESTART, env_vars, 0,
+	    check_env_vars),
+	K_SIZE("process", "env_value_max_bytes", 16, 64 * KB, "1K", RESTART,
+	    env_value_max_bytes),
 
 	/* Derived: 0 with --stdout, 8192 when forwarding (config_finish). */
-	{ "output", "max_line_bytes", CONFIG_CUSTOM, 0, 64 * MB, NULL, RELOAD,
-	  SPAN(max_line_bytes, max_line_set), NULL, 0, parse_max_line },
+	K_CUSTOM("output", "max_line_bytes", 0, 64 * MB, NULL, RELOAD,
+	    SPAN(max_line_bytes, max_line_set), parse_max_line),
 
-	{ "collector", "address", CONFIG_CUSTOM, 0, 0, NULL, RELOAD, F(col.addrs), NULL, 0,
-	  parse_address },
-	{ "collector", "protocol", CONFIG_ENUM, 0, 0, "ndjson", RELOAD, F(col.protocol),
-	  protocol_choices, 0, NULL },
-	{ "collector", "relp_window", CONFIG_COUNT, 1, 65536, "128", RELOAD,
-	  F(col.relp_window), NULL, 0, NULL },
-	{ "collector", "ca_file", CONFIG_FILE, 0, 0, NULL, RELOAD, F(col.ca_file), NULL, 0, NULL },
-	{ "collector", "cert_file", CONFIG_FILE, 0, 0, NULL, RELOAD, F(col.cert_file),
-	  NULL, 0, NULL },
-	{ "collector", "key_file", CONFIG_FILE, 0, 0, NULL, RELOAD, F(col.key_file),
-	  NULL, 0, NULL },
-	{ "collector", "server_name", CONFIG_STRING, 0, 0, NULL, RELOAD, F(col.server_name),
-	  NULL, 0, NULL },
-	{ "collector", "pin_sha256", CONFIG_CUSTOM, 0, 0, NULL, RELOAD, F(col.tls.npins),
-	  NULL, 0, parse_pins },
-	{ "collector", "batch_events", CONFIG_COUNT, 1, 65536, "256", RELOAD,
-	  F(col.batch_events), NULL, 0, NULL },
-	{ "collector", "batch_bytes", CONFIG_SIZE, 1 * KB, 16 * MB, "256K", RELOAD,
-	  F(col.batch_bytes), NULL, 0, NULL },
-	{ "collector", "flush_interval_ms", CONFIG_COUNT, 1, 10000, "50", RELOAD,
-	  F(col.flush_interval_ms), NULL, 0, NULL },
-	{ "collector", "queue_max_bytes", CONFIG_SIZE, 64 * KB, 4 * GB, "8M", RELOAD,
-	  F(col.queue_max_bytes), NULL, 0, NULL },
-	{ "collector", "backoff_initial_ms", CONFIG_COUNT, 10, 600000, "250", RELOAD,
-	  F(col.backoff_initial_ms), NULL, 0, NULL },
-	{ "collector", "backoff_max_ms", CONFIG_COUNT, 10, 3600000, "30000", RELOAD,
-	  F(col.backoff_max_ms), NULL, 0, NULL },
-	{ "collector", "healthy_after_s", CONFIG_COUNT, 1, 86400, "30", RELOAD,
-	  F(col.healthy_after_s), NULL, 0, NULL },
-	{ "collector", "connect_timeout_s", CONFIG_COUNT, 1, 600, "10", RELOAD,
-	  F(col.connect_timeout_s), NULL, 0, NULL },
-	{ "collector", "stall_timeout_s", CONFIG_COUNT, 0, 3600, "15", RELOAD,
-	  F(col.stall_timeout_s), NULL, 0, NULL },
-	{ "collector", "start_jitter_ms", CONFIG_COUNT, 0, 600000, "1000", RELOAD,
-	  F(col.start_jitter_ms), NULL, 0, NULL },
-	{ "collector", "stop_timeout_s", CONFIG_COUNT, 0, 600, "5", RELOAD,
-	  F(col.stop_timeout_s), NULL, 0, NULL },
-	{ "collector", "sndbuf", CONFIG_SIZE, 0, 64 * MB, "0", RELOAD, F(col.sndbuf),
-	  NULL, 0, NULL },
+	K_CUSTOM("collector", "address", 0, 0, NULL, RELOAD, F(col.addrs), parse_address),
+	K_ENUM("collector", "protocol", "ndjson", RELOAD, col.protocol, protocol_choices),
+	K_COUNT("collector", "relp_window", 1, 65536, "128", RELOAD, col.relp_window),
+	K_FILE("collector", "ca_file", RELOAD, col.ca_file),
+	K_FILE("collector", "cert_file", RELOAD, col.cert_file),
+	K_FILE("collector", "key_file", RELOAD, col.key_file),
+	K_STRING("collector", "server_name", NULL, RELOAD, col.server_name, 0, NULL),
+	K_CUSTOM("collector", "pin_sha256", 0, 0, NULL, RELOAD, F(col.tls.npins), parse_pins),
+	K_COUNT("collector", "batch_events", 1, 65536, "256", RELOAD, col.batch_events),
+	K_SIZE("collector", "batch_bytes", 1 * KB, 16 * MB, "256K", RELOAD, col.batch_bytes),
+	K_COUNT("collector", "flush_interval_ms", 1, 10000, "50", RELOAD, col.flush_interval_ms),
+	K_SIZE("collector", "queue_max_bytes", 64 * KB, 4 * GB, "8M", RELOAD,
+	    col.queue_max_bytes),
+	K_COUNT("collector", "backoff_initial_ms", 10, 600000, "250", RELOAD,
+	    col.backoff_initial_ms),
+	K_COUNT("collector", "backoff_max_ms", 10, 3600000, "30000", RELOAD,
+	    col.backoff_max_ms),
+	K_COUNT("collector", "healthy_after_s", 1, 86400, "30", RELOAD, col.healthy_after_s),
+	K_COUNT("collector", "connect_timeout_s", 1, 600, "10", RELOAD, col.connect_timeout_s),
+	K_COUNT("collector", "stall_timeout_s", 0, 3600, "15", RELOAD, col.stall_timeout_s),
+	K_COUNT("collector", "start_jitter_ms", 0, 600000, "1000", RELOAD, col.start_jitter_ms),
+	K_COUNT("collector", "stop_timeout_s", 0, 600, "5", RELOAD, col.stop_timeout_s),
+	K_SIZE("collector", "sndbuf", 0, 64 * MB, "0", RELOAD, col.sndbuf),
 
-	{ "spool", "dir", CONFIG_STRING, 0, 0, NULL, RESTART, F(spool_dir), NULL,
-	  CONFIG_EMPTY_NULL, check_spool_dir },
-	{ "spool", "max_bytes", CONFIG_SIZE, 1 * MB, 1024 * GB, "256M", RESTART,
-	  F(spool_max_bytes), NULL, 0, NULL },
-	{ "spool", "fsync", CONFIG_ENUM, 0, 0, "interval", RESTART, F(spool_fsync),
-	  fsync_choices, 0, NULL },
-	{ "spool", "fsync_interval_ms", CONFIG_COUNT, 10, 60000, "1000", RESTART,
-	  F(spool_fsync_interval_ms), NULL, 0, NULL },
+	K_STRING("spool", "dir", NULL, RESTART, spool_dir, CONFIG_EMPTY_NULL, check_spool_dir),
+	K_SIZE("spool", "max_bytes", 1 * MB, 1024 * GB, "256M", RESTART, spool_max_bytes),
+	K_ENUM("spool", "fsync", "interval", RESTART, spool_fsync, fsync_choices),
+	K_COUNT("spool", "fsync_interval_ms", 10, 60000, "1000", RESTART,
+	    spool_fsync_interval_ms),
 
-	{ "hash", "algorithms", CONFIG_CUSTOM, 0, 0, "sha256", RESTART, F(hash_algs), NULL, 0,
-	  parse_hash_algs },
-	{ "hash", "max_file_bytes", CONFIG_SIZE, 0, 1024 * GB, "64M", RESTART,
-	  F(hash_max_file_bytes), NULL, 0, NULL },
-	{ "hash", "bytes_per_second", CONFIG_SIZE, 1 * MB, 1024 * GB, "32M", RESTART,
-	  F(hash_bytes_per_second), NULL, 0, NULL },
-	{ "hash", "wait_ms", CONFIG_COUNT, 0, 1000, "50", RESTART, F(hash_wait_ms), NULL, 0,
-	  NULL },
-	{ "hash", "cache_entries", CONFIG_COUNT, 16, 1u << 20, "4096", RESTART,
-	  F(hash_cache_entries), NULL, 0, NULL },
+	K_CUSTOM("hash", "algorithms", 0, 0, "sha256", RESTART, F(hash_algs), parse_hash_algs),
+	K_SIZE("hash", "max_file_bytes", 0, 1024 * GB, "64M", RESTART, hash_max_file_bytes),
+	K_SIZE("hash", "bytes_per_second", 1 * MB, 1024 * GB, "32M", RESTART,
+	    hash_bytes_per_second),
+	K_COUNT("hash", "wait_ms", 0, 1000, "50", RESTART, hash_wait_ms),
+	K_COUNT("hash", "cache_entries", 16, 1u << 20, "4096", RESTART, hash_cache_entries),
 
-	{ "metrics", "listen", CONFIG_STRING, 0, 0, NULL, RESTART, F(metrics_listen), NULL,
-	  CONFIG_EMPTY_NULL, check_metrics_listen },
+	K_STRING("metrics", "listen", NULL, RESTART, metrics_listen, CONFIG_EMPTY_NULL,
+	    check_metrics_listen),
 
-	{ "filter", "summary_interval", CONFIG_CUSTOM, 0, 0, "60", RELOAD, F(filter.interval_s),
-	  NULL, 0, parse_filter_global },
-	{ "filter", "never_suppress_exe", CONFIG_CUSTOM, 0, 0, NULL, RELOAD, F(filter.never_exe),
-	  NULL, 0, parse_filter_global },
+	K_CUSTOM("filter", "summary_interval", 0, 0, "60", RELOAD, F(filter.interval_s),
+	    parse_filter_global),
+	K_CUSTOM("filter", "never_suppress_exe", 0, 0, NULL, RELOAD, F(filter.never_exe),
+	    parse_filter_global),
 };
 
+#undef K_BOOL
+#undef K_COUNT
+#undef K_SIZE
+#undef K_ENUM
+#undef K_STRING
+#undef K_FILE
+#undef K_CUSTOM
 #undef F
 #undef SPAN
 
