@@ -20,14 +20,15 @@ run_pkgs=(build-essential cmake pkg-config
 # Testing only: unit tests (cmocka), fuzzing and static analysis
 # (clang, cppcheck, clang-tidy), live and integration tests (forkstat,
 # valgrind, jq, jsonschema, RELP, tmux, prometheus, strace, setcap for the
-# file-capability check, a real sshd and ssh for the login test), packaging and
+# file-capability check, a real sshd and ssh for the login test, podman,
+# runc and busybox-static for the container test), packaging and
 # deploy tests (dpkg-dev, devscripts, binutils, file, ansible, man pages).
 test_pkgs=(clang libcmocka-dev
       python3 python3-jsonschema jq forkstat util-linux
       cppcheck clang-tidy valgrind rsyslog-relp
       mandoc man-db ansible-core python3-apt dpkg-dev file
       devscripts binutils tmux prometheus strace libcap2-bin
-      openssh-server openssh-client)
+      openssh-server openssh-client podman runc busybox-static)
 
 list=false test=false
 for arg in "$@"; do
