@@ -78,6 +78,8 @@ def score_agent(a):
     bad_lines = 0
     with open(a.out, "rb") as f:
         for raw in f:
+            if not raw.startswith(b"{"):
+                raw = raw.partition(b" ")[2]    # rsyslog's received file: "TIME LINE"
             try:
                 o = json.loads(raw)
             except ValueError:
@@ -271,10 +273,17 @@ def fmt(v, spec):
     return "n/a" if v is None else format(v, spec)
 
 
+BUSY = {"hogs": "while 2 CPU hogs run", "disk": "while a disk writer runs",
+        "tls": "forwarding over TLS", "relp": "forwarding over RELP with a spool"}
+MODES = ("alone", "concurrent") + tuple(BUSY)
+
+
 def label(tool, mode):
     if mode == "concurrent" and tool in (AGENT, FORKSTAT):
         other = FORKSTAT if tool == AGENT else AGENT
         return "%s (with %s running)" % (tool, other)
+    if mode in BUSY:
+        return "%s, %s" % (tool, BUSY[mode])
     return tool
 
 
@@ -321,7 +330,7 @@ def table(path):
     for r in runs:
         groups[(r["mode"], r["spawners"], r["tool"])].append(r)
     spawner_counts = sorted({r["spawners"] for r in runs})
-    modes = [m for m in ("alone", "concurrent") if any(r["mode"] == m for r in runs)]
+    modes = [m for m in MODES if any(r["mode"] == m for r in runs)]
     reps = max(len(g) for g in groups.values())
 
     print("| tool | spawners | spawns | spawns/s | rate kept vs no monitor "
@@ -344,7 +353,7 @@ def table(path):
                                                        if r.get("exact") is not None]}
     for mode in modes:
         for s in spawner_counts:
-            base = summary.get(("alone", s, NONE))
+            base = summary.get((mode if mode in ("hogs", "disk") else "alone", s, NONE))
             agent = summary.get((mode, s, AGENT))
             for tool in TOOLS:
                 sm = summary.get((mode, s, tool))
@@ -385,7 +394,8 @@ def table(path):
     print()
     print("Medians of %d run(s) per row; capture ratio in parentheses: the worst run. "
           "\"rate kept\": the row's spawns/s over the storm's with no monitor (same "
-          "spawner count); \"agent CPU as a multiple\": the agent's CPU per spawn (same "
+          "spawner count, and the same busy load for the CPU hogs and the disk writer); "
+          "\"agent CPU as a multiple\": the agent's CPU per spawn (same "
           "mode and spawner count) over the row's; load: 1-minute load average after "
           "the storm." % reps)
     if any(r.get("etc_config") for r in runs):
@@ -409,8 +419,18 @@ def table(path):
                 if per:
                     extra = " (per storm: %s)" % ", ".join("%.2f" % x for x in per)
             print("- %d spawners, %s: %.2f%s" % (
-                s, "same storm, both running" if mode == "concurrent" else "separate storms",
+                s, "same storm, both running" if mode == "concurrent" else
+                "separate storms" + (" " + BUSY[mode] if mode in BUSY else ""),
                 a["cpu"] / f["cpu"], extra))
+    for mode in ("tls", "relp"):
+        for s in spawner_counts:
+            a = summary.get((mode, s, AGENT))
+            o = summary.get(("alone", s, AGENT))
+            f = summary.get(("alone", s, FORKSTAT))
+            if a and a["cpu"]:
+                print("- %d spawners, %s: %s forkstat's, %s the agent's with --stdout" % (
+                    s, BUSY[mode], "%.2f×" % (a["cpu"] / f["cpu"]) if f and f["cpu"] else "n/a",
+                    "%.2f×" % (a["cpu"] / o["cpu"]) if o and o["cpu"] else "n/a"))
     print()
     print("Details per run:")
     for mode in modes:
@@ -426,7 +446,7 @@ def table(path):
                         head += " (/etc/hids-agent/hids-agent.conf was present)"
                     if tool == NONE:
                         print("- %s, %d spawners, run %d: %d spawns in %.2f s" % (
-                            tool, s, r["rep"], r["spawns"], r["wall_s"]))
+                            label(tool, mode), s, r["rep"], r["spawns"], r["wall_s"]))
                     elif tool in (DRAIN, EXECF):
                         if not r.get("ran"):
                             print(head + "; NO SUMMARY from bare_listener")
@@ -511,20 +531,25 @@ def table(path):
             f = summary.get((mode, s, FORKSTAT))
             if a and f and f["cpu"]:
                 check("CPU per spawn <= 1.3x forkstat's, %d spawners, %s" % (
-                    s, "same storm" if mode == "concurrent" else "separate storms"),
+                    s, {"concurrent": "same storm", "alone": "separate storms"}.get(
+                        mode, "separate storms " + BUSY.get(mode, mode))),
                     a["cpu"] <= 1.3 * f["cpu"],
                     "%.3f vs %.3f s per 1000 spawns (%.2f×)" % (
                         a["cpu"], f["cpu"], a["cpu"] / f["cpu"]))
-        a = summary.get(("alone", s, AGENT))
-        e = summary.get(("alone", s, EXECF))
-        if a and e and e["cpu"]:
-            check("CPU per spawn <= 4x the exec-only bare listener's, %d spawners" % s,
-                  a["cpu"] <= 4 * e["cpu"], "%.3f vs %.3f s per 1000 spawns (%.2f×)" % (
-                      a["cpu"], e["cpu"], a["cpu"] / e["cpu"]))
-        f = summary.get(("alone", s, FORKSTAT))
-        if a and f:
-            check("spawn rate kept with the agent >= with forkstat, %d spawners" % s,
-                  a["rate"] >= f["rate"], "%.0f vs %.0f spawns/s" % (a["rate"], f["rate"]))
+        for mode in ("alone", "hogs", "disk"):
+            where = "" if mode == "alone" else ", " + BUSY[mode]
+            a = summary.get((mode, s, AGENT))
+            e = summary.get((mode, s, EXECF))
+            if a and e and e["cpu"]:
+                check("CPU per spawn <= 4x the exec-only bare listener's, %d spawners%s" % (
+                    s, where), a["cpu"] <= 4 * e["cpu"],
+                    "%.3f vs %.3f s per 1000 spawns (%.2f×)" % (
+                        a["cpu"], e["cpu"], a["cpu"] / e["cpu"]))
+            f = summary.get((mode, s, FORKSTAT))
+            if a and f:
+                check("spawn rate kept with the agent >= with forkstat, %d spawners%s" % (
+                    s, where), a["rate"] >= f["rate"],
+                    "%.0f vs %.0f spawns/s" % (a["rate"], f["rate"]))
         for tool in (DRAIN, EXECF):
             for r in groups.get(("alone", s, tool), []):
                 if not r.get("ran"):

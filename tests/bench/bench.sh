@@ -4,8 +4,8 @@
 #
 # Usage (as root, after building the agent):
 #   tests/bench/bench.sh [-a AGENT] [-c CONFIG] [-n SPAWNS] [-s "2 4 8"] [-r REPEAT]
-#                        [--no-concurrent] [--no-floor] [--settle S]
-#                        [--wait-quiet S] [--keep] [--strict]
+#                        [--no-concurrent] [--no-floor] [--busy "hogs disk tls relp"]
+#                        [--settle S] [--wait-quiet S] [--keep] [--strict]
 #
 #   -a, --agent PATH     agent binary (default: build/hids-agent in the repo)
 #   -c, --config FILE    run the agent with -c FILE (default: built-in settings)
@@ -14,6 +14,11 @@
 #   -r, --repeat R       runs per configuration; the table shows medians (default 3)
 #       --no-concurrent  skip the storms where both tools run at once
 #       --no-floor       skip the storms with no monitor and the bare listeners
+#       --busy LIST      busy-host storms to add (default "hogs disk tls relp";
+#                        "" for none): hogs and disk run no monitor, the
+#                        agent, forkstat and the exec-only bare listener
+#                        while 2 CPU hogs / a disk writer run; tls and relp
+#                        run the agent forwarding to a private rsyslogd
 #       --settle S       seconds to wait after a storm before stopping (default 1)
 #       --keep           keep the temporary directory with every raw output
 #       --wait-quiet S   before each run, wait up to S seconds for other
@@ -29,6 +34,13 @@
 #      "drain" (reads every event, nothing else) and "exec" (exec events
 #      only through the 6.6 kernel filter, reads /proc/PID/cmdline at
 #      SCHED_FIFO 1): the floor (unless --no-floor),
+#   5. the busy-host storms of --busy: "hogs" (two `sh -c 'while :; do :;
+#      done'` at normal priority), "disk" (a loop of dd writing 64 MB with
+#      fsync to a file in the temporary directory, under /var/tmp), each
+#      with no monitor, the agent, forkstat and the exec-only bare
+#      listener; "tls" (the agent forwarding ndjson over TLS to a private
+#      rsyslogd, as forward.sh does) and "relp" (RELP over TLS to rsyslog's
+#      imrelp, with a [spool] dir), scored from what rsyslog received,
 # each time starting the tool(s), waiting until ready, running one storm of
 # N short-lived processes (tests/bench/spawner.c forking and exec'ing the
 # static no-op tests/bench/noop.c with the unique argv
@@ -56,6 +68,8 @@ SPAWNERS="2 4 8"
 REPEAT=3
 CONCURRENT=1
 FLOOR=1
+BUSY="hogs disk tls relp"
+DRAIN_MAX_S=30		# longest wait for the end marker of a forwarding storm
 SETTLE=1
 KEEP=0
 STRICT=0
@@ -64,7 +78,7 @@ CC=${CC:-cc}
 PYTHON=/usr/bin/python3
 [[ -x $PYTHON ]] || PYTHON=python3
 
-usage() { sed -n '3,22s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '3,27s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 BENCH_NAME=bench
 # shellcheck source=tests/bench/lib.sh
 . "$here/lib.sh"
@@ -78,6 +92,7 @@ while (($#)); do
 	-r|--repeat) REPEAT=$2; shift 2 ;;
 	--no-concurrent) CONCURRENT=0; shift ;;
 	--no-floor) FLOOR=0; shift ;;
+	--busy) BUSY=$2; shift 2 ;;
 	--settle) SETTLE=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
 	--strict) STRICT=1; shift ;;
@@ -95,13 +110,34 @@ done
 ((EUID == 0)) || die "must run as root (the connector needs CAP_NET_ADMIN)"
 [[ -x $AGENT ]] || die "no agent binary at $AGENT (build it, or pass -a)"
 command -v forkstat >/dev/null || die "forkstat is not installed (apt-get install forkstat)"
+for b in $BUSY; do
+	[[ $b == hogs || $b == disk || $b == tls || $b == relp ]] || die "bad --busy item '$b'"
+done
+if [[ $BUSY == *tls* || $BUSY == *relp* ]]; then
+	command -v rsyslogd >/dev/null || die "rsyslogd is not installed (apt-get install rsyslog rsyslog-openssl rsyslog-relp)"
+	command -v openssl >/dev/null || die "openssl is not installed"
+fi
+AGENT=$(realpath "$AGENT")
 ((SPAWNS >= 3000)) || log "note: $SPAWNS spawns per storm; the issue asks for at least 3000"
 
 # ---------------------------------------------------------------- setup
-bench_setup /tmp/hidsbench.XXXXXX
+# Under /var/tmp: /tmp may be a tmpfs, where the disk writer's fsync
+# would not reach a disk.
+bench_setup /var/tmp/hidsbench.XXXXXX
 bench_build
 RESULTS="$tmp/results.jsonl"
 : >"$RESULTS"
+if [[ $BUSY == *tls* || $BUSY == *relp* ]]; then
+	"$repo/deploy/make-certs.sh" "$tmp/tls" >/dev/null || die "cannot make the certificates"
+	for b in tls relp; do
+		[[ $BUSY == *$b* ]] || continue
+		collector_conf "$tmp/check-$b" 6514 "$b"
+		rsyslogd -N1 -f "$tmp/check-$b/rsyslog.conf" >"$tmp/check-$b/log" 2>&1 || {
+			cat "$tmp/check-$b/log" >&2
+			die "rsyslog rejects the $b collector config (rsyslog-openssl, rsyslog-relp installed?)"
+		}
+	done
+fi
 
 # ---------------------------------------------------------------- helpers
 
@@ -138,6 +174,41 @@ start_bare() {
 	die "bare_listener did not start within 10 s"
 }
 
+# Starts the background load of busy mode $1 (hogs | disk); its pids go to
+# the array LOADP.
+start_load() {
+	local i
+	LOADP=()
+	case $1 in
+	hogs)
+		for i in 1 2; do
+			sh -c 'while :; do :; done' &
+			LOADP+=("$!")
+			live[$!]=1
+		done
+		;;
+	disk)
+		sh -c 'while :; do dd if=/dev/zero of="$1" bs=1M count=64 conv=fsync status=none; done' \
+			sh "$tmp/disk.fill" &
+		LOADP+=("$!")
+		live[$!]=1
+		sleep 0.5	# the writer is under way
+		;;
+	esac
+}
+
+# Stops the background load started by start_load.
+stop_load() {
+	local p
+	for p in "${LOADP[@]}"; do
+		if ours "$p"; then kill -TERM "$p" 2>/dev/null || true; fi
+		wait "$p" 2>/dev/null || true
+		unset "live[$p]"
+	done
+	LOADP=()
+	rm -f "$tmp/disk.fill"
+}
+
 # Scores a tool's output and appends the JSON record to $RESULTS.
 score() {
 	local tool=$1 dir=$2 runid=$3 mode=$4 nsp=$5 rep=$6 s0=$7 s1=$8 # $9 pid
@@ -147,9 +218,11 @@ score() {
 	local cpu ticks
 	cpu=$(awk -v x="${a[0]}" -v y="${b[0]}" 'BEGIN { printf "%.6f", (y - x) / 1e9 }')
 	ticks=$(awk -v x="${a[1]}" -v y="${b[1]}" 'BEGIN { printf "%.6f", (y - x) / 1e9 }')
-	local file=$tool
+	local file=$tool out
 	[[ $tool == drain || $tool == exec ]] && file=bare
-	"$PYTHON" "$here/analyze.py" "$tool" --out "$dir/$file.out" --err "$dir/$file.err" \
+	out=$dir/$file.out
+	[[ $tool == agent && -e $dir/received.log ]] && out=$dir/received.log
+	"$PYTHON" "$here/analyze.py" "$tool" --out "$out" --err "$dir/$file.err" \
 		--pids "$dir" --target "$NOOP" --runid "$runid" \
 		--meta mode="$mode" --meta spawners="$nsp" --meta rep="$rep" \
 		--meta wall_s="$WALL_S" --meta cpu_s="$cpu" --meta cpu_ticks_s="$ticks" \
@@ -159,13 +232,15 @@ score() {
 }
 
 # One run: $1 = agent | forkstat | both | none | drain | exec, $2
-# spawners, $3 repetition.
+# spawners, $3 repetition, $4 busy mode (hogs | disk | tls | relp; tls and
+# relp only with agent).
 run() {
-	local what=$1 nsp=$2 rep=$3 dir runid sa0 sa1 sf0 sf1 sb0 sb1 mode=alone
-	runid="$(date +%H%M%S)r${rep}s${nsp}${what:0:1}"
+	local what=$1 nsp=$2 rep=$3 busy=${4:-} dir runid sa0 sa1 sf0 sf1 sb0 sb1 mode=alone
+	runid="$(date +%H%M%S)r${rep}s${nsp}${what:0:1}${busy:0:1}"
 	dir="$tmp/$runid"
 	mkdir -p "$dir"
 	[[ $what == both ]] && mode=concurrent
+	[[ -n $busy ]] && mode=$busy
 	OTHERS=$(cn_listeners)
 	if ((OTHERS > 0 && WAIT_QUIET > 0)); then
 		local until=$((SECONDS + WAIT_QUIET))
@@ -183,14 +258,33 @@ run() {
 	# forkstat first: a client's subscription is acknowledged to every
 	# listener with a per-CPU sequence number of its own, which the agent
 	# would see as a gap if it were already running.
+	[[ $busy == hogs || $busy == disk ]] && start_load "$busy"
 	[[ $what == forkstat || $what == both ]] && start_forkstat "$dir"
-	[[ $what == agent || $what == both ]] && start_agent "$dir" --stdout ${AGENT_CONF:+-c "$AGENT_CONF"}
+	local aout=$dir/agent.out
+	if [[ $busy == tls || $busy == relp ]]; then
+		start_collector "$dir" "$busy"
+		{
+			if [[ -n $AGENT_CONF ]]; then cat "$AGENT_CONF"; echo; fi
+			echo "[collector]"
+			echo "address = 127.0.0.1:$PORT"
+			echo "ca_file = $tmp/tls/ca.pem"
+			echo "server_name = localhost"
+			echo "start_jitter_ms = 0"
+			[[ $busy == relp ]] && printf 'protocol = relp\n[spool]\ndir = %s\n' "$dir/spool"
+		} >"$dir/agent.conf"
+		start_agent "$dir" -c "$dir/agent.conf"
+		wait_connected "$APID" "$dir/agent.err"
+		aout=$dir/received.log
+	elif [[ $what == agent || $what == both ]]; then
+		start_agent "$dir" --stdout ${AGENT_CONF:+-c "$AGENT_CONF"}
+	fi
 	[[ $what == drain || $what == exec ]] && start_bare "$dir" "$what"
 	[[ -n ${APID:-} ]] && sa0=$(sample "$APID")
 	[[ -n ${FPID:-} ]] && sf0=$(sample "$FPID")
 	[[ -n ${BPID:-} ]] && sb0=$(sample "$BPID")
 	storm "$nsp" "$SPAWNS" "$dir" "$runid"
 	sleep "$SETTLE"
+	[[ -n ${RPID:-} ]] && drain "$aout" "$runid"
 	[[ -n ${APID:-} ]] && alive "$APID" hids-agent "$dir/agent.err"
 	[[ -n ${FPID:-} ]] && alive "$FPID" forkstat "$dir/forkstat.err"
 	[[ -n ${BPID:-} ]] && alive "$BPID" bare_listener "$dir/bare.err"
@@ -200,6 +294,8 @@ run() {
 	[[ -n ${APID:-} ]] && stop "$APID" hids-agent
 	[[ -n ${FPID:-} ]] && stop "$FPID" forkstat
 	[[ -n ${BPID:-} ]] && stop "$BPID" bare_listener
+	[[ -n ${RPID:-} ]] && stop "$RPID" rsyslogd
+	((${#LOADP[@]})) && stop_load
 	[[ -n ${APID:-} ]] && score agent "$dir" "$runid" "$mode" "$nsp" "$rep" "$sa0" "$sa1" "$APID"
 	[[ -n ${FPID:-} ]] && score forkstat "$dir" "$runid" "$mode" "$nsp" "$rep" "$sf0" "$sf1" "$FPID"
 	[[ -n ${BPID:-} ]] && score "$what" "$dir" "$runid" "$mode" "$nsp" "$rep" "$sb0" "$sb1" "$BPID"
@@ -207,9 +303,10 @@ run() {
 		: >"$dir/none.out"
 		score none "$dir" "$runid" "$mode" "$nsp" "$rep" "0 0 0 none" "0 0 0 none" 0
 	fi
-	log "$(printf '%-8s %d spawners run %d: %d spawns in %s s' "$what" "$nsp" "$rep" "$SPAWNS" "$WALL_S")"
-	APID='' FPID='' BPID=''
-	((KEEP)) || rm -f "$dir"/*.out
+	log "$(printf '%-8s %d spawners run %d%s: %d spawns in %s s' "$what" "$nsp" "$rep" \
+		"${busy:+ ($busy)}" "$SPAWNS" "$WALL_S")"
+	APID='' FPID='' BPID='' RPID=''
+	((KEEP)) || rm -rf "$dir"/*.out "$dir/received.log" "$dir/spool"
 }
 
 # ---------------------------------------------------------------- main
@@ -217,7 +314,8 @@ log "agent $AGENT ($("$AGENT" --version 2>/dev/null | head -n1)), $(forkstat -h 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 log "$(nproc) CPUs, kernel $(uname -r), load average $LOAD0"
 log "storms of $SPAWNS spawns of a $LINKAGE no-op; spawners: $SPAWNERS; $REPEAT run(s) each"
-APID='' FPID='' BPID=''
+APID='' FPID='' BPID='' RPID=''
+LOADP=()
 for nsp in $SPAWNERS; do
 	for ((rep = 1; rep <= REPEAT; rep++)); do
 		((FLOOR)) && run none "$nsp" "$rep"
@@ -228,6 +326,15 @@ for nsp in $SPAWNERS; do
 			run drain "$nsp" "$rep"
 			run exec "$nsp" "$rep"
 		fi
+		for b in $BUSY; do
+			if [[ $b == hogs || $b == disk ]]; then
+				for w in none agent forkstat exec; do
+					run "$w" "$nsp" "$rep" "$b"
+				done
+			else
+				run agent "$nsp" "$rep" "$b"
+			fi
+		done
 	done
 done
 
@@ -236,6 +343,7 @@ echo
 echo "Storms of $SPAWNS fork+exec of a $LINKAGE no-op with a unique argv, waiting for each child;"
 echo "hids-agent with ${AGENT_CONF:+-c $AGENT_CONF, otherwise }default settings (\`--stdout\`), forkstat as \`forkstat -e exec\`;"
 echo "bare listener (tests/bench/bare_listener.c): drain = reads every event, exec = exec events only (6.6 filter), cmdline at SCHED_FIFO 1."
+[[ -n $BUSY ]] && echo "Busy-host modes: hogs = two shell busy loops at normal priority; disk = dd writing 64 MB with fsync in a loop; tls = the agent forwarding ndjson over TLS to a private rsyslogd (memory queue); relp = RELP over TLS to imrelp with a [spool] dir (scored from what rsyslog received)."
 echo "Load average at the start: $LOAD0; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo
 rc=0

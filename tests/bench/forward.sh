@@ -99,99 +99,6 @@ RESULTS="$tmp/results.jsonl"
 
 # ---------------------------------------------------------------- helpers
 
-# Prints a free TCP port on 127.0.0.1 (the kernel's pick; another process
-# may take it before rsyslog does, which start_collector then reports).
-free_port() {
-	"$PYTHON" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-# Says whether something listens on 127.0.0.1:$1 (or 0.0.0.0:$1).
-listening() {
-	local hex
-	hex=$(printf '%04X' "$1")
-	awk -v p=":$hex" 'NR > 1 && $4 == "0A" && ($2 == "0100007F" p || $2 == "00000000" p) { f = 1 }
-		END { exit !f }' /proc/net/tcp
-}
-
-# Writes the rsyslog config for directory $1 and port $2 to $1/rsyslog.conf.
-collector_conf() {
-	local dir=$1 port=$2
-	mkdir -p "$dir/rsyslog.work"
-	cat >"$dir/rsyslog.conf" <<-EOF
-	# No imuxsock/imklog: this instance never touches /dev/log or the kernel log.
-	global(workDirectory="$dir/rsyslog.work" maxMessageSize="64k")
-	module(load="imtcp" streamDriver.name="ossl" streamDriver.mode="1"
-	    streamDriver.authMode="anon" maxSessions="10")
-	template(name="hids_rcv" type="string" string="%timegenerated:::date-rfc3339% %rawmsg%\\n")
-	ruleset(name="hids_in") {
-	    action(type="omfile" file="$dir/received.log" template="hids_rcv")
-	}
-	input(type="imtcp" address="127.0.0.1" port="$port" ruleset="hids_in"
-	    streamDriver.caFile="$tmp/tls/ca.pem"
-	    streamDriver.certFile="$tmp/tls/server.pem"
-	    streamDriver.keyFile="$tmp/tls/server.key")
-	EOF
-}
-
-# Starts a private rsyslogd for the run in $1 on a free port; sets RPID and
-# PORT once it listens.
-start_collector() {
-	local dir=$1 i
-	PORT=$(free_port)
-	collector_conf "$dir" "$PORT"
-	: >"$dir/received.log"
-	rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/rsyslog.pid" >"$dir/rsyslog.out" 2>&1 &
-	RPID=$!
-	live[$RPID]=1
-	for ((i = 0; i < 200; i++)); do
-		listening "$PORT" && return 0
-		ended "$RPID" && { cat "$dir/rsyslog.out" >&2; die "rsyslogd exited during start-up"; }
-		sleep 0.05
-	done
-	cat "$dir/rsyslog.out" >&2
-	die "rsyslogd did not listen on 127.0.0.1:$PORT within 10 s"
-}
-
-# Waits until the agent (pid $1, log $2) has logged its TLS connection.
-wait_connected() {
-	wait_log "$1" "$2" ': connected (' "connect to the collector"
-}
-
-# Runs one more no-op, the end marker, and waits until file $1 holds its
-# exit event (at most DRAIN_MAX_S): the agent handles events in the
-# kernel's order and the spawners have reaped every child of the storm, so
-# by then every event of the storm has been written (or delivered). Sets
-# DRAIN_S to the seconds that took. (On a shared machine the output never
-# stops growing, so its size cannot tell.)
-drain() {
-	local file=$1 runid=$2 t0 t1 mp
-	t0=$(date +%s%N)
-	"$NOOP" "hidsbench-$runid-end" x &
-	mp=$!
-	wait "$mp" || true
-	# One grep, no pipe: under pipefail a SIGPIPE would read as "not found".
-	while ! grep -qs "\"action\":\"end\".*\"process\":{\"pid\":$mp," "$file"; do
-		if (($(date +%s%N) - t0 >= DRAIN_MAX_S * 1000000000)); then
-			log "warning: the end marker's exit event is not in $file after $DRAIN_MAX_S s"
-			break
-		fi
-		sleep 0.05
-	done
-	t1=$(date +%s%N)
-	DRAIN_S=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
-}
-
-# Prints the CPU seconds between two samples ($1, $2) of `sample`.
-cpu_between() {
-	local -a a b
-	read -r -a a <<<"$1"
-	read -r -a b <<<"$2"
-	awk -v x="${a[$3]}" -v y="${b[$3]}" 'BEGIN { printf "%.6f", (y - x) / 1e9 }'
-}
-
 # One run: $1 = stdout | forward, $2 spawners, $3 repetition.
 run() {
 	local mode=$1 nsp=$2 rep=$3 dir runid sa0 sa1 sr0='' sr1='' out rcpu=''
@@ -209,7 +116,7 @@ run() {
 	((OTHERS == 0)) || log "warning: $OTHERS other process-connector listener(s) running"
 	RPID='' APID=''
 	if [[ $mode == forward ]]; then
-		start_collector "$dir"
+		start_collector "$dir" tls
 		cat >"$dir/agent.conf" <<-EOF
 		[collector]
 		address = 127.0.0.1:$PORT
@@ -256,7 +163,7 @@ run() {
 }
 
 # ---------------------------------------------------------------- main
-collector_conf "$tmp/check" 6514
+collector_conf "$tmp/check" 6514 tls
 rsyslogd -N1 -f "$tmp/check/rsyslog.conf" >"$tmp/check/rsyslog-check.log" 2>&1 || {
 	cat "$tmp/check/rsyslog-check.log" >&2
 	die "rsyslog rejects the collector config (is rsyslog-openssl installed?)"

@@ -6,7 +6,8 @@
 #
 # Runs bench.sh with tiny numbers (200 spawns, 2 spawners, one run, no
 # concurrent storm) and fails unless its report has the table with a row for
-# every monitor (hids-agent, forkstat, both bare listeners, no monitor), the
+# every monitor (hids-agent, forkstat, both bare listeners, no monitor) and
+# for the busy-host storms (CPU hogs, disk writer, TLS and RELP forwarding), the
 # bare listeners really ran (their summary line, the exec-only one with the
 # kernel filter on Linux 6.6+ and at least one exact argv), and the target
 # check. It checks that the scripts work, not the figures: those are noisy
@@ -25,7 +26,9 @@ command -v forkstat >/dev/null || { echo "SKIP: forkstat is not installed"; exit
 	fail "bench.sh exited with status $?"
 
 grep -q '^| tool | spawners | spawns | spawns/s | rate kept vs no monitor ' "$out" || fail "no table header"
-for row in 'hids-agent' 'forkstat' 'bare listener, exec only + cmdline' 'bare listener, drain only' 'no monitor'; do
+for row in 'hids-agent' 'forkstat' 'bare listener, exec only + cmdline' 'bare listener, drain only' 'no monitor' \
+	'hids-agent, while 2 CPU hogs run' 'no monitor, while a disk writer runs' \
+	'hids-agent, forwarding over TLS' 'hids-agent, forwarding over RELP with a spool'; do
 	grep -q "^| $row | 2 | 200 | " "$out" || fail "no table row for '$row'"
 done
 grep -q '^| no monitor | 2 | 200 | [0-9]* | 1.00 |' "$out" || fail "the no-monitor row does not keep rate 1.00"
