@@ -159,7 +159,7 @@ void
 jw_hex(struct jw *w, const char *key, const uint8_t *b, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	char buf[65];
+	char buf[65] = { 0 };	/* n may be 0 */
 
 	if (n > 32)
 		n = 32;
