@@ -530,6 +530,24 @@ arg_has_prefix(const struct process *p, unsigned nth, const char *prefix)
 	    memcmp(p->args + off, prefix, plen) == 0;
 }
 
+/* Environment variables that make the loader run other code; never suppressed. */
+static const char *const loader_vars[] = { "LD_PRELOAD", "LD_AUDIT", "GLIBC_TUNABLES" };
+
+/* Whether the event's env_vars hold NAME=..., whatever the value. */
+static bool
+env_has(const struct process *p, const char *name)
+{
+	size_t nlen = strlen(name), off = 0;
+
+	while (p->env != NULL && off < p->env_len) {
+		size_t len = strnlen(p->env + off, p->env_len - off);
+		if (len > nlen && memcmp(p->env + off, name, nlen) == 0 && p->env[off + nlen] == '=')
+			return true;
+		off += len + 1;
+	}
+	return false;
+}
+
 /*
  * Returns why an exec that a rule would suppress must be emitted, or NULL.
  * Everything is read from the event; only when the capture thread could not
@@ -562,9 +580,15 @@ never_suppress_reason(const struct filter *f, const struct hids_event *ev, int p
 	if (any_glob(f->r.never_exe, f->r.nnever, exe))
 		return "never_suppress_exe";
 	/*
-	 * Hook: LD_PRELOAD and GLIBC_TUNABLES in the environment go here once
-	 * the event carries env_vars; the agent does not read environ yet.
+	 * The loader's variables, from process.env_vars ([process] env_vars
+	 * must name them; the default does). An environment longer than the
+	 * read cap may hide them past it, so it is never suppressed either.
 	 */
+	if (p->env_partial)
+		return "environment past the read cap";
+	for (size_t i = 0; i < sizeof(loader_vars) / sizeof(loader_vars[0]); i++)
+		if (env_has(p, loader_vars[i]))
+			return "loader variable in the environment";
 	/* The capture thread's stat of /proc/PID/exe at exec (procfs.c). */
 	if (p->known & PF_EXE_ID)
 		return (p->exe_mode & (S_ISUID | S_ISGID)) ? "setuid or setgid executable" : NULL;

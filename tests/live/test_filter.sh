@@ -50,7 +50,7 @@ chmod 755 "$w"	# nobody runs the setuid copy from here
 for b in exe-true samp-true ctr-true; do cp /bin/true "$w/bin/$b"; done
 for b in par-sh tree-sh ns-sh; do cp /bin/dash "$w/bin/$b"; done
 # The never-suppress cases run for a while, so that /proc still has them.
-for b in pt-sleep exe-sleep suid-sleep suid2-sleep nsx-sleep; do cp /bin/sleep "$w/bin/$b"; done
+for b in pt-sleep exe-sleep suid-sleep suid2-sleep nsx-sleep env-sleep env2-sleep; do cp /bin/sleep "$w/bin/$b"; done
 cp /bin/sleep "$tmpd/ww-sleep"
 cp /bin/sleep "$shm"
 cp /bin/sleep "$vtmp"
@@ -97,6 +97,8 @@ exe = /memfd:hidsfilter-$m*, $w/del-sleep
 exe = $w/bin/suid-sleep, $w/bin/suid2-sleep
 [filter nsx]
 exe = $w/bin/nsx-sleep
+[filter env]
+exe = $w/bin/env-sleep, $w/bin/env2-sleep
 [filter uid0]
 cmdline = *hidsfilter-uid0-$m*
 [filter ptrace]
@@ -168,6 +170,8 @@ os.execv("/proc/self/fd/%d" % fd, ["sleep", "0.3"])' "$w/del-sleep"
 setpriv --reuid=65534 --regid=65534 --clear-groups "$w/bin/suid-sleep" 0.2
 "$w/bin/suid2-sleep" 0.2
 "$w/bin/nsx-sleep" 0.2
+GLIBC_TUNABLES=glibc.malloc.check=0 "$w/bin/env-sleep" 0.2
+LD_PRELOAD=/nonexistent-hidsfilter.so "$w/bin/env2-sleep" 0.2 2>/dev/null
 $py -c 'import os, time
 time.sleep(0.1)
 os.setresuid(65534, 65534, 0)
@@ -330,6 +334,8 @@ arrives("a deleted executable",
 arrives("a setuid executable run by nobody", lambda d: exe(d) == w + "/bin/suid-sleep")
 arrives("a setuid executable run by root", lambda d: exe(d) == w + "/bin/suid2-sleep")
 arrives("an operator's never_suppress_exe glob", lambda d: exe(d) == w + "/bin/nsx-sleep")
+arrives("GLIBC_TUNABLES in the environment", lambda d: exe(d) == w + "/bin/env-sleep")
+arrives("LD_PRELOAD in the environment", lambda d: exe(d) == w + "/bin/env2-sleep")
 u = [d for d in evs if act(d) == "uid_change" and has_arg(d, "hidsfilter-uid0-%s" % m)]
 res([x["hids"]["uid"]["effective"] for x in u] == [0],
     "never suppressed: the uid change to 0 (and not the one before)")
@@ -343,7 +349,7 @@ res(any(act(d) == "ptrace" for d in life(ptpid, 0)),
 res(any(proc(d)["pid"] == ptpid and exe(d) == w + "/bin/pt-sleep" for d in exits),
     "ptrace: the rest of the life is reported (exit)")
 count("ptrace", 1, 1, "ptrace: only the exec")
-res(all(sup.get(r) is None for r in ("ww", "script", "memfd", "suid", "nsx")),
+res(all(sup.get(r) is None for r in ("ww", "script", "memfd", "suid", "nsx", "env")),
     "rules whose matches are all never-suppressed report nothing suppressed")
 stop = [d for d in evs if act(d) == "heartbeat" and d["hids"].get("reason") == "stop"]
 res(stop and stop[-1]["hids"]["stats"]["events_suppressed"] == sum(v[1] for v in sup.values()),

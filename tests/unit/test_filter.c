@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "config.h"
 #include "filter.h"
 #include "proctab.h"
@@ -365,6 +366,46 @@ test_never_suppress_exec(void **state)
 	    "[filter u]\nuser = 1000\n", "/usr/bin/ssh", "ssh host", 1000, 1000, false);
 }
 
+/* Expects an exec with environment ENV (NUL-separated, LEN bytes) to be emitted or not. */
+static void
+expect_env(const char *env, size_t len, bool partial, bool emitted)
+{
+	struct fx x;
+	struct hids_event ev;
+	struct proctab_entry *e;
+
+	fx_setup(&x, "[filter u]\nuser = 1000\n");
+	e = proctab_upsert(&x.tab, 41);
+	hids_event_init(&ev);
+	ev.k.action = EV_EXEC;
+	set_image(&ev.proc, 41, "/usr/bin/make", "make all", 1000);
+	ev.proc.env = xmemdup(env, len + 1);
+	ev.proc.env_len = len;
+	ev.proc.env_partial = partial;
+	proctab_set(&x.tab, e, &ev.proc);
+	assert_int_equal(filter_event(&x.f, &x.tab, &ev, -1), !emitted);
+	hids_event_release(&ev);
+	fx_teardown(&x);
+}
+
+static void
+test_never_suppress_env(void **state)
+{
+	static const char pre[] = "SUDO_USER=x\0LD_PRELOAD=/tmp/evil.so";
+	static const char tun[] = "GLIBC_TUNABLES=glibc.rtld.x=1";
+	static const char aud[] = "LD_AUDIT=/tmp/a.so";
+	static const char benign[] = "LD_LIBRARY_PATH=/opt/lib\0LD_PRELOADX=1\0SUDO_USER=x";
+	(void)state;
+	expect_env(pre, sizeof(pre) - 1, false, true);
+	expect_env(tun, sizeof(tun) - 1, false, true);
+	expect_env(aud, sizeof(aud) - 1, false, true);
+	/* A longer name that starts like one is not it; the others suppress as usual. */
+	expect_env(benign, sizeof(benign) - 1, false, false);
+	expect_env("", 0, false, false);
+	/* Past the read cap a loader variable may hide: never suppressed. */
+	expect_env(benign, sizeof(benign) - 1, true, true);
+}
+
 static void
 test_setuid_mode(void **state)
 {
@@ -566,6 +607,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_fork_children),
 		cmocka_unit_test(test_subtree),
 		cmocka_unit_test(test_never_suppress_exec),
+		cmocka_unit_test(test_never_suppress_env),
 		cmocka_unit_test(test_setuid_mode),
 		cmocka_unit_test(test_never_suppress_midlife),
 		cmocka_unit_test(test_sample),
