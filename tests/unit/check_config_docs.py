@@ -1,7 +1,10 @@
 #!/usr/bin/python3
-"""Proves that the example config and hids-agent.conf(5) list exactly the config key table's keys, each in its section with the table's default.
+"""Proves that the example config and hids-agent.conf(5) list exactly the config key table's keys, each in its section with the table's default, and that hids-agent(8) names the keys only a restart applies.
 
-usage: check_config_docs.py DUMP_BINARY EXAMPLE_CONF MAN_PAGE
+usage: check_config_docs.py DUMP_BINARY EXAMPLE_CONF MAN_PAGE [AGENT_MAN_PAGE]
+
+With AGENT_MAN_PAGE (hids-agent(8)), its SIGHUP list of what takes effect
+only at the next start must name exactly the table's restart-only keys.
 
 DUMP_BINARY prints the table (tests/unit/config_table_dump.c). A key whose
 table default is "-" has none, or one derived at run time: only its presence
@@ -16,13 +19,42 @@ MULTI = object()  # an entry naming several keys, which gives no single default
 
 
 def load_table(dump):
-    """Returns {(section, key): default or None} from the dump program."""
+    """Returns {(section, key): default or None} and the restart-only keys."""
     out = subprocess.run([dump], check=True, capture_output=True, text=True).stdout
     table = {}
+    restart = set()
     for line in out.splitlines():
-        section, name, _type, default, _reload = line.split("\t")
+        section, name, _type, default, reload = line.split("\t")
         table[(section, name)] = None if default == "-" else default
-    return table
+        if reload == "restart":
+            restart.add((section, name))
+    return table, restart
+
+
+def check_restart_list(path, table, restart, errors):
+    """Checks hids-agent(8)'s SIGHUP list of keys that need a restart."""
+    text = open(path, encoding="utf-8").read()
+    m = re.search(r"^Changes to\n(.*?)take effect at the next start", text, re.S | re.M)
+    if not m:
+        errors.append(f"{path}: no \"Changes to ... take effect at the next start\" list")
+        return
+    listed = set()
+    for item in re.findall(r"^\.Cm (.+?)(?: ,)?$", m.group(1), re.M):
+        sm = re.match(r"^\[(\w+)\](?: (\w+))?$", item)
+        if sm and sm.group(2):
+            keys = {(sm.group(1), sm.group(2))}
+        elif sm:
+            keys = {k for k in table if k[0] == sm.group(1)}
+        else:
+            keys = {k for k in table if k[1] == item}
+        if not keys:
+            errors.append(f"{path}: the restart list names '{item}', which is no key")
+        for k in sorted(keys - restart):
+            errors.append(f"{path}: the restart list covers [{k[0]}] {k[1]}, "
+                          "which a reload applies")
+        listed |= keys
+    for k in sorted(restart - listed):
+        errors.append(f"{path}: [{k[0]}] {k[1]} needs a restart but the list omits it")
 
 
 def parse_example(path, errors):
@@ -107,8 +139,10 @@ def compare(what, table, found, errors):
 
 def main():
     dump, example, man = sys.argv[1:4]
-    table = load_table(dump)
+    table, restart = load_table(dump)
     errors = []
+    if len(sys.argv) > 4:
+        check_restart_list(sys.argv[4], table, restart, errors)
     compare(example, table, parse_example(example, errors), errors)
     compare(man, table, parse_man(man, errors), errors)
     for e in errors:
