@@ -650,7 +650,7 @@ collector_spool_line(struct collector *c, const char *line, size_t len)
 	}
 	if (log_ratelimit_allow(&rl))
 		log_warn("spool: cannot write to %s; keeping events in memory for %d s "
-		    "(the oldest are dropped and counted when it fills)", c->spool->dir,
+		    "(the oldest are dropped and counted when it fills)", spool_dir(c->spool),
 		    COLLECTOR_SPOOL_RETRY_MS / 1000);
 	c->spool_retry_ms = now + COLLECTOR_SPOOL_RETRY_MS;
 	return false;

@@ -68,7 +68,7 @@ struct agent {
 	struct encode_ctx enc;
 	struct output out;
 	struct collector col;
-	struct spool spool;
+	struct spool *spool;		/* NULL without [spool] dir */
 	struct canary *canary;		/* NULL when there is none */
 	struct textview *tv;		/* --format text: the live view; NULL for JSON */
 	struct metrics *metrics;	/* NULL unless [metrics] listen */
@@ -227,13 +227,15 @@ agent_collect_stats(struct agent *a)
 	}
 	s->spooling = a->spooling;
 	if (a->spooling) {
-		s->spool_bytes = a->spool.total_bytes;
-		s->spooled = a->spool.st.appended;
-		s->replayed = a->spool.st.replayed;
-		s->spool_dropped = a->spool.st.dropped;
-		s->spool_corrupt = a->spool.st.corrupt;
-		s->spool_untrusted = a->spool.st.untrusted;
-		s->spool_write_errors = a->spool.st.write_errors;
+		struct spool_stats ss;
+		spool_stats(a->spool, &ss);
+		s->spool_bytes = ss.bytes;
+		s->spooled = ss.appended;
+		s->replayed = ss.replayed;
+		s->spool_dropped = ss.dropped;
+		s->spool_corrupt = ss.corrupt;
+		s->spool_untrusted = ss.untrusted;
+		s->spool_write_errors = ss.write_errors;
 	}
 }
 
@@ -319,11 +321,8 @@ agent_report_queue_drops(struct agent *a)
 	 * Reported only while connected: the record goes through the spool too,
 	 * and during an outage it could be the next thing dropped, count and all.
 	 */
-	if (a->spooling && a->spool.st.dropped_pending > 0 && collector_connected(&a->col)) {
-		n = a->spool.st.dropped_pending;
-		a->spool.st.dropped_pending = 0;
+	if (a->spooling && collector_connected(&a->col) && (n = spool_take_dropped(a->spool)) > 0)
 		agent_emit_meta(a, EV_LOST, n, "spool_full");
-	}
 	if (!a->forwarding || q->dropped_pending == 0 || q->bytes > q->max_bytes / 2)
 		return;
 	n = q->dropped_pending;
@@ -663,7 +662,7 @@ stopcheck_cb(evutil_socket_t fd, short what, void *arg)
 		if (a->col.q.count && !a->spooling)
 			log_warnx("stopping with %zu events not delivered to the collector",
 			    a->col.q.count);
-		else if (a->spooling && (a->col.q.count || spool_pending(&a->spool)))
+		else if (a->spooling && (a->col.q.count || spool_pending(a->spool)))
 			log_info("stopping; undelivered events stay in the spool for the next start");
 		collector_close_session(&a->col);
 		event_base_loopexit(a->base, NULL);
@@ -679,7 +678,7 @@ agent_flush_collector(struct agent *a)
 	if (!a->forwarding)
 		return;
 	if (collector_safe_to_stop(&a->col)) {
-		if (a->spooling && (a->col.q.count || spool_pending(&a->spool)))
+		if (a->spooling && (a->col.q.count || spool_pending(a->spool)))
 			log_info("stopping; undelivered events stay in the spool for the next start");
 		return;
 	}
@@ -696,7 +695,7 @@ fsync_cb(evutil_socket_t fd, short what, void *arg)
 	struct agent *a = arg;
 	(void)fd;
 	(void)what;
-	spool_sync(&a->spool);
+	spool_sync(a->spool);
 }
 
 /*
@@ -708,20 +707,21 @@ agent_open_spool(struct agent *a)
 {
 	char err[512];
 	struct timeval tv;
+	struct spool_stats st;
 
 	if (a->cfg.spool_dir == NULL)
 		return;
-	if (spool_open(&a->spool, a->cfg.spool_dir, a->cfg.spool_max_bytes,
-	    a->cfg.spool_fsync, err, sizeof(err)) == -1) {
+	if ((a->spool = spool_new(a->cfg.spool_dir, a->cfg.spool_max_bytes,
+	    a->cfg.spool_fsync, err, sizeof(err))) == NULL) {
 		log_error("spool: %s; running without a spool (memory queue only)", err);
-		spool_close(&a->spool);
 		return;
 	}
 	a->spooling = true;
-	collector_set_spool(&a->col, &a->spool);
-	if (a->spool.head)
+	collector_set_spool(&a->col, a->spool);
+	spool_stats(a->spool, &st);
+	if (st.bytes > 0)
 		log_info("spool: %llu bytes from a previous run will be sent first",
-		    (unsigned long long)a->spool.total_bytes);
+		    (unsigned long long)st.bytes);
 	if (a->cfg.spool_fsync == SPOOL_FSYNC_INTERVAL) {
 		tv.tv_sec = a->cfg.spool_fsync_interval_ms / 1000;
 		tv.tv_usec = (a->cfg.spool_fsync_interval_ms % 1000) * 1000;
@@ -850,8 +850,7 @@ agent_free_loop(struct agent *a)
 	clockstep_free(a->clockstep);
 	if (a->forwarding)
 		collector_release(&a->col);
-	if (a->spooling)
-		spool_close(&a->spool);
+	spool_free(a->spool);
 	event_base_free(a->base);
 }
 

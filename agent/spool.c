@@ -31,6 +31,43 @@
 
 #define SPOOL_READ_CHUNK 65536	/* bytes read at a time when resyncing */
 
+/* One segment file, oldest first in the list. */
+struct spool_seg {
+	struct spool_seg *next;
+	uint64_t id;
+	uint64_t bytes;		/* file size as far as we wrote or found it */
+	int64_t records;	/* -1: unknown (found at start-up) */
+	bool sealed;		/* no more appends */
+	uint64_t handed;	/* records the reader returned */
+	uint64_t delivered;	/* of those, reported delivered */
+};
+
+struct spool {
+	char *dir;
+	int dirfd;
+	uint64_t max_bytes;
+	enum spool_fsync fsync;
+	struct spool_seg *head, *tail;	/* oldest .. newest */
+	uint64_t total_bytes;
+	int wfd;			/* appends go to tail */
+	bool dirty;			/* written since the last fsync */
+	int rfd;			/* the segment being read */
+	struct spool_seg *rseg;
+	uint64_t roff;
+	int64_t rrecords;		/* records read from rseg */
+	uint64_t rresync;		/* resync work spent on rseg */
+	bool rresyncing;		/* a resync of rseg ran out of budget at roff */
+	uint64_t rresync_from;		/* where that bad region began */
+	uint64_t rdone_id;		/* the reader is past every segment up to this id */
+	uint64_t recycle_bytes;		/* SPOOL_RECYCLE_BYTES; 0 when closing */
+	uint64_t segment_bytes;		/* rotate here: SPOOL_SEGMENT_BYTES, less for a small spool */
+	uint64_t next_id;
+	char *rbuf;
+	size_t rbuf_cap;
+	struct spool_stats st;
+	uint64_t dropped_pending;	/* dropped, not yet reported in a lost record */
+};
+
 static void seg_try_remove(struct spool *s, struct spool_seg *g);
 
 /* Computes the CRC32 (zlib's) of a payload. */
@@ -205,13 +242,13 @@ spool_check_dir(struct spool *s, char *err, size_t errlen)
 
 /*
  * Opens (creating if needed) the spool directory and finds what a previous
- * run left there. Returns -1 with a reason when the directory is unusable.
+ * run left there, into s. Returns -1 with a reason when the
+ * directory is unusable; s is then still for spool_free.
  */
-int
+static int
 spool_open(struct spool *s, const char *dir, uint64_t max_bytes, enum spool_fsync fsync,
     char *err, size_t errlen)
 {
-	memset(s, 0, sizeof(*s));
 	s->wfd = s->rfd = s->dirfd = -1;
 	s->dir = xstrdup(dir);
 	s->max_bytes = max_bytes;
@@ -247,11 +284,27 @@ spool_open(struct spool *s, const char *dir, uint64_t max_bytes, enum spool_fsyn
 }
 
 /*
+ * Opens (creating if needed) the spool directory and finds what a previous
+ * run left there. Returns NULL with a reason when the directory is unusable.
+ */
+struct spool *
+spool_new(const char *dir, uint64_t max_bytes, enum spool_fsync fsync, char *err, size_t errlen)
+{
+	struct spool *s = xcalloc(1, sizeof(*s));
+
+	if (spool_open(s, dir, max_bytes, fsync, err, errlen) == -1) {
+		spool_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/*
  * Started as root and about to become uid:gid: creates a missing spool
  * directory for that user, or hands over one that root owns and nobody
  * else may write to (root's earlier runs), segments included, as systemd
  * does for StateDirectory=. A directory of any other user is left alone:
- * spool_open then refuses it. Returns -1 with a reason if a chown fails.
+ * spool_new then refuses it. Returns -1 with a reason if a chown fails.
  */
 int
 spool_prepare_owner(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen)
@@ -264,7 +317,7 @@ spool_prepare_owner(const char *dir, uid_t uid, gid_t gid, char *err, size_t err
 	int fd, dfd;
 
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return 0;	/* spool_open says why */
+		return 0;	/* spool_new says why */
 	if (fstat(fd, &sb) == -1 || sb.st_uid != 0 || (sb.st_mode & (S_IWGRP | S_IWOTH))) {
 		close(fd);
 		return 0;
@@ -296,12 +349,14 @@ spool_prepare_owner(const char *dir, uid_t uid, gid_t gid, char *err, size_t err
 	return 0;
 }
 
-/* Closes files and frees the segment list; undelivered segments stay on disk. */
+/* Closes files and frees the spool; undelivered segments stay on disk. NULL is allowed. */
 void
-spool_close(struct spool *s)
+spool_free(struct spool *s)
 {
 	struct spool_seg *g, *n;
 
+	if (s == NULL)
+		return;
 	/* A tail read and delivered to its end is not worth replaying. */
 	if (s->tail && s->dirfd != -1) {
 			s->recycle_bytes = 0;
@@ -320,8 +375,32 @@ spool_close(struct spool *s)
 	}
 	free(s->rbuf);
 	free(s->dir);
-	memset(s, 0, sizeof(*s));
-	s->wfd = s->rfd = s->dirfd = -1;
+	free(s);
+}
+
+/* Copies the spool's counters and its size on disk. */
+void
+spool_stats(const struct spool *s, struct spool_stats *st)
+{
+	*st = s->st;
+	st->bytes = s->total_bytes;
+}
+
+/* Returns the records dropped at max_bytes since the last call, and forgets them. */
+uint64_t
+spool_take_dropped(struct spool *s)
+{
+	uint64_t n = s->dropped_pending;
+
+	s->dropped_pending = 0;
+	return n;
+}
+
+/* Returns the spool's directory, for messages. */
+const char *
+spool_dir(const struct spool *s)
+{
+	return s->dir;
 }
 
 /* Counts the valid record headers of a segment file (for loss reports), reading it in chunks. */
@@ -408,7 +487,7 @@ spool_drop_oldest(struct spool *s)
 		lost = g->records >= 0 ? g->records : seg_count_records(s, g, 0);
 	if (lost > 0) {
 		s->st.dropped += (uint64_t)lost;
-		s->st.dropped_pending += (uint64_t)lost;
+		s->dropped_pending += (uint64_t)lost;
 	}
 	log_warnx("spool: over max_bytes; dropped its oldest segment (%lld events)",
 	    (long long)(lost > 0 ? lost : 0));

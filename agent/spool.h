@@ -27,57 +27,27 @@
 
 enum spool_fsync { SPOOL_FSYNC_NEVER, SPOOL_FSYNC_INTERVAL, SPOOL_FSYNC_ALWAYS };
 
-struct spool_seg {
-	struct spool_seg *next;
-	uint64_t id;
-	uint64_t bytes;		/* file size as far as we wrote or found it */
-	int64_t records;	/* -1: unknown (found at start-up) */
-	bool sealed;		/* no more appends */
-	uint64_t handed;	/* records the reader returned */
-	uint64_t delivered;	/* of those, reported delivered */
-};
-
 struct spool_stats {
 	uint64_t appended, appended_bytes;
 	uint64_t replayed;
 	uint64_t dropped;		/* records in segments dropped at max_bytes */
-	uint64_t dropped_pending;	/* not yet reported in a lost record */
 	uint64_t corrupt;		/* bad regions skipped */
 	uint64_t untrusted;		/* segment names that are not our regular files, skipped */
 	uint64_t write_errors;
 	uint64_t segments_deleted;
+	uint64_t bytes;			/* on disk now (filled by spool_stats) */
 };
 
-struct spool {
-	char *dir;
-	int dirfd;
-	uint64_t max_bytes;
-	enum spool_fsync fsync;
-	struct spool_seg *head, *tail;	/* oldest .. newest */
-	uint64_t total_bytes;
-	int wfd;			/* appends go to tail */
-	bool dirty;			/* written since the last fsync */
-	int rfd;			/* the segment being read */
-	struct spool_seg *rseg;
-	uint64_t roff;
-	int64_t rrecords;		/* records read from rseg */
-	uint64_t rresync;		/* resync work spent on rseg */
-	bool rresyncing;		/* a resync of rseg ran out of budget at roff */
-	uint64_t rresync_from;		/* where that bad region began */
-	uint64_t rdone_id;		/* the reader is past every segment up to this id */
-	uint64_t recycle_bytes;		/* SPOOL_RECYCLE_BYTES; 0 when closing */
-	uint64_t segment_bytes;		/* rotate here: SPOOL_SEGMENT_BYTES, less for a small spool */
-	uint64_t next_id;
-	char *rbuf;
-	size_t rbuf_cap;
-	struct spool_stats st;
-};
+struct spool;
 
 /* spool.c */
-int spool_open(struct spool *s, const char *dir, uint64_t max_bytes,
+struct spool *spool_new(const char *dir, uint64_t max_bytes,
     enum spool_fsync fsync, char *err, size_t errlen);
 int spool_prepare_owner(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen);
-void spool_close(struct spool *s);
+void spool_free(struct spool *s);
+void spool_stats(const struct spool *s, struct spool_stats *st);
+uint64_t spool_take_dropped(struct spool *s);
+const char *spool_dir(const struct spool *s);
 int spool_append(struct spool *s, const char *line, size_t len);
 int spool_read(struct spool *s, const char **line, size_t *len, uint64_t *seg);
 bool spool_pending(const struct spool *s);

@@ -32,12 +32,23 @@ teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-static void
-open_spool(struct spool *s, uint64_t max_bytes)
+static struct spool *
+open_spool(uint64_t max_bytes)
 {
 	char err[256];
-	if (spool_open(s, dir, max_bytes, SPOOL_FSYNC_NEVER, err, sizeof(err)) != 0)
-		fail_msg("spool_open: %s", err);
+	struct spool *s = spool_new(dir, max_bytes, SPOOL_FSYNC_NEVER, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("spool_new: %s", err);
+	return s;
+}
+
+/* Returns a snapshot of the spool's counters. */
+static struct spool_stats
+stats_of(const struct spool *s)
+{
+	struct spool_stats st;
+	spool_stats(s, &st);
+	return st;
 }
 
 static size_t
@@ -76,46 +87,46 @@ read_all_in_order(struct spool *s, int *next, bool deliver)
 static void
 test_append_read(void **state)
 {
-	struct spool s;
+	struct spool *s;
 	char line[32];
 	int next = 0;
 	(void)state;
-	open_spool(&s, 64u << 20);
+	s = open_spool(64u << 20);
 	for (int i = 0; i < 1000; i++) {
 		int n = snprintf(line, sizeof(line), "line-%05d\n", i);
-		assert_int_equal(spool_append(&s, line, (size_t)n), 0);
+		assert_int_equal(spool_append(s, line, (size_t)n), 0);
 	}
-	assert_int_equal(s.total_bytes, 1000 * (SPOOL_HDR + 11));
-	assert_true(spool_pending(&s));
-	read_all_in_order(&s, &next, false);
+	assert_int_equal(stats_of(s).bytes, 1000 * (SPOOL_HDR + 11));
+	assert_true(spool_pending(s));
+	read_all_in_order(s, &next, false);
 	assert_int_equal(next, 1000);
-	spool_close(&s);
+	spool_free(s);
 }
 
 /* What one run spooled and did not deliver, the next run replays first; delivered files go. */
 static void
 test_restart_replay_then_delete(void **state)
 {
-	struct spool s;
+	struct spool *s;
 	char line[32];
 	int next = 0;
 	(void)state;
-	open_spool(&s, 64u << 20);
+	s = open_spool(64u << 20);
 	for (int i = 0; i < 500; i++) {
 		int n = snprintf(line, sizeof(line), "line-%05d\n", i);
-		spool_append(&s, line, (size_t)n);
+		spool_append(s, line, (size_t)n);
 	}
-	spool_close(&s);	/* as after a crash: nothing delivered */
+	spool_free(s);	/* as after a crash: nothing delivered */
 	assert_int_equal(count_segments(), 1);
-	open_spool(&s, 64u << 20);
-	assert_true(spool_pending(&s));
+	s = open_spool(64u << 20);
+	assert_true(spool_pending(s));
 	for (int i = 500; i < 600; i++) {
 		int n = snprintf(line, sizeof(line), "line-%05d\n", i);
-		spool_append(&s, line, (size_t)n);
+		spool_append(s, line, (size_t)n);
 	}
-	read_all_in_order(&s, &next, true);
+	read_all_in_order(s, &next, true);
 	assert_int_equal(next, 600);
-	spool_close(&s);	/* everything delivered: no file left */
+	spool_free(s);	/* everything delivered: no file left */
 	assert_int_equal(count_segments(), 0);
 }
 
@@ -123,22 +134,22 @@ test_restart_replay_then_delete(void **state)
 static void
 test_rotation_and_delete_after_delivery(void **state)
 {
-	struct spool s;
+	struct spool *s;
 	char line[1024];
 	const char *r;
 	size_t len;
 	uint64_t seg, first_seg = 0;
 	(void)state;
-	open_spool(&s, 64u << 20);
+	s = open_spool(64u << 20);
 	memset(line, 'x', sizeof(line));
 	line[sizeof(line) - 1] = '\n';
 	size_t per_seg = SPOOL_SEGMENT_BYTES / (SPOOL_HDR + sizeof(line)) + 1;
 	for (size_t i = 0; i < per_seg * 2 + 10; i++)
-		assert_int_equal(spool_append(&s, line, sizeof(line)), 0);
+		assert_int_equal(spool_append(s, line, sizeof(line)), 0);
 	assert_int_equal(count_segments(), 3);
 	/* Read the whole first segment but deliver none: it must stay. */
 	size_t got = 0;
-	while (got < per_seg && spool_read(&s, &r, &len, &seg) == 1) {
+	while (got < per_seg && spool_read(s, &r, &len, &seg) == 1) {
 		if (got == 0)
 			first_seg = seg;
 		assert_int_equal(seg, first_seg);
@@ -146,28 +157,28 @@ test_rotation_and_delete_after_delivery(void **state)
 	}
 	assert_int_equal(count_segments(), 3);
 	for (size_t i = 0; i < got; i++)
-		spool_delivered(&s, first_seg);
+		spool_delivered(s, first_seg);
 	assert_int_equal(count_segments(), 2);
-	spool_close(&s);
+	spool_free(s);
 }
 
 /* A torn last record and flipped bytes mid-file are counted and skipped; the rest arrives. */
 static void
 test_corruption_skipped(void **state)
 {
-	struct spool s;
+	struct spool *s;
 	char line[32], path[128];
 	const char *r;
 	size_t len;
 	uint64_t seg;
 	int fd, seen[200] = { 0 }, delivered = 0;
 	(void)state;
-	open_spool(&s, 64u << 20);
+	s = open_spool(64u << 20);
 	for (int i = 0; i < 200; i++) {
 		int n = snprintf(line, sizeof(line), "line-%05d\n", i);
-		spool_append(&s, line, (size_t)n);
+		spool_append(s, line, (size_t)n);
 	}
-	spool_close(&s);
+	spool_free(s);
 	snprintf(path, sizeof(path), "%s/seg-%016llx.hsp", dir, 1ull);
 	assert_int_equal(truncate(path, 200 * 23 - 5), 0);	/* tear the last record */
 	fd = open(path, O_WRONLY);
@@ -175,22 +186,22 @@ test_corruption_skipped(void **state)
 	assert_int_equal(pwrite(fd, "\xff\xff\xff", 3, 100 * 23 + 14), 3);	/* record 100's payload */
 	assert_int_equal(pwrite(fd, "\x00\x00", 2, 150 * 23 + 1), 2);	/* record 150's magic */
 	close(fd);
-	open_spool(&s, 64u << 20);
-	while (spool_read(&s, &r, &len, &seg) == 1) {
+	s = open_spool(64u << 20);
+	while (spool_read(s, &r, &len, &seg) == 1) {
 		int i;
 		assert_int_equal(sscanf(r, "line-%05d", &i), 1);
 		assert_in_range(i, 0, 199);
 		seen[i]++;
 		delivered++;
-		spool_delivered(&s, seg);
+		spool_delivered(s, seg);
 	}
 	assert_int_equal(delivered, 197);
 	assert_int_equal(seen[100], 0);
 	assert_int_equal(seen[150], 0);
 	assert_int_equal(seen[199], 0);
 	assert_int_equal(seen[0] + seen[99] + seen[101] + seen[198], 4);
-	assert_int_equal(s.st.corrupt, 3);
-	spool_close(&s);
+	assert_int_equal(stats_of(s).corrupt, 3);
+	spool_free(s);
 	assert_int_equal(count_segments(), 0);	/* a damaged, finished segment is still cleaned */
 }
 
@@ -198,7 +209,7 @@ test_corruption_skipped(void **state)
 static void
 test_max_bytes_drops_oldest(void **state)
 {
-	struct spool s;
+	struct spool *s;
 	char line[4096];
 	const char *r;
 	size_t len;
@@ -207,53 +218,54 @@ test_max_bytes_drops_oldest(void **state)
 	(void)state;
 	memset(line, 'y', sizeof(line));
 	line[sizeof(line) - 1] = '\n';
-	open_spool(&s, 1u << 20);	/* a small spool: segments are a quarter of it */
+	s = open_spool(1u << 20);	/* a small spool: segments are a quarter of it */
 	for (int i = 0; i < 4000; i++) {
 		snprintf(line, 16, "%06d", i);
-		assert_int_equal(spool_append(&s, line, sizeof(line)), 0);
+		assert_int_equal(spool_append(s, line, sizeof(line)), 0);
 	}
-	assert_true(s.total_bytes <= 1u << 20);
-	assert_true(s.st.dropped > 0);
-	assert_int_equal(s.st.dropped, s.st.dropped_pending);
-	assert_int_equal(s.st.dropped, s.st.appended - s.total_bytes / (SPOOL_HDR + sizeof(line)));
+	assert_true(stats_of(s).bytes <= 1u << 20);
+	assert_true(stats_of(s).dropped > 0);
+	assert_int_equal(stats_of(s).dropped, spool_take_dropped(s));
+	assert_int_equal(spool_take_dropped(s), 0);
+	assert_int_equal(stats_of(s).dropped, stats_of(s).appended - stats_of(s).bytes / (SPOOL_HDR + sizeof(line)));
 	assert_true(count_segments() <= 5);
 	/* What is left reads back in order and ends with the newest line. */
-	while (spool_read(&s, &r, &len, &seg) == 1) {
+	while (spool_read(s, &r, &len, &seg) == 1) {
 		int i = atoi(r);
 		assert_true(i > last);
 		last = i;
 	}
 	assert_int_equal(last, 3999);
-	assert_true(s.st.replayed > 100);	/* most of a megabyte survived */
-	spool_close(&s);
+	assert_true(stats_of(s).replayed > 100);	/* most of a megabyte survived */
+	spool_free(s);
 }
 
 /* An unusable directory is refused with a reason (the agent then runs on memory). */
 static void
 test_unusable_dir(void **state)
 {
-	struct spool s;
+	struct spool *s;
 	char err[256] = "";
 	(void)state;
-	assert_int_equal(spool_open(&s, "/proc/hids-no-such/spool", 1u << 20, SPOOL_FSYNC_NEVER,
-	    err, sizeof(err)), -1);
+	assert_null(s = spool_new("/proc/hids-no-such/spool", 1u << 20, SPOOL_FSYNC_NEVER,
+	    err, sizeof(err)));
 	assert_non_null(strstr(err, "spool directory"));
-	spool_close(&s);
+	spool_free(s);
 }
 
 /* Writes n records line-NNNNN into a fresh segment 1 of directory d, through a spool of its own. */
 static void
 make_segment(const char *d, int n)
 {
-	struct spool s;
+	struct spool *s;
 	char err[256], line[32];
-	if (spool_open(&s, d, 64u << 20, SPOOL_FSYNC_NEVER, err, sizeof(err)) != 0)
-		fail_msg("spool_open %s: %s", d, err);
+	if ((s = spool_new(d, 64u << 20, SPOOL_FSYNC_NEVER, err, sizeof(err))) == NULL)
+		fail_msg("spool_new %s: %s", d, err);
 	for (int i = 0; i < n; i++) {
 		int len = snprintf(line, sizeof(line), "line-%05d\n", i);
-		assert_int_equal(spool_append(&s, line, (size_t)len), 0);
+		assert_int_equal(spool_append(s, line, (size_t)len), 0);
 	}
-	spool_close(&s);
+	spool_free(s);
 }
 
 /* Like make_segment, then renames the segment to id (to put another one before it). */
@@ -286,7 +298,7 @@ read_count(struct spool *s)
 static void
 test_symlinked_segment(void **state)
 {
-	struct spool s;
+	struct spool *s;
 	char target[160], link[160], err[256] = "";
 	struct stat sb;
 	(void)state;
@@ -295,63 +307,63 @@ test_symlinked_segment(void **state)
 	snprintf(link, sizeof(link), "%s/seg-%016llx.hsp", dir, 7ull);
 	assert_int_equal(symlink(target, link), 0);
 	alarm(30);
-	open_spool(&s, 64u << 20);
-	assert_false(spool_pending(&s));
-	assert_int_equal(read_count(&s), 0);
-	assert_int_equal(s.st.untrusted, 1);
-	spool_close(&s);
+	s = open_spool(64u << 20);
+	assert_false(spool_pending(s));
+	assert_int_equal(read_count(s), 0);
+	assert_int_equal(stats_of(s).untrusted, 1);
+	spool_free(s);
 	assert_int_equal(stat(target, &sb), 0);	/* the link's target is left alone */
 	snprintf(link, sizeof(link), "%s/linked", dir);
 	assert_int_equal(symlink(other, link), 0);
-	assert_int_equal(spool_open(&s, link, 1u << 20, SPOOL_FSYNC_NEVER, err, sizeof(err)), -1);
+	assert_null(s = spool_new(link, 1u << 20, SPOOL_FSYNC_NEVER, err, sizeof(err)));
 	assert_non_null(strstr(err, "symbolic link"));
-	spool_close(&s);
+	spool_free(s);
 }
 
 /* A FIFO named like a segment neither blocks the reader nor hides the segments after it. */
 static void
 test_fifo_segment(void **state)
 {
-	struct spool s;
+	struct spool *s;
 	char path[160];
 	(void)state;
 	make_segment_at(dir, 10, 2);
 	snprintf(path, sizeof(path), "%s/seg-%016llx.hsp", dir, 1ull);	/* read first */
 	assert_int_equal(mkfifo(path, 0600), 0);
 	alarm(30);	/* a reader blocked in open(2) on the FIFO dies here */
-	open_spool(&s, 64u << 20);
-	assert_int_equal(read_count(&s), 10);
-	assert_int_equal(s.st.untrusted, 1);
-	spool_close(&s);
+	s = open_spool(64u << 20);
+	assert_int_equal(read_count(s), 10);
+	assert_int_equal(stats_of(s).untrusted, 1);
+	spool_free(s);
 }
 
 /* A directory its group or other users may write to is refused with the reason. */
 static void
 test_group_writable_dir(void **state)
 {
-	struct spool s;
+	struct spool *s;
 	char err[256] = "";
 	(void)state;
 	make_segment(dir, 3);
 	assert_int_equal(chmod(dir, 0770), 0);
-	assert_int_equal(spool_open(&s, dir, 1u << 20, SPOOL_FSYNC_NEVER, err, sizeof(err)), -1);
+	assert_null(s = spool_new(dir, 1u << 20, SPOOL_FSYNC_NEVER, err, sizeof(err)));
 	assert_non_null(strstr(err, "writable by its group"));
-	spool_close(&s);
+	spool_free(s);
 	assert_int_equal(chmod(dir, 0702), 0);
-	assert_int_equal(spool_open(&s, dir, 1u << 20, SPOOL_FSYNC_NEVER, err, sizeof(err)), -1);
+	assert_null(s = spool_new(dir, 1u << 20, SPOOL_FSYNC_NEVER, err, sizeof(err)));
 	assert_non_null(strstr(err, "writable by other users"));
-	spool_close(&s);
+	spool_free(s);
 	assert_int_equal(chmod(dir, 0750), 0);	/* read access for the group is fine */
-	open_spool(&s, 1u << 20);
-	assert_int_equal(read_count(&s), 3);
-	spool_close(&s);
+	s = open_spool(1u << 20);
+	assert_int_equal(read_count(s), 3);
+	spool_free(s);
 }
 
 /* A directory, or a segment, that belongs to another user is not trusted (needs root to set up). */
 static void
 test_foreign_owner(void **state)
 {
-	struct spool s;
+	struct spool *s;
 	char err[256] = "", path[160];
 	(void)state;
 	if (geteuid() != 0)
@@ -359,14 +371,14 @@ test_foreign_owner(void **state)
 	make_segment(dir, 4);
 	snprintf(path, sizeof(path), "%s/seg-%016llx.hsp", dir, 1ull);
 	assert_int_equal(chown(path, 65534, 65534), 0);
-	open_spool(&s, 1u << 20);
-	assert_int_equal(read_count(&s), 0);
-	assert_int_equal(s.st.untrusted, 1);
-	spool_close(&s);
+	s = open_spool(1u << 20);
+	assert_int_equal(read_count(s), 0);
+	assert_int_equal(stats_of(s).untrusted, 1);
+	spool_free(s);
 	assert_int_equal(chown(dir, 65534, 65534), 0);
-	assert_int_equal(spool_open(&s, dir, 1u << 20, SPOOL_FSYNC_NEVER, err, sizeof(err)), -1);
+	assert_null(s = spool_new(dir, 1u << 20, SPOOL_FSYNC_NEVER, err, sizeof(err)));
 	assert_non_null(strstr(err, "belongs to uid 65534"));
-	spool_close(&s);
+	spool_free(s);
 }
 
 static double
@@ -385,7 +397,7 @@ now_s(void)
 static void
 test_garbage_segment_bounded(void **state)
 {
-	struct spool s;
+	struct spool *s;
 	char path[160];
 	uint8_t unit[20], *buf;
 	uint32_t magic = SPOOL_MAGIC, len = 8, crc = 0xdeadbeef;
@@ -412,27 +424,27 @@ test_garbage_segment_bounded(void **state)
 	close(fd);
 	free(buf);
 	alarm(120);
-	open_spool(&s, 256u << 20);
+	s = open_spool(256u << 20);
 	t0 = now_s();
-	while (spool_pending(&s) && calls < 10000) {
+	while (spool_pending(s) && calls < 10000) {
 		double t = now_s();
-		int r = spool_read(&s, &line, &llen, &seg);
+		int r = spool_read(s, &line, &llen, &seg);
 		t = now_s() - t;
 		if (t > worst)
 			worst = t;
 		calls++;
 		if (r == 1) {
 			got++;
-			spool_delivered(&s, seg);
+			spool_delivered(s, seg);
 		}
 	}
 	print_message("garbage segment: %d calls, slowest %.3f s, all %.3f s, corrupt %llu\n",
-	    calls, worst, now_s() - t0, (unsigned long long)s.st.corrupt);
+	    calls, worst, now_s() - t0, (unsigned long long)stats_of(s).corrupt);
 	assert_int_equal(got, 10);
-	assert_true(s.st.corrupt >= 1);
+	assert_true(stats_of(s).corrupt >= 1);
 	assert_true(worst < 0.5);	/* about 5 ms here once bounded; seconds when not */
 	assert_true(now_s() - t0 < 2.0);
-	spool_close(&s);
+	spool_free(s);
 }
 
 int
