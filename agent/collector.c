@@ -719,3 +719,22 @@ collector_release(struct collector *c)
 	lq_release(&c->q);
 	memset(c, 0, sizeof(*c));
 }
+
+/* Copies the collector's counters and the size of its queue. */
+void
+collector_stats(const struct collector *c, struct collector_stats *st)
+{
+	st->sent = c->q.written + c->q.acked;
+	st->dropped = c->q.dropped;
+	st->reconnects = c->disconnects + c->connect_failures;
+	st->relp_errors = c->relp.errors;
+	st->queued = c->q.count;
+	st->queue_bytes = c->q.bytes;
+}
+
+/* Returns the lines the full queue dropped since the last call, once it has room again. */
+uint64_t
+collector_take_dropped(struct collector *c)
+{
+	return lq_take_dropped(&c->q);
+}

@@ -59,6 +59,16 @@ struct collector_config {
 	size_t sndbuf;			/* SO_SNDBUF of the socket; 0: the kernel's */
 };
 
+/* What collector_stats reports. */
+struct collector_stats {
+	uint64_t sent;			/* written and TCP-acknowledged, or RELP-acknowledged */
+	uint64_t dropped;		/* dropped from the full queue since start */
+	uint64_t reconnects;		/* disconnects and failed connects */
+	uint64_t relp_errors;
+	size_t queued;			/* lines in the memory queue */
+	size_t queue_bytes;
+};
+
 enum collector_state { COL_IDLE, COL_WAITING, COL_CONNECTING, COL_OPENING, COL_CONNECTED };
 
 struct collector {
@@ -103,5 +113,7 @@ void collector_release(struct collector *c);
 void collector_set_spool(struct collector *c, struct spool *sp);
 bool collector_safe_to_stop(const struct collector *c);
 void collector_close_session(struct collector *c);
+void collector_stats(const struct collector *c, struct collector_stats *st);
+uint64_t collector_take_dropped(struct collector *c);
 
 #endif

@@ -226,3 +226,19 @@ lq_rewind(struct linequeue *q)
 		q->unsent_count++;
 	}
 }
+
+/*
+ * Returns the lines dropped since the last call and forgets them, once the
+ * queue is at most half full again (0 before), so that the lost record
+ * reporting them is not the next thing dropped.
+ */
+uint64_t
+lq_take_dropped(struct linequeue *q)
+{
+	uint64_t n = q->dropped_pending;
+
+	if (n == 0 || q->bytes > q->max_bytes / 2)
+		return 0;
+	q->dropped_pending = 0;
+	return n;
+}

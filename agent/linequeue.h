@@ -58,5 +58,6 @@ struct lq_line *lq_take_unsent(struct linequeue *q);
 size_t lq_written(struct linequeue *q, size_t nbytes);
 size_t lq_confirm(struct linequeue *q, size_t unacked_bytes);
 void lq_rewind(struct linequeue *q);
+uint64_t lq_take_dropped(struct linequeue *q);
 
 #endif

@@ -219,11 +219,13 @@ agent_collect_stats(struct agent *a)
 	if (a->forwarding) {
 		s->connected = collector_connected(&a->col);
 		s->collector = collector_current(&a->col);
-		s->events_sent = a->col.q.written + a->col.q.acked;
-		s->events_dropped = a->col.q.dropped;
-		s->queue_bytes = a->col.q.bytes;
-		s->reconnects = a->col.disconnects + a->col.connect_failures;
-		s->relp_errors = a->col.relp.errors;
+		struct collector_stats cs;
+		collector_stats(&a->col, &cs);
+		s->events_sent = cs.sent;
+		s->events_dropped = cs.dropped;
+		s->queue_bytes = cs.queue_bytes;
+		s->reconnects = cs.reconnects;
+		s->relp_errors = cs.relp_errors;
 	}
 	s->spooling = a->spooling;
 	if (a->spooling) {
@@ -314,7 +316,6 @@ agent_flush_filter(struct agent *a)
 static void
 agent_report_queue_drops(struct agent *a)
 {
-	struct linequeue *q = &a->col.q;
 	uint64_t n;
 
 	/*
@@ -323,10 +324,8 @@ agent_report_queue_drops(struct agent *a)
 	 */
 	if (a->spooling && collector_connected(&a->col) && (n = spool_take_dropped(a->spool)) > 0)
 		agent_emit_meta(a, EV_LOST, n, "spool_full");
-	if (!a->forwarding || q->dropped_pending == 0 || q->bytes > q->max_bytes / 2)
+	if (!a->forwarding || (n = collector_take_dropped(&a->col)) == 0)
 		return;
-	n = q->dropped_pending;
-	q->dropped_pending = 0;
 	log_warnx("collector queue was full: %llu events dropped", (unsigned long long)n);
 	agent_emit_meta(a, EV_LOST, n, "queue_full");
 }
@@ -655,14 +654,18 @@ static void
 stopcheck_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
+	struct collector_stats cs;
+
 	(void)fd;
 	(void)what;
+
 	collector_flush(&a->col);	/* also frees what TCP has acknowledged */
 	if (collector_safe_to_stop(&a->col) || now_mono_ms() >= a->stop_deadline_ms) {
-		if (a->col.q.count && !a->spooling)
+		collector_stats(&a->col, &cs);
+		if (cs.queued && !a->spooling)
 			log_warnx("stopping with %zu events not delivered to the collector",
-			    a->col.q.count);
-		else if (a->spooling && (a->col.q.count || spool_pending(a->spool)))
+			    cs.queued);
+		else if (a->spooling && (cs.queued || spool_pending(a->spool)))
 			log_info("stopping; undelivered events stay in the spool for the next start");
 		collector_close_session(&a->col);
 		event_base_loopexit(a->base, NULL);
@@ -674,11 +677,13 @@ static void
 agent_flush_collector(struct agent *a)
 {
 	struct timeval tv = { 0, 50000 };
+	struct collector_stats cs;
 
 	if (!a->forwarding)
 		return;
 	if (collector_safe_to_stop(&a->col)) {
-		if (a->spooling && (a->col.q.count || spool_pending(a->spool)))
+		collector_stats(&a->col, &cs);
+		if (a->spooling && (cs.queued || spool_pending(a->spool)))
 			log_info("stopping; undelivered events stay in the spool for the next start");
 		return;
 	}

@@ -91,11 +91,18 @@ test_drop_oldest_unsent(void **state)
 		push(&q, line);
 	}
 	assert_int_equal(q.dropped, 5);
-	assert_int_equal(q.dropped_pending, 5);
 	assert_int_equal(done_dropped, 5);
 	assert_memory_equal(q.head->data, "line-00", 7);	/* in flight: kept */
 	assert_memory_equal(q.head->next->data, "line-06", 7);	/* 01..05 dropped */
 	assert_true(q.bytes <= q.max_bytes);
+	assert_int_equal(lq_take_dropped(&q), 0);	/* still full: the report would be dropped */
+	while (q.bytes > q.max_bytes / 2) {
+		if (q.head == q.unsent)
+			assert_non_null(lq_take_unsent(&q));
+		assert_true(lq_ack_head(&q));
+	}
+	assert_int_equal(lq_take_dropped(&q), 5);	/* room again: reported once */
+	assert_int_equal(lq_take_dropped(&q), 0);
 	lq_release(&q);
 }
 
