@@ -32,7 +32,7 @@ entry_for(struct enricher *en, int32_t pid, bool create)
 		process_release(&p);
 		return NULL;
 	}
-	proctab_entity_id(en->tab->host_id, pid, p.start_ticks, p.entity_id);
+	proctab_entity_id(proctab_host_id(en->tab), pid, p.start_ticks, p.entity_id);
 	e = proctab_upsert(en->tab, pid);
 	proctab_set(en->tab, e, &p);
 	process_release(&p);
@@ -107,7 +107,7 @@ enrich_fork(struct enricher *en, const struct capture_rec *r, struct hids_event 
 	struct proctab_entry *old = proctab_lookup(en->tab, k->tgid);
 	uint32_t gen = old && old->p.start_ticks == ev->proc.start_ticks ? old->gen + 1
 	    : proctab_reuse_gen(en->tab, k->tgid, ev->proc.start_ticks);
-	proctab_entity_id_gen(en->tab->host_id, k->tgid, ev->proc.start_ticks, gen,
+	proctab_entity_id_gen(proctab_host_id(en->tab), k->tgid, ev->proc.start_ticks, gen,
 	    ev->proc.entity_id);
 	if (pe) {
 		process_copy(&ev->parent, &pe->p, en->max_args);
@@ -277,7 +277,7 @@ enrich_exec(struct enricher *en, const struct capture_rec *r, struct hids_event 
 		en->stats->argv_captured++;
 	}
 	if (ev->proc.entity_id[0] == '\0' || (!known && (r->snap_got & SNAP_STAT)))
-		proctab_entity_id(en->tab->host_id, k->tgid,
+		proctab_entity_id(proctab_host_id(en->tab), k->tgid,
 		    (r->snap_got & SNAP_STAT) ? ev->proc.start_ticks : mono_to_ticks(en, k->ts_ns),
 		    ev->proc.entity_id);
 	if (classify_entry(en, &ev->proc))

@@ -438,7 +438,7 @@ filter_install(struct filter *f, struct filter_rules *nr, struct proctab *tab)
 	bool *used = xcalloc(oldn ? oldn : 1, sizeof(*used));
 	struct proctab_entry *e;
 
-	for (e = tab ? tab->lru_head : NULL; e; e = e->lnext)
+	for (e = tab ? proctab_first(tab) : NULL; e; e = proctab_next(e))
 		if ((e->p.filt & (FILT_SUPPRESSED | FILT_KEPT)) && e->p.filt_rule < oldn)
 			used[e->p.filt_rule] = true;
 	for (size_t i = 0; i < oldn; i++) {
@@ -463,7 +463,7 @@ filter_install(struct filter *f, struct filter_rules *nr, struct proctab *tab)
 			map[i] = (uint32_t)(nr->n - 1);
 		}
 	}
-	for (e = tab ? tab->lru_head : NULL; e; e = e->lnext) {
+	for (e = tab ? proctab_first(tab) : NULL; e; e = proctab_next(e)) {
 		if (!(e->p.filt & (FILT_SUPPRESSED | FILT_KEPT)))
 			continue;
 		if (e->p.filt_rule >= oldn || map[e->p.filt_rule] == UINT32_MAX)

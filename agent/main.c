@@ -191,6 +191,7 @@ agent_collect_stats(struct agent *a)
 {
 	struct agent_stats *s = &a->stats;
 	struct capture_counters *c = &a->cap.c;
+	struct proctab_stats ps;
 
 	s->events_seen = atomic_load(&c->seen);
 	s->overruns = atomic_load(&c->overruns);
@@ -209,10 +210,11 @@ agent_collect_stats(struct agent *a)
 		s->hash_skipped = hs.skipped;
 	}
 	s->seq_unexplained = atomic_load(&c->seq_unexplained);
-	s->proctab_size = a->tab.count;
-	s->proctab_evictions = a->tab.evictions;
-	s->proctab_bytes = a->tab.bytes;
-	s->proctab_budget_evictions = a->tab.budget_evictions;
+	proctab_stats(&a->tab, &ps);
+	s->proctab_size = ps.count;
+	s->proctab_evictions = ps.evictions;
+	s->proctab_bytes = ps.bytes;
+	s->proctab_budget_evictions = ps.budget_evictions;
 	s->rss_bytes = agent_rss();
 	s->events_suppressed = a->filt.suppressed;
 	s->forwarding = a->forwarding;

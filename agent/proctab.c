@@ -355,3 +355,34 @@ proctab_seed(struct proctab *t, int procfd)
 		seed_entry(t, e, procfd, 0);
 	return n;
 }
+
+/* Copies the table's size and eviction counters. */
+void
+proctab_stats(const struct proctab *t, struct proctab_stats *st)
+{
+	st->count = t->count;
+	st->bytes = t->bytes;
+	st->evictions = t->evictions;
+	st->budget_evictions = t->budget_evictions;
+}
+
+/* Returns the host id entity ids are made from ("" if none). */
+const char *
+proctab_host_id(const struct proctab *t)
+{
+	return t->host_id;
+}
+
+/* Returns the least recently touched entry, to walk them all with proctab_next; NULL if none. */
+struct proctab_entry *
+proctab_first(struct proctab *t)
+{
+	return t->lru_head;
+}
+
+/* Returns the entry touched after e; NULL after the last. */
+struct proctab_entry *
+proctab_next(struct proctab_entry *e)
+{
+	return e->lnext;
+}

@@ -45,6 +45,14 @@ struct proctab {
 	} recent[PROCTAB_RECENT];	/* last exit per slot (pid % PROCTAB_RECENT) */
 };
 
+/* What proctab_stats reports. */
+struct proctab_stats {
+	size_t count;			/* entries */
+	size_t bytes;			/* memory they take, as proctab_entry_bytes counts */
+	uint64_t evictions;		/* all evictions, at max_entries or max_bytes */
+	uint64_t budget_evictions;	/* those at max_bytes */
+};
+
 /* proctab.c */
 void proctab_init(struct proctab *t, size_t max_entries, size_t max_args,
     const char *host_id);
@@ -61,5 +69,9 @@ void proctab_entity_id_gen(const char *host_id, int32_t pid, uint64_t start_tick
     uint32_t gen, char out[ENTITY_ID_LEN + 1]);
 uint32_t proctab_reuse_gen(const struct proctab *t, int32_t pid, uint64_t start_ticks);
 size_t proctab_seed(struct proctab *t, int procfd);
+void proctab_stats(const struct proctab *t, struct proctab_stats *st);
+const char *proctab_host_id(const struct proctab *t);
+struct proctab_entry *proctab_first(struct proctab *t);
+struct proctab_entry *proctab_next(struct proctab_entry *e);
 
 #endif

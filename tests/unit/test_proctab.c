@@ -97,6 +97,23 @@ test_eviction_is_lru(void **state)
 	assert_null(proctab_lookup(&t, 99));
 	proctab_upsert(&t, 7);
 	assert_null(proctab_lookup(&t, 2));
+	/* The walk goes from the least recently touched; the snapshot counts what happened. */
+	{
+		static const int32_t order[] = { 5, 4, 6, 7 };
+		struct proctab_stats st;
+		size_t i = 0;
+		for (struct proctab_entry *e = proctab_first(&t); e; e = proctab_next(e), i++) {
+			assert_true(i < 4);
+			assert_int_equal(e->p.pid, order[i]);
+		}
+		assert_int_equal(i, 4);
+		proctab_stats(&t, &st);
+		assert_int_equal(st.count, 4);
+		assert_int_equal(st.evictions, 3);
+		assert_int_equal(st.budget_evictions, 0);
+		assert_int_equal(st.bytes, t.bytes);
+		assert_string_equal(proctab_host_id(&t), "h");
+	}
 	check_consistent(&t);
 	proctab_release(&t);
 }
