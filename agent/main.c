@@ -63,7 +63,7 @@ struct agent {
 	struct event *ev_hash, *ev_hashwait;
 	struct procfs_env_spec env_spec;	/* [process] env_vars, read by the capture thread */
 	struct proctab tab;
-	struct names names;
+	struct names *names;
 	struct enricher en;
 	struct encode_ctx enc;
 	struct output out;
@@ -928,7 +928,7 @@ agent_start_capture(struct agent *a)
 		log_warnx("no CAP_SYS_PTRACE: other users' processes are reported without "
 		    "executable and working directory (under /proc hidepid=, without any "
 		    "/proc details)");
-	if (names_start(&a->names) == -1)
+	if ((a->names = names_new()) == NULL)
 		fatalx("cannot start the name resolver thread");
 	memset(&cc, 0, sizeof(cc));
 	cc.prio = a->cfg.prio;
@@ -1138,7 +1138,7 @@ main(int argc, char **argv)
 		a->tv = textview_new(agent_view_color(view.color));
 
 	agent_start_capture(a);
-	a->en = (struct enricher){ .tab = &a->tab, .names = &a->names, .procfd = a->procfd,
+	a->en = (struct enricher){ .tab = &a->tab, .names = a->names, .procfd = a->procfd,
 	    .enc = &a->enc, .stats = &a->stats, .max_args = a->cfg.max_args_bytes,
 	    .mono_to_boot_ns = a->en.mono_to_boot_ns };
 	agent_setup_loop(a);
@@ -1180,7 +1180,8 @@ main(int argc, char **argv)
 	agent_free_loop(a);
 	hasher_free(a->hasher);
 	a->hasher = NULL;
-	names_stop(&a->names);
+	names_free(a->names);
+	a->names = NULL;
 	proctab_release(&a->tab);
 	filter_release(&a->filt);
 	nlsource_close(&a->src);

@@ -6,7 +6,9 @@
 #include "names.h"
 
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +16,26 @@
 #include "common.h"
 
 #define NAMES_BUF 16384		/* getpwuid_r / getgrgid_r scratch */
+
+struct names_entry {
+	uint32_t id;
+	bool used;
+	bool pending;
+	bool found;
+	char name[64];
+	uint64_t fetched_ms;
+};
+
+struct names {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool running, stopping;
+	struct names_entry users[NAMES_MAX], groups[NAMES_MAX];
+	struct { uint32_t id; bool group; } queue[NAMES_QUEUE];
+	unsigned qhead, qlen;
+	char scratch[NAMES_SLOTS][64];	/* names handed to the main thread */
+};
 
 static struct names_entry *
 slot_for(struct names_entry *tab, uint32_t id)
@@ -85,40 +107,49 @@ names_main(void *arg)
 	return NULL;
 }
 
-/* Starts the resolver. */
-int
-names_start(struct names *n)
+/* Starts a resolver; NULL if its thread cannot be started. */
+struct names *
+names_new(void)
 {
-	memset(n, 0, sizeof(*n));
+	struct names *n = xcalloc(1, sizeof(*n));
+
 	pthread_mutex_init(&n->mu, NULL);
 	pthread_cond_init(&n->cv, NULL);
-	if (pthread_create(&n->thread, NULL, names_main, n) != 0)
-		return -1;
+	if (pthread_create(&n->thread, NULL, names_main, n) != 0) {
+		names_free(n);
+		return NULL;
+	}
 	n->running = true;
-	return 0;
+	return n;
 }
 
-/* Stops the resolver; a lookup stuck in NSS is waited for. */
+/* Stops the resolver and frees it; a lookup stuck in NSS is waited for. NULL is allowed. */
 void
-names_stop(struct names *n)
+names_free(struct names *n)
 {
-	if (!n->running)
+	if (n == NULL)
 		return;
-	pthread_mutex_lock(&n->mu);
-	n->stopping = true;
-	pthread_cond_signal(&n->cv);
-	pthread_mutex_unlock(&n->mu);
-	pthread_join(n->thread, NULL);
-	n->running = false;
+	if (n->running) {
+		pthread_mutex_lock(&n->mu);
+		n->stopping = true;
+		pthread_cond_signal(&n->cv);
+		pthread_mutex_unlock(&n->mu);
+		pthread_join(n->thread, NULL);
+	}
+	pthread_cond_destroy(&n->cv);
+	pthread_mutex_destroy(&n->mu);
+	free(n);
 }
 
-/* Returns the cached name into scratch slot, or NULL and queues a lookup. */
+/* Returns the cached name into scratch slot, or NULL and queues a lookup; NULL without a resolver. */
 static const char *
 names_get(struct names *n, uint32_t id, bool group, int slot)
 {
 	const char *res = NULL;
 	struct names_entry *e;
 
+	if (n == NULL)
+		return NULL;
 	pthread_mutex_lock(&n->mu);
 	e = slot_for(group ? n->groups : n->users, id);
 	if (e && e->used && e->id == id) {
@@ -143,14 +174,14 @@ out:
 	return res;
 }
 
-/* Returns the user name of uid if known; the pointer lives until the next call with slot. */
+/* Returns the user name of uid if known (never with n NULL); the pointer lives until the next call with slot. */
 const char *
 names_user(struct names *n, uint32_t uid, int slot)
 {
 	return names_get(n, uid, false, slot);
 }
 
-/* Returns the group name of gid if known; the pointer lives until the next call with slot. */
+/* Returns the group name of gid if known (never with n NULL); the pointer lives until the next call with slot. */
 const char *
 names_group(struct names *n, uint32_t gid, int slot)
 {

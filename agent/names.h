@@ -6,8 +6,6 @@
 #ifndef HIDS_NAMES_H
 #define HIDS_NAMES_H
 
-#include <pthread.h>
-#include <stdbool.h>
 #include <stdint.h>
 
 #define NAMES_MAX 4096		/* cached uids and gids, each */
@@ -15,29 +13,11 @@
 #define NAMES_TTL_S 600		/* a name is looked up again after this */
 #define NAMES_SLOTS 8		/* names one event may hold at once (scratch slots) */
 
-struct names_entry {
-	uint32_t id;
-	bool used;
-	bool pending;
-	bool found;
-	char name[64];
-	uint64_t fetched_ms;
-};
-
-struct names {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t thread;
-	bool running, stopping;
-	struct names_entry users[NAMES_MAX], groups[NAMES_MAX];
-	struct { uint32_t id; bool group; } queue[NAMES_QUEUE];
-	unsigned qhead, qlen;
-	char scratch[NAMES_SLOTS][64];	/* names handed to the main thread */
-};
+struct names;
 
 /* names.c */
-int names_start(struct names *n);
-void names_stop(struct names *n);
+struct names *names_new(void);
+void names_free(struct names *n);
 const char *names_user(struct names *n, uint32_t uid, int slot);
 const char *names_group(struct names *n, uint32_t gid, int slot);
 

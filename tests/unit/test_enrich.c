@@ -21,7 +21,6 @@ struct fx {
 	char root[64];
 	int procfd;
 	struct proctab tab;
-	struct names *names;
 	struct encode_ctx enc;
 	struct agent_stats stats;
 	struct enricher en;
@@ -80,13 +79,9 @@ fx_setup(void **state)
 	f->procfd = open(f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(f->procfd >= 0);
 	proctab_init(&f->tab, 64, 4096, HOST);
-	/* A resolver that is not started: every name is unknown, nothing blocks. */
-	f->names = calloc(1, sizeof(*f->names));
-	assert_non_null(f->names);
-	pthread_mutex_init(&f->names->mu, NULL);
-	pthread_cond_init(&f->names->cv, NULL);
+	/* No resolver (names NULL): every name is unknown, nothing blocks. */
 	f->enc.clk_tck = CLK_TCK;
-	f->en = (struct enricher){ .tab = &f->tab, .names = f->names, .procfd = f->procfd,
+	f->en = (struct enricher){ .tab = &f->tab, .names = NULL, .procfd = f->procfd,
 	    .enc = &f->enc, .stats = &f->stats, .max_args = 4096, .mono_to_boot_ns = 0 };
 	*state = f;
 	return 0;
@@ -100,9 +95,6 @@ fx_teardown(void **state)
 	char cmd[128];
 
 	proctab_release(&f->tab);
-	pthread_mutex_destroy(&f->names->mu);
-	pthread_cond_destroy(&f->names->cv);
-	free(f->names);
 	close(f->procfd);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->root);
 	assert_int_equal(system(cmd), 0);
