@@ -580,11 +580,9 @@ capture_merge_push(struct capture *cap, uint64_t upto)
 static void
 capture_set_wait(struct capture *cap, unsigned ms)
 {
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-
 	if (ms == cap->other_wait_ms)
 		return;
-	if (setsockopt(cap->src->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+	if (nlsource_set_timeout(cap->src, ms) == -1)
 		log_warn("capture: SO_RCVTIMEO");
 	cap->other_wait_ms = ms;
 }
@@ -652,11 +650,10 @@ capture_main(void *arg)
 	uint8_t *buf = xmalloc(CAPTURE_RECV_BUF);
 	uint64_t win_start = now_mono_ms(), win_cpu = thread_cpu_ms();
 	bool demoted = false;
-	struct timeval tv = { CAPTURE_GUARD_PERIOD_MS / 1000, (CAPTURE_GUARD_PERIOD_MS % 1000) * 1000 };
 
 	if (cap->src_other)
 		capture_set_wait(cap, CAPTURE_OTHER_WAIT_MIN_MS);
-	else if (setsockopt(cap->src->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+	else if (nlsource_set_timeout(cap->src, CAPTURE_GUARD_PERIOD_MS) == -1)
 		log_warn("capture: SO_RCVTIMEO");
 	/* A name for top -H, ps -L and the tests' CPU accounting. */
 	pthread_setname_np(pthread_self(), "hids-capture");
@@ -854,4 +851,22 @@ capture_release(struct capture *cap)
 	capture_free_done(cap);
 	free(cap->win);
 	cap->win = NULL;
+}
+
+/* Copies the capture thread's counters; safe while it runs. */
+void
+capture_stats(struct capture *cap, struct capture_stats *st)
+{
+	struct capture_counters *c = &cap->c;
+
+	st->seen = atomic_load(&c->seen);
+	st->overruns = atomic_load(&c->overruns);
+	st->seq_lost = atomic_load(&c->seq_lost);
+	st->queue_drops = atomic_load(&c->queue_drops);
+	st->decode_errors = atomic_load(&c->decode_errors);
+	st->threads_skipped = atomic_load(&c->threads_skipped);
+	st->filtered = atomic_load(&c->filtered);
+	st->rt_demotions = atomic_load(&c->rt_demotions);
+	st->forged = atomic_load(&c->forged);
+	st->seq_unexplained = atomic_load(&c->seq_unexplained);
 }

@@ -69,6 +69,12 @@ struct capture_counters {
 	_Atomic uint64_t seq_unexplained;	/* split mode: holes with no overrun */
 };
 
+/* A snapshot of the counters, as capture_stats copies them. */
+struct capture_stats {
+	uint64_t seen, overruns, seq_lost, queue_drops, decode_errors;
+	uint64_t threads_skipped, filtered, rt_demotions, forged, seq_unexplained;
+};
+
 /*
  * Split mode: one CPU's sequence numbers seen on either socket. Bit
  * (seq % CAPTURE_SEQ_WINDOW) is set for a number in [base, base + window)
@@ -134,6 +140,7 @@ int capture_start(struct capture *cap, const struct capture_config *cfg,
     struct nlsource *src, struct nlsource *src_other, int procfd);
 void capture_stop(struct capture *cap);
 void capture_release(struct capture *cap);
+void capture_stats(struct capture *cap, struct capture_stats *st);
 struct capture_rec *capture_take_all(struct capture *cap, size_t *depth,
     uint64_t *lost, const char **reason);
 void capture_rec_free(struct capture_rec *r);

@@ -190,18 +190,19 @@ static void
 agent_collect_stats(struct agent *a)
 {
 	struct agent_stats *s = &a->stats;
-	struct capture_counters *c = &a->cap.c;
+	struct capture_stats c;
 	struct proctab_stats ps;
 
-	s->events_seen = atomic_load(&c->seen);
-	s->overruns = atomic_load(&c->overruns);
-	s->decode_errors = atomic_load(&c->decode_errors);
-	s->threads_skipped = atomic_load(&c->threads_skipped);
-	s->queue_drops = atomic_load(&c->queue_drops);
-	s->events_lost = atomic_load(&c->seq_lost) + s->queue_drops;
-	s->forged = atomic_load(&c->forged);
-	s->filtered = atomic_load(&c->filtered);
-	s->rt_demotions = atomic_load(&c->rt_demotions);
+	capture_stats(&a->cap, &c);
+	s->events_seen = c.seen;
+	s->overruns = c.overruns;
+	s->decode_errors = c.decode_errors;
+	s->threads_skipped = c.threads_skipped;
+	s->queue_drops = c.queue_drops;
+	s->events_lost = c.seq_lost + s->queue_drops;
+	s->forged = c.forged;
+	s->filtered = c.filtered;
+	s->rt_demotions = c.rt_demotions;
 	if (a->hasher) {
 		struct hasher_stats hs;
 		hasher_stats(a->hasher, &hs);
@@ -209,7 +210,7 @@ agent_collect_stats(struct agent *a)
 		s->hash_cache_hits = hs.cache_hits;
 		s->hash_skipped = hs.skipped;
 	}
-	s->seq_unexplained = atomic_load(&c->seq_unexplained);
+	s->seq_unexplained = c.seq_unexplained;
 	proctab_stats(&a->tab, &ps);
 	s->proctab_size = ps.count;
 	s->proctab_evictions = ps.evictions;
@@ -742,7 +743,10 @@ static uint64_t
 agent_canary_seen_cb(void *arg)
 {
 	struct agent *a = arg;
-	return atomic_load(&a->cap.c.seen);
+	struct capture_stats st;
+
+	capture_stats(&a->cap, &st);
+	return st.seen;
 }
 
 /* The canary wants what is queued classified before it judges. */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -238,4 +239,13 @@ nlsource_recv(struct nlsource *s, void *buf, size_t len, int flags, uint32_t *se
 	*sender = n >= 0 && (fromlen < sizeof(from) || from.nl_family != AF_NETLINK) ?
 	    UINT32_MAX : from.nl_pid;
 	return n;
+}
+
+/* Sets how long a blocking nlsource_recv waits (0: for ever); -1 with errno if it cannot. */
+int
+nlsource_set_timeout(struct nlsource *s, unsigned ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	return setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }

@@ -29,5 +29,6 @@ void nlsource_unsubscribe(struct nlsource *s);
 void nlsource_close(struct nlsource *s);
 ssize_t nlsource_recv(struct nlsource *s, void *buf, size_t len, int flags,
     uint32_t *sender);
+int nlsource_set_timeout(struct nlsource *s, unsigned ms);
 
 #endif
