@@ -323,6 +323,9 @@ capture_push(struct capture *cap, struct capture_rec *r)
 		cap->pending_reason = "queue_full";
 		pthread_mutex_unlock(&cap->mu);
 		atomic_fetch_add(&cap->c.queue_drops, 1);
+		/* Its hash has no event to go to: the hasher frees the slot when done. */
+		if (cap->cfg.hasher && r->hash_slot >= 0)
+			hasher_orphan(cap->cfg.hasher, r->hash_slot, r->hash_gen, -1, "");
 		capture_rec_free(r);
 		return;
 	}

@@ -343,13 +343,13 @@ agent_emit_record(struct agent *a, struct capture_rec *r)
 		agent_emit_meta(a, EV_LOST, r->lost_before, r->lost_reason);
 	if (canary_match(a->canary, &r->k)) {
 		/* The agent's own check, not an event of the host. */
-		if (r->hash_slot >= 0)
+		if (a->hasher && r->hash_slot >= 0)
 			hasher_orphan(a->hasher, r->hash_slot, r->hash_gen, -1, "");
 		capture_rec_done(&a->cap, r);
 		return;
 	}
 	enrich_record(&a->en, r, &ev);
-	if (r->hash_slot >= 0) {
+	if (a->hasher && r->hash_slot >= 0) {
 		/* It goes without its hash (pending); the exit will carry it. */
 		hasher_orphan(a->hasher, r->hash_slot, r->hash_gen, ev.proc.pid, ev.proc.entity_id);
 		a->stats.hash_pending++;
@@ -374,6 +374,8 @@ agent_emit_held(struct agent *a)
 	uint64_t now = 0, wait_ns = (uint64_t)a->cfg.hash_wait_ms * 1000000u;
 
 	while ((r = a->held) != NULL) {
+		if (a->hasher == NULL)
+			r->hash_slot = -1;
 		if (r->hash_slot >= 0 && hasher_poll(a->hasher, r->hash_slot, r->hash_gen, &r->snap))
 			r->hash_slot = -1;
 		if (r->hash_slot >= 0 && !a->hash_nowait) {
