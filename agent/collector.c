@@ -153,34 +153,23 @@ collector_flush(struct collector *c)
 static void
 collector_confirm(struct collector *c)
 {
-	int outq = 0;
-	evutil_socket_t fd;
+	size_t unacked = 0;
+	int r;
 
-	if (c->bev == NULL || c->cfg->protocol != PROTO_NDJSON)
+	if (c->bev == NULL || c->cfg->protocol != PROTO_NDJSON || c->st != COL_CONNECTED)
 		return;
-	/*
-	 * A TLS 1.3 server that refuses us after the handshake (it checks a
-	 * client certificate after the client is done) still lets TCP
-	 * acknowledge the first bytes: they count only once the server sent a
-	 * session ticket, or, from a server that sends none, once the
-	 * connection has lasted COLLECTOR_CONFIRM_GRACE_MS.
-	 */
-	if (c->st != COL_CONNECTED)
-		return;
-	if (SSL_version(c->ssl) >= TLS1_3_VERSION && !c->peer_accepted &&
-	    now_mono_ms() - c->connected_at_ms < COLLECTOR_CONFIRM_GRACE_MS) {
+	if ((r = c->tp->unacked(c, &unacked)) == 0) {
 		collector_arm_confirm(c);
 		return;
 	}
-	fd = bufferevent_getfd(c->bev);
-	if (fd < 0 || ioctl(fd, SIOCOUTQ, &outq) == -1)
+	if (r == -1)
 		return;	/* keep them: resending is safe, freeing is not */
-	if (lq_confirm(&c->q, (size_t)(outq > 0 ? outq : 0)) > 0) {
-		c->progress_ms = now_mono_ms();
+	if (lq_confirm(&c->q, unacked) > 0) {
+		c->progress_ms = c->tp->now_ms();
 		/* Room in flight again: hand out more on the next loop turn. */
-		if (c->q.unsent_count > 0 && !evtimer_pending(c->flush_ev, NULL)) {
+		if (c->q.unsent_count > 0 && !c->tp->timer_pending(c->flush_ev)) {
 			struct timeval now = { 0, 0 };
-			evtimer_add(c->flush_ev, &now);
+			c->tp->timer_add(c->flush_ev, &now);
 		}
 	}
 	collector_arm_confirm(c);
@@ -192,8 +181,8 @@ collector_arm_confirm(struct collector *c)
 {
 	struct timeval tv = { 0, COLLECTOR_CONFIRM_MS * 1000 };
 
-	if (c->q.wait_bytes > 0 && c->st == COL_CONNECTED && !evtimer_pending(c->confirm_ev, NULL))
-		evtimer_add(c->confirm_ev, &tv);
+	if (c->q.wait_bytes > 0 && c->st == COL_CONNECTED && !c->tp->timer_pending(c->confirm_ev))
+		c->tp->timer_add(c->confirm_ev, &tv);
 }
 
 static void
@@ -215,7 +204,7 @@ out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 		if (c->cfg->protocol == PROTO_RELP)
 			return;	/* RELP lines are done when answered, not when written */
 		lq_written(&c->q, info->n_deleted);
-		c->progress_ms = now_mono_ms();
+		c->progress_ms = c->tp->now_ms();
 		collector_confirm(c);
 	}
 }
@@ -255,7 +244,7 @@ relp_read(struct collector *c, struct evbuffer *in)
 			log_info("collector %s: RELP session open", collector_current(c));
 		} else {
 			lq_ack_head(&c->q);
-			c->progress_ms = now_mono_ms();
+			c->progress_ms = c->tp->now_ms();
 		}
 	}
 	collector_flush(c);
@@ -296,7 +285,7 @@ collector_teardown(struct collector *c)
 	c->bev = NULL;
 	c->ssl = NULL;
 	c->out_cb = NULL;
-	evtimer_del(c->timeout_ev);
+	c->tp->timer_del(c->timeout_ev);
 	lq_rewind(&c->q);
 }
 
@@ -304,7 +293,7 @@ collector_teardown(struct collector *c)
 static void
 collector_fail(struct collector *c, const char *why)
 {
-	uint64_t now = now_mono_ms();
+	uint64_t now = c->tp->now_ms();
 	bool was_connected = c->st == COL_CONNECTED || c->st == COL_OPENING;
 	struct timeval tv;
 	uint32_t delay;
@@ -323,13 +312,13 @@ collector_fail(struct collector *c, const char *why)
 	delay = backoff_next_delay_ms(&c->bo);
 	tv.tv_sec = delay / 1000;
 	tv.tv_usec = (delay % 1000) * 1000;
-	evtimer_add(c->retry_ev, &tv);
+	c->tp->timer_add(c->retry_ev, &tv);
 	log_debug("collector: next attempt in %u ms on %s", delay, collector_current(c));
 }
 
 /* Describes a failed or broken connection from what libevent and OpenSSL say. */
 static void
-describe_event(struct collector *c, short events, char *why, size_t len)
+tls_transport_describe(struct collector *c, short events, char *why, size_t len)
 {
 	int dns_err = bufferevent_socket_get_dns_error(c->bev);
 	unsigned long ossl = bufferevent_get_openssl_error(c->bev);
@@ -398,6 +387,86 @@ collector_set_sndbuf(struct collector *c)
 		log_warn("collector %s: cannot set sndbuf to %d", collector_current(c), n);
 }
 
+/* TLS transport: checks the pins, sets the send buffer and names the protocol and cipher. */
+static int
+tls_transport_verify(struct collector *c, char *desc, size_t desclen, char *err, size_t errlen)
+{
+	if (!tls_pin_matches(c->ssl, &c->cfg->tls)) {
+		snprintf(err, errlen, "TLS verification failed: the server's key does not "
+		    "match pin_sha256");
+		return -1;
+	}
+	collector_set_sndbuf(c);
+	snprintf(desc, desclen, "%s, %s", SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
+	return 0;
+}
+
+/* TLS transport: the bytes the peer's TCP has not acknowledged, from SIOCOUTQ. */
+static int
+tls_transport_unacked(struct collector *c, size_t *bytes)
+{
+	int outq = 0;
+	evutil_socket_t fd;
+
+	/*
+	 * A TLS 1.3 server that refuses us after the handshake (it checks a
+	 * client certificate after the client is done) still lets TCP
+	 * acknowledge the first bytes: they count only once the server sent a
+	 * session ticket, or, from a server that sends none, once the
+	 * connection has lasted COLLECTOR_CONFIRM_GRACE_MS.
+	 */
+	if (SSL_version(c->ssl) >= TLS1_3_VERSION && !c->peer_accepted &&
+	    c->tp->now_ms() - c->connected_at_ms < COLLECTOR_CONFIRM_GRACE_MS)
+		return 0;
+	fd = bufferevent_getfd(c->bev);
+	if (fd < 0 || ioctl(fd, SIOCOUTQ, &outq) == -1)
+		return -1;
+	*bytes = (size_t)(outq > 0 ? outq : 0);
+	return 1;
+}
+
+/* TLS transport: the TLS context and the resolver; -1 with a reason. */
+static int
+tls_transport_setup(struct collector *c, char *err, size_t errlen)
+{
+	if ((c->ctx = tls_ctx_new(&c->cfg->tls, err, errlen)) == NULL)
+		return -1;
+	c->dns = evdns_base_new(c->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (c->dns == NULL) {
+		/* No usable resolv.conf: numeric addresses and /etc/hosts still work. */
+		c->dns = evdns_base_new(c->base, 0);
+		if (c->dns)
+			evdns_base_load_hosts(c->dns, NULL);
+	}
+	if (c->dns == NULL) {
+		snprintf(err, errlen, "cannot set up the collector's resolver");
+		return -1;
+	}
+	return 0;
+}
+
+/* TLS transport: arms a libevent timer. */
+static void
+tls_transport_timer_add(struct event *ev, const struct timeval *tv)
+{
+	event_add(ev, tv);
+}
+
+/* TLS transport: disarms a libevent timer. */
+static void
+tls_transport_timer_del(struct event *ev)
+{
+	event_del(ev);
+}
+
+/* TLS transport: says whether a libevent timer is armed. */
+static bool
+tls_transport_timer_pending(const struct event *ev)
+{
+	return event_pending(ev, EV_TIMEOUT, NULL) != 0;
+}
+
 static void
 event_cb(struct bufferevent *bev, short events, void *arg)
 {
@@ -406,19 +475,17 @@ event_cb(struct bufferevent *bev, short events, void *arg)
 	(void)bev;
 
 	if (events & BEV_EVENT_CONNECTED) {
-		if (!tls_pin_matches(c->ssl, &c->cfg->tls)) {
-			collector_fail(c, "TLS verification failed: the server's key does not "
-			    "match pin_sha256");
+		char desc[128];
+		if (c->tp->verify(c, desc, sizeof(desc), why, sizeof(why)) == -1) {
+			collector_fail(c, why);
 			return;
 		}
-		evtimer_del(c->timeout_ev);
-		collector_set_sndbuf(c);
-		c->connected_at_ms = now_mono_ms();
+		c->tp->timer_del(c->timeout_ev);
+		c->connected_at_ms = c->tp->now_ms();
 		c->progress_ms = c->connected_at_ms;
 		c->connects++;
 		c->rx_unexpected = 0;
-		log_info("collector %s: connected (%s, %s)", collector_current(c),
-		    SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
+		log_info("collector %s: connected (%s)", collector_current(c), desc);
 		c->ever_connected = true;
 		if (c->cfg->protocol == PROTO_RELP) {
 			if (relp_send_open(c) == -1)
@@ -430,7 +497,7 @@ event_cb(struct bufferevent *bev, short events, void *arg)
 		return;
 	}
 	if (events & (BEV_EVENT_ERROR | BEV_EVENT_EOF | BEV_EVENT_TIMEOUT)) {
-		describe_event(c, events, why, sizeof(why));
+		c->tp->describe(c, events, why, sizeof(why));
 		collector_fail(c, why);
 	}
 }
@@ -460,7 +527,7 @@ static void
 watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct collector *c = arg;
-	uint64_t now = now_mono_ms();
+	uint64_t now = c->tp->now_ms();
 	char why[128];
 	(void)fd;
 	(void)what;
@@ -488,29 +555,53 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 	collector_flush(arg);
 }
 
-/* Starts one connection attempt to the current address. */
-static void
-collector_connect(struct collector *c)
+/* TLS transport: makes the SSL and its bufferevent, not connected yet; -1 with a reason. */
+static int
+tls_transport_open(struct collector *c, char *err, size_t errlen)
 {
 	const struct collector_addr *a = &c->cfg->addrs[c->cur];
 	const char *name = c->cfg->server_name ? c->cfg->server_name : a->host;
-	struct timeval tv = { (time_t)c->cfg->connect_timeout_s, 0 };
-	char err[256];
 
 	ERR_clear_error();
-	if ((c->ssl = tls_conn_new(c->ctx, name, &c->peer_accepted, err, sizeof(err))) == NULL) {
-		collector_fail(c, err);
-		return;
-	}
+	if ((c->ssl = tls_conn_new(c->ctx, name, &c->peer_accepted, err, errlen)) == NULL)
+		return -1;
 	c->bev = bufferevent_openssl_socket_new(c->base, -1, c->ssl,
 	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		SSL_free(c->ssl);
 		c->ssl = NULL;
-		collector_fail(c, "cannot create a TLS bufferevent");
-		return;
+		snprintf(err, errlen, "cannot create a TLS bufferevent");
+		return -1;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	return 0;
+}
+
+/* TLS transport: resolves the current address anew, without blocking the loop, and connects. */
+static int
+tls_transport_connect(struct collector *c, char *err, size_t errlen)
+{
+	const struct collector_addr *a = &c->cfg->addrs[c->cur];
+
+	if (bufferevent_socket_connect_hostname(c->bev, c->dns, AF_UNSPEC, a->host,
+	    a->portnum) == -1) {
+		tls_transport_describe(c, BEV_EVENT_ERROR, err, errlen);
+		return -1;
+	}
+	return 0;
+}
+
+/* Starts one connection attempt to the current address. */
+static void
+collector_connect(struct collector *c)
+{
+	struct timeval tv = { (time_t)c->cfg->connect_timeout_s, 0 };
+	char err[512];
+
+	if (c->tp->open(c, err, sizeof(err)) == -1) {
+		collector_fail(c, err);
+		return;
+	}
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, COLLECTOR_WINDOW_BYTES / 2, 0);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, c->cfg->protocol == PROTO_RELP ?
@@ -519,15 +610,24 @@ collector_connect(struct collector *c)
 	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev), out_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->st = COL_CONNECTING;
-	evtimer_add(c->timeout_ev, &tv);
-	/* Resolved anew on every attempt, without blocking the loop. */
-	if (bufferevent_socket_connect_hostname(c->bev, c->dns, AF_UNSPEC, a->host,
-	    a->portnum) == -1) {
-		char why[256];
-		describe_event(c, BEV_EVENT_ERROR, why, sizeof(why));
-		collector_fail(c, why);
-	}
+	c->tp->timer_add(c->timeout_ev, &tv);
+	if (c->tp->connect(c, err, sizeof(err)) == -1)
+		collector_fail(c, err);
 }
+
+/* The real transport: TLS over TCP, names resolved by evdns, libevent's clock and timers. */
+const struct collector_transport collector_tls_transport = {
+	.setup = tls_transport_setup,
+	.open = tls_transport_open,
+	.connect = tls_transport_connect,
+	.verify = tls_transport_verify,
+	.unacked = tls_transport_unacked,
+	.describe = tls_transport_describe,
+	.now_ms = now_mono_ms,
+	.timer_add = tls_transport_timer_add,
+	.timer_del = tls_transport_timer_del,
+	.timer_pending = tls_transport_timer_pending,
+};
 
 /* Returns a host-hashed start address, spreading a fleet over the list. */
 static size_t
@@ -545,27 +645,30 @@ collector_init(struct collector *c, struct event_base *base,
     const struct collector_config *cfg, const char *hostname, uint64_t seed, char *err,
     size_t errlen)
 {
+	return collector_init_transport(c, base, cfg, hostname, seed, &collector_tls_transport,
+	    err, errlen);
+}
+
+/* Sets up the collector over transport tp (not owned), and its timers; -1 with a reason. */
+int
+collector_init_transport(struct collector *c, struct event_base *base,
+    const struct collector_config *cfg, const char *hostname, uint64_t seed,
+    const struct collector_transport *tp, char *err, size_t errlen)
+{
 	memset(c, 0, sizeof(*c));
+	c->tp = tp;
 	c->base = base;
 	c->cfg = cfg;
-	if ((c->ctx = tls_ctx_new(&cfg->tls, err, errlen)) == NULL)
+	if (tp->setup && tp->setup(c, err, errlen) == -1)
 		return -1;
-	c->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-	if (c->dns == NULL) {
-		/* No usable resolv.conf: numeric addresses and /etc/hosts still work. */
-		c->dns = evdns_base_new(base, 0);
-		if (c->dns)
-			evdns_base_load_hosts(c->dns, NULL);
-	}
 	c->retry_ev = evtimer_new(base, retry_cb, c);
 	c->flush_ev = evtimer_new(base, flush_cb, c);
 	c->timeout_ev = evtimer_new(base, timeout_cb, c);
 	c->watchdog_ev = event_new(base, -1, EV_PERSIST, watchdog_cb, c);
 	c->confirm_ev = evtimer_new(base, confirm_cb, c);
-	if (c->dns == NULL || !c->retry_ev || !c->flush_ev || !c->timeout_ev || !c->watchdog_ev ||
+	if (!c->retry_ev || !c->flush_ev || !c->timeout_ev || !c->watchdog_ev ||
 	    !c->confirm_ev) {
-		snprintf(err, errlen, "cannot set up the collector's resolver and timers");
+		snprintf(err, errlen, "cannot set up the collector's timers");
 		return -1;
 	}
 	backoff_init(&c->bo, cfg->backoff_initial_ms, cfg->backoff_max_ms, seed);
@@ -593,8 +696,8 @@ collector_reconfigure(struct collector *c, SSL_CTX *ctx, const char *hostname)
 	backoff_reset(&c->bo);
 	c->cur = collector_start_index(c->cfg, hostname);
 	c->st = COL_WAITING;
-	evtimer_del(c->retry_ev);
-	evtimer_add(c->retry_ev, &now);
+	c->tp->timer_del(c->retry_ev);
+	c->tp->timer_add(c->retry_ev, &now);
 	log_info("collector: configuration reloaded; connecting to %s", collector_current(c));
 }
 
@@ -608,8 +711,8 @@ collector_start(struct collector *c)
 	struct timeval wd = { COLLECTOR_WATCHDOG_MS / 1000, (COLLECTOR_WATCHDOG_MS % 1000) * 1000 };
 
 	c->st = COL_WAITING;
-	evtimer_add(c->retry_ev, &tv);
-	event_add(c->watchdog_ev, &wd);
+	c->tp->timer_add(c->retry_ev, &tv);
+	c->tp->timer_add(c->watchdog_ev, &wd);
 	log_info("collector: first connection to %s in %u ms", collector_current(c), d);
 }
 
@@ -641,7 +744,7 @@ collector_spool_line(struct collector *c, const char *line, size_t len)
 
 	if (c->spool == NULL)
 		return false;
-	now = now_mono_ms();
+	now = c->tp->now_ms();
 	if (c->spool_retry_ms && now < c->spool_retry_ms)
 		return false;
 	if (spool_append(c->spool, line, len) == 0) {
@@ -667,11 +770,11 @@ collector_enqueue(struct collector *c, const char *line, size_t len)
 	if (c->q.unsent_count >= c->cfg->batch_events || c->q.unsent_bytes >= c->cfg->batch_bytes ||
 	    c->spooled_since_flush >= c->cfg->batch_events) {
 		collector_flush(c);
-	} else if (!evtimer_pending(c->flush_ev, NULL)) {
+	} else if (!c->tp->timer_pending(c->flush_ev)) {
 		struct timeval tv = { 0, (suseconds_t)c->cfg->flush_interval_ms * 1000 };
 		tv.tv_sec = tv.tv_usec / 1000000;
 		tv.tv_usec %= 1000000;
-		evtimer_add(c->flush_ev, &tv);
+		c->tp->timer_add(c->flush_ev, &tv);
 	}
 }
 
