@@ -13,23 +13,22 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:?usage: static-analysis.sh BUILD_DIR (configured with CMAKE_EXPORT_COMPILE_COMMANDS)}
 cd "$top"
-pass=0 fail=0
+. tests/lib/tap.sh
 srcs=(agent/*.c common/*.c proto/*.c)
 
 if cppcheck --enable=warning,style,performance,portability --std=c11 --inline-suppr \
     --suppress=variableScope --quiet -D_GNU_SOURCE -I common -I proto -I agent \
     --error-exitcode=1 agent common proto; then
-	pass=$((pass + 1)); echo "ok - cppcheck"
+	ok cppcheck
 else
-	fail=$((fail + 1)); echo "not ok - cppcheck"
+	bad cppcheck
 fi
 
 checks='-*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,-clang-analyzer-valist.Uninitialized,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-narrowing-conversions,-bugprone-implicit-widening-of-multiplication-result,-bugprone-suspicious-string-compare,cert-err34-c,misc-redundant-expression'
 out=$(clang-tidy -p "$build" --quiet -checks="$checks" "${srcs[@]}" 2>/dev/null | grep -E "(warning|error):")
 if [ -z "$out" ]; then
-	pass=$((pass + 1)); echo "ok - clang-tidy"
+	ok clang-tidy
 else
-	fail=$((fail + 1)); echo "not ok - clang-tidy"; echo "$out"
+	bad clang-tidy; echo "$out"
 fi
-echo "$pass passed, $fail failed"
-test "$fail" -eq 0
+summary

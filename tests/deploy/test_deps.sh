@@ -3,7 +3,7 @@
 # Usage: test_deps.sh SOURCE_DIR. Needs strace and dpkg; packages are not
 # removed (other tests need them): what the build touches is checked instead.
 set -u
-. "$(dirname "$0")/../tap.sh"
+. "$(dirname "$0")/../lib/tap.sh"
 src=${1:?usage: test_deps.sh SOURCE_DIR}
 src=$(cd "$src" && pwd)
 deps=$src/deploy/install-deps.sh

@@ -6,7 +6,7 @@ set -u
 bin=${1:?usage: test_hardening.sh BINARY [compile_commands.json]}
 cc_json=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../tap.sh"
+. "$here/../lib/tap.sh"
 
 for tool in hardening-check readelf objdump; do
 	if ! command -v "$tool" >/dev/null; then

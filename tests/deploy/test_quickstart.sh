@@ -3,7 +3,7 @@
 # Usage: test_quickstart.sh SOURCE_DIR. Needs root (the agent subscribes to
 # the kernel's connector). Prints the measured time to the first event.
 set -u
-. "$(dirname "$0")/../tap.sh"
+. "$(dirname "$0")/../lib/tap.sh"
 src=${1:?usage: test_quickstart.sh SOURCE_DIR}
 if [ "$(id -u)" != 0 ]; then
 	echo "1..0 # SKIP needs root"

@@ -15,9 +15,8 @@
 INT_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 INT_PY=/usr/bin/python3
 INT_PIDS=()
-INT_PASS=0
-INT_FAIL=0
-INT_SKIPPED=0
+# Results: ok, bad WHAT [DETAIL], check WHAT CMD..., note.
+. "$INT_HERE/../lib/tap.sh"
 
 # Checks DIR/rsyslog.conf with rsyslogd -N1; prints rsyslog's complaint and
 # returns 1 when it is refused.
@@ -30,44 +29,18 @@ rsyslog_config_ok() {
 	fi
 }
 
-# Prints a passing result line.
-ok() { INT_PASS=$((INT_PASS + 1)); echo "ok - $1"; }
-
-# Prints a failing result line, with an optional detail line.
-bad() {
-	INT_FAIL=$((INT_FAIL + 1))
-	echo "not ok - $1"
-	[ -n "${2:-}" ] && echo "#   $2"
-	return 0
-}
-
-# Runs a command and reports it as one result: check WHAT CMD...
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else bad "$what"; fi
-}
-
-# Prints a diagnostic line (not a result).
-note() { echo "# $*"; }
-
 # Says whether a case is listed in INT_SKIP (space-separated case names),
 # and if so prints it as skipped: int_skip NAME || NAME_case.
 int_skip() {
 	case " ${INT_SKIP:-} " in
-	*" $1 "*) INT_SKIPPED=$((INT_SKIPPED + 1)); echo "ok - $1 # SKIP (INT_SKIP)"; return 0 ;;
+	*" $1 "*) skipped "$1" "(INT_SKIP)"; return 0 ;;
 	esac
 	return 1
 }
 
-# Prints the closing line and exits with the test's status.
+# Prints the closing line and exits with the test's status: 1 also when nothing passed.
 int_finish() {
-	if [ "$INT_SKIPPED" -gt 0 ]; then
-		echo "$INT_PASS passed, $INT_FAIL failed, $INT_SKIPPED skipped"
-	else
-		echo "$INT_PASS passed, $INT_FAIL failed"
-	fi
-	[ "$INT_FAIL" -eq 0 ] && [ "$INT_PASS" -gt 0 ]
+	summary && [ "$pass" -gt 0 ]
 	exit $?
 }
 

@@ -102,7 +102,7 @@ start_rsyslog_relp() {
 relp_conf() {
 	local file=$1 addr=$2 kv
 	shift 2
-	local pass=("protocol=relp" "cert_file=$INT_CERTS/client.pem"
+	local opts=("protocol=relp" "cert_file=$INT_CERTS/client.pem"
 	    "key_file=$INT_CERTS/client.key" "start_jitter_ms=200")
 	local -a spool=() events=() capture=()
 	for kv in "$@"; do
@@ -110,10 +110,10 @@ relp_conf() {
 		spool.*) spool+=("${kv#spool.}") ;;
 		events.*) events+=("${kv#events.}") ;;
 		capture.*) capture+=("${kv#capture.}") ;;
-		*) pass+=("$kv") ;;
+		*) opts+=("$kv") ;;
 		esac
 	done
-	agent_conf "$file" "$addr" "${pass[@]}"
+	agent_conf "$file" "$addr" "${opts[@]}"
 	_relp_section "$file" spool "${spool[@]}"
 	_relp_section "$file" events "${events[@]}"
 	_relp_section "$file" capture "${capture[@]}"

@@ -9,7 +9,8 @@
 set -u
 bin=${1:?usage: test_bigargv.sh AGENT_BINARY BIGARGV}
 big=${2:?usage: test_bigargv.sh AGENT_BINARY BIGARGV}
-. "$(cd "$(dirname "$0")" && pwd)/../tap.sh"
+. "$(cd "$(dirname "$0")" && pwd)/../lib/tap.sh"
+. "$(cd "$(dirname "$0")" && pwd)/../lib/agent.sh"
 agent_tmp_init
 
 count=${BIGARGV_EXECS:-100}	# execs per loop; two loops run at once

@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 agent=
 trap '[ -n "$agent" ] && kill -TERM "$agent" 2>/dev/null && wait "$agent"; rm -rf "$tmp"' EXIT
-. "$here/../tap.sh"
+. "$here/../lib/tap.sh"
 
 if [ ! -w /proc/sys/kernel/ns_last_pid ]; then
 	skipped "a payload under the canary's pid" "no writable ns_last_pid (CONFIG_CHECKPOINT_RESTORE, root)"

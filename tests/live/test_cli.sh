@@ -7,7 +7,7 @@ top=$(cd "$here/../.." && pwd)
 tmp=$(mktemp -d)
 pub=
 trap 'rm -rf "$tmp" ${pub:+"$pub"}' EXIT
-. "$here/../tap.sh"
+. "$here/../lib/tap.sh"
 
 out=$("$bin" --version); check "--version prints the version" grep -Eq '^hids-agent [0-9]+\.[0-9]+\.[0-9]+$' <<<"$out"
 "$bin" --help >/dev/null; check "--help exits 0" test $? -eq 0

@@ -9,8 +9,8 @@ bin=${1:?usage: test_clock.sh AGENT_BINARY}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 
-. "$here/../tap.sh"
-. "$here/lib.sh"
+. "$here/../lib/tap.sh"
+. "$here/../lib/live.sh"
 
 STEP=30	# seconds the clock is stepped by
 tmp=$(mktemp -d)

@@ -15,8 +15,9 @@ schema=${2:?$usage}
 schema_check=${3:?$usage}
 probe=${4:?$usage}
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../tap.sh"
-. "$here/lib.sh"
+. "$here/../lib/tap.sh"
+. "$here/../lib/agent.sh"
+. "$here/../lib/live.sh"
 agent_tmp_init
 
 # find_exec OUT MARKER: prints the first exec event of /bin/sh whose argv holds MARKER.

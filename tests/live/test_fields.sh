@@ -5,7 +5,8 @@ set -u
 bin=${1:?usage: test_fields.sh AGENT_BINARY [FIELDS]}
 here=$(cd "$(dirname "$0")" && pwd)
 fields=${2:-$here/../fields.txt}
-. "$here/../tap.sh"
+. "$here/../lib/tap.sh"
+. "$here/../lib/agent.sh"
 agent_tmp_init
 py=/usr/bin/python3	# Debian's, whatever PATH says
 

@@ -43,7 +43,8 @@ cleanup() {
 }
 trap cleanup EXIT
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../tap.sh"
+. "$here/../lib/tap.sh"
+. "$here/../lib/agent.sh"
 
 mkdir "$w/bin"
 chmod 755 "$w"	# nobody runs the setuid copy from here

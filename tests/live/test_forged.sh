@@ -9,7 +9,8 @@
 set -u
 bin=${1:?usage: test_forged.sh AGENT_BINARY FORGE_CN}
 forge=${2:?usage: test_forged.sh AGENT_BINARY FORGE_CN}
-. "$(cd "$(dirname "$0")" && pwd)/../tap.sh"
+. "$(cd "$(dirname "$0")" && pwd)/../lib/tap.sh"
+. "$(cd "$(dirname "$0")" && pwd)/../lib/agent.sh"
 agent_tmp_init
 
 # A pid above pid_max, which no process can have: the forged events are about it.

@@ -6,7 +6,8 @@
 # Needs root and the real kernel connector.
 set -u
 bin=${1:?usage: test_order.sh AGENT_BINARY}
-. "$(cd "$(dirname "$0")" && pwd)/../tap.sh"
+. "$(cd "$(dirname "$0")" && pwd)/../lib/tap.sh"
+. "$(cd "$(dirname "$0")" && pwd)/../lib/agent.sh"
 agent_tmp_init
 
 per=${ORDER_SPAWNS:-300}	# processes per spawner; two spawners run at once

@@ -3,7 +3,8 @@
 set -u
 bin=$(readlink -f "${1:?usage: test_proctab_memory.sh AGENT_BINARY}")
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../tap.sh"
+. "$here/../lib/tap.sh"
+. "$here/../lib/agent.sh"
 tmp=$(mktemp -d /tmp/hids-mem.XXXXXX)
 agent= pids=()
 cleanup() {

@@ -15,8 +15,8 @@ deny=${2:?usage: test_sandbox.sh AGENT_BINARY DENY_SYSCALLS_BINARY}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 
-. "$here/../tap.sh"
-. "$here/lib.sh"
+. "$here/../lib/tap.sh"
+. "$here/../lib/live.sh"
 
 for tool in unshare setpriv nsenter chrt jq useradd userdel; do
 	if ! command -v "$tool" >/dev/null; then

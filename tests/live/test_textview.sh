@@ -3,7 +3,7 @@
 set -u
 bin=${1:?usage: test_textview.sh AGENT_BINARY}
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../tap.sh"
+. "$here/../lib/tap.sh"
 command -v tmux >/dev/null || { echo "tmux is missing (deploy/install-deps.sh --test installs it)"; exit 1; }
 tmp=$(mktemp -d)
 sock=hids-textview-$$

@@ -4,8 +4,8 @@ set -u
 bin=${1:?usage: test_user.sh AGENT_BINARY}
 here=$(cd "$(dirname "$0")" && pwd)
 
-. "$here/../tap.sh"
-. "$here/lib.sh"
+. "$here/../lib/tap.sh"
+. "$here/../lib/live.sh"
 
 for tool in useradd userdel setpriv chrt; do
 	if ! command -v "$tool" >/dev/null; then

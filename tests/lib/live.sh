@@ -1,4 +1,4 @@
-# lib.sh: helpers the live shell tests share (sourced after tap.sh, not run):
+# live.sh: helpers the live shell tests share (sourced after tap.sh, not run):
 # a throwaway system user, and waiting for the agent's ready line.
 # shellcheck shell=bash
 

@@ -1,14 +1,8 @@
-# tap.sh: result lines and counters shared by the shell tests (sourced,
-# not run). Each result is one "ok - WHAT" or "not ok - WHAT" line;
-# summary prints the counts and returns non-zero if anything failed.
+# agent.sh: starting and stopping the agent under test in the live tests
+# (sourced after tap.sh, not run). Each agent runs with --stdout, its
+# config, output and log in $tmp; the EXIT trap stops it by pid.
 # shellcheck shell=bash
 
-pass=0 fail=0 skip=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-skipped() { skip=$((skip + 1)); echo "ok - $1 # SKIP $2"; }
-# check WHAT CMD...: runs CMD and reports it as one result; returns its outcome.
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; return 1; fi; }
 # agent_tmp_init: makes the work directory $tmp and an EXIT trap that
 # stops the agent whose pid is in $agent (stopped or not) and removes $tmp,
 # unless KEEP is set.
@@ -57,12 +51,4 @@ agent_stop() {
 	wait "$agent"
 	check "$1: the agent exits 0" test $? -eq 0
 	agent=
-}
-summary() {
-	if [ "$skip" -gt 0 ]; then
-		echo "$pass passed, $fail failed, $skip skipped"
-	else
-		echo "$pass passed, $fail failed"
-	fi
-	test "$fail" -eq 0
 }
