@@ -53,31 +53,7 @@ run_loops() {
 	agent_stop "cmdline_max_bytes=$cap"
 	per_exec=$(((after - before) / execs))
 	echo "# cmdline_max_bytes=$cap: capture thread $((after - before)) us of CPU for $execs execs of $((nargs * 128)) KiB argv: $per_exec us each"
-	python3 - "$tmp/$cap.out" "hidsbig-$$-after" "$((nargs + 2))" >"$tmp/$cap.report" <<'PY'
-import json, sys
-path, marker, real = sys.argv[1], sys.argv[2], int(sys.argv[3])
-huge = partial = lower = exact = gone = after = demotions = 0
-for line in open(path):
-    d = json.loads(line)
-    a = d["event"]["action"]
-    h = d.get("hids", {})
-    if a == "heartbeat":
-        demotions = h["stats"].get("rt_demotions", -1)
-    if a != "exec":
-        continue
-    p = d.get("process", {})
-    args = p.get("args") or []
-    if len(args) >= 2 and args[1] == "hold" and args[0].endswith("bigargv"):
-        huge += 1
-        partial += bool(h.get("args_count_partial") and h.get("args_truncated"))
-        lower += 2 <= p.get("args_count", 0) < real
-        exact += p.get("args_count") == real and not h.get("args_count_partial")
-    elif h.get("proc_gone") and p.get("name") == "bigargv":
-        gone += 1
-    if args == ["/bin/true", marker, "x y"]:
-        after += 1
-print(huge, partial, lower, exact, gone, after, demotions)
-PY
+	python3 "$(dirname "$0")/bigargv_check.py" "$tmp/$cap.out" "hidsbig-$$-after" "$((nargs + 2))" >"$tmp/$cap.report"
 }
 
 run_loops 64M

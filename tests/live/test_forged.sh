@@ -33,33 +33,7 @@ for mode in no yes; do
 	/bin/true "hidsforge-$run-end" x
 	sleep 1
 	agent_stop "exec_socket=$mode"
-	python3 - "$tmp/$mode.out" "$fake" "hidsforge-$run-" >"$tmp/$mode.report" <<'PY'
-import json, sys
-path, fake, marker = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-about_fake = forged = overrun = biggest = stats_forged = 0
-markers = set()
-for line in open(path):
-    d = json.loads(line)
-    a = d["event"]["action"]
-    h = d.get("hids", {})
-    if a == "lost":
-        biggest = max(biggest, h["lost"])
-        if h["reason"] == "forged":
-            forged += h["lost"]
-        elif h["reason"] == "kernel_overrun" and "after" in markers:
-            overrun += h["lost"]    # the storm's, not the forged jump's
-        continue
-    if a == "heartbeat":
-        stats_forged = h["stats"].get("forged", 0)
-        continue
-    p = d.get("process", {})
-    if p.get("pid") == fake or p.get("parent", {}).get("pid") == fake:
-        about_fake += 1
-    args = p.get("args") or []
-    if a == "exec" and len(args) == 3 and args[1].startswith(marker):
-        markers.add(args[1][len(marker):])
-print(about_fake, forged, stats_forged, overrun, biggest, ",".join(sorted(markers)) or "-")
-PY
+	python3 "$(dirname "$0")/forged_check.py" "$tmp/$mode.out" "$fake" "hidsforge-$run-" >"$tmp/$mode.report"
 	read -r about_fake forged stats_forged overrun biggest markers <"$tmp/$mode.report"
 	echo "# exec_socket=$mode: $sent forged sent; $about_fake events about pid $fake; forged reported $forged (stats $stats_forged); overrun lost $overrun; largest lost record $biggest; markers $markers"
 	check "exec_socket=$mode: no event about the forged pid comes out" test "$about_fake" -eq 0

@@ -36,43 +36,7 @@ for mode in yes no; do
 	wait "${spawners[@]}"
 	sleep 0.5
 	agent_stop "exec_socket=$mode"
-	python3 - "$tmp/$mode.out" "hidsorder-$run-" "${spawners[*]}" >"$tmp/$mode.report" <<'PY'
-import json, sys
-path, marker, parents = sys.argv[1], sys.argv[2], {int(p) for p in sys.argv[3].split()}
-lives, lost = {}, 0
-for line in open(path):
-    d = json.loads(line)
-    a = d["event"]["action"]
-    if a == "lost":
-        lost += 1
-        continue
-    if a not in ("fork", "exec", "end"):
-        continue
-    pid = d["process"]["pid"]
-    if a == "fork" and d["process"].get("parent", {}).get("pid") in parents:
-        lives[pid] = []          # one of ours: a new life of this pid starts
-    if pid in lives and (not lives[pid] or lives[pid][-1][0] != "end"):
-        lives[pid].append((a, d))
-ordered = exact = gone = 0
-for pid, evs in lives.items():
-    acts = [a for a, _ in evs]
-    if acts == ["fork", "exec", "end"]:
-        ordered += 1
-    else:
-        print("pid", pid, acts, file=sys.stderr)
-    for a, d in evs:
-        if a != "exec":
-            continue
-        args = d["process"].get("args") or []
-        if len(args) == 3 and args[0] == "/bin/true" and args[1].startswith(marker) and \
-                args[2] == "x y":
-            exact += 1
-        elif d.get("hids", {}).get("proc_gone"):
-            gone += 1
-        else:
-            print("pid", pid, "args", d["process"].get("args"), file=sys.stderr)
-print(len(lives), ordered, exact, gone, lost)
-PY
+	python3 "$(dirname "$0")/order_check.py" "$tmp/$mode.out" "hidsorder-$run-" "${spawners[*]}" >"$tmp/$mode.report"
 	read -r found ordered exact gone lost <"$tmp/$mode.report"
 	want=$((2 * per))
 	echo "# exec_socket=$mode: $found of $want processes forked, $ordered with fork-exec-exit in order, $exact exact args, $gone gone before /proc was read, $lost lost records"
