@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "procfs.h"
 #include "decode.h"
 
 /* Returns a snapshot of the capture counters. */
@@ -249,6 +250,50 @@ test_merge_respects_queue_bound(void **state)
 	take_order(&cap, got, sizeof(got));
 	assert_string_equal(got, "fork:40 fork:41");
 	cap_free(&cap);
+}
+
+/*
+ * An exec the full queue drops gives its hasher slot back: the result
+ * comes out as a late one with no process, and the slot is free again.
+ */
+static void
+test_dropped_exec_frees_hash_slot(void **state)
+{
+	struct hasher_config hc = { HASH_ALG_SHA256, 1u << 30, 1u << 30, 16 };
+	struct capture cap;
+	struct process late;
+	char entity[ENTITY_ID_LEN + 1];
+	int32_t pid = 0;
+	int procfd = procfs_open_root();
+	bool got = false;
+
+	(void)state;
+	cap_init(&cap);
+	cap.cfg.queue_max_records = 1;
+	cap.cfg.hasher = hasher_new(&hc);
+	assert_non_null(cap.cfg.hasher);
+	for (int i = 0; i < 2; i++) {
+		struct capture_rec *r = rec(EV_EXEC, getpid(), (uint64_t)i);
+		procfs_snapshot(procfd, getpid(), SNAP_EXE, 0, &r->snap);
+		r->snap.exe_mtime_ns += i;	/* two keys: two misses, two slots */
+		r->hash_slot = hasher_pin(cap.cfg.hasher, procfd, getpid(), &r->snap, &r->hash_gen);
+		assert_true(r->hash_slot >= 0);
+		capture_hold_exec(&cap, r);
+	}
+	capture_merge_push(&cap, 100);
+	assert_int_equal(stats_of(&cap).queue_drops, 1);
+	process_init(&late);
+	for (int i = 0; i < 500 && !got; i++) {
+		got = hasher_take_late(cap.cfg.hasher, &pid, entity, &late);
+		if (!got)
+			usleep(10000);
+	}
+	assert_true(got);
+	assert_int_equal(pid, -1);
+	cap_free(&cap);
+	hasher_free(cap.cfg.hasher);
+	close(procfd);
+	procfs_release_scratch();
 }
 
 /* Gaps in one CPU's sequence count as lost; other CPUs and going back do not. */
@@ -500,6 +545,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_merge_holds_later_others),
 		cmocka_unit_test(test_merge_flushes_execs_without_others),
 		cmocka_unit_test(test_merge_respects_queue_bound),
+		cmocka_unit_test(test_dropped_exec_frees_hash_slot),
 		cmocka_unit_test(test_merge_next_order),
 		cmocka_unit_test(test_merge_next_holds_later_others),
 		cmocka_unit_test(test_merge_append),
