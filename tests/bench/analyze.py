@@ -6,6 +6,9 @@
   analyze.py drain|exec|none --out FILE --err FILE --pids DIR --target PATH --runid ID [...]
       print one JSON object (the run's scores) on standard output (drain
       and exec: bare_listener.c's two modes; none: the storm alone)
+  analyze.py profile --spawns N --hz HZ --times0 T --times1 T --main-tid TID
+             --strace FILE --inclusive FILE --self FILE --perf FILE|none --outputs F...
+      print profile.sh's per-stage report (callgrind, strace, thread times)
   analyze.py table RESULTS.jsonl
       print the markdown table of medians, the CPU ratios, the details
       and the target check; exit 1 if the agent missed a target
@@ -562,6 +565,169 @@ def table(path):
     return 0 if ok_all else 1
 
 
+# Stages of the agent's work, each the inclusive cost of these functions (none
+# of which calls another of its stage, nor one of another stage, in the
+# code as profiled; a function missing from the profile was inlined).
+STAGES = [
+    ("capture", "connector recv (wake-ups, recvmsg)", ["nlsource_recv"]),
+    ("capture", "decode", ["decode_next"]),
+    ("capture", "/proc cmdline", ["procfs_read_cmdline"]),
+    ("capture", "/proc environ", ["procfs_read_environ"]),
+    ("capture", "/proc exe, cwd (readlink)", ["procfs_read_link"]),
+    ("capture", "/proc exe stat, file capabilities", ["procfs_stat_exe", "procfs_exe_fcaps"]),
+    ("capture", "/proc status, stat, cgroup, ids (read)", ["procfs_read_file"]),
+    ("capture", "/proc parsing", ["procfs_parse_status", "procfs_parse_stat",
+                                  "procfs_parse_cgroup"]),
+    ("capture", "merge (two sockets)", ["merge_next", "merge_hold_exec", "merge_hold_other"]),
+    ("capture", "queue push", ["capture_push"]),
+    ("main", "queue take", ["capture_take_all"]),
+    ("main", "enrichment (process table, parent, leaders)", ["enrich_record"]),
+    ("main", "JSON encode", ["encode_event"]),
+    ("main", "write (stdout)", ["output_line", "output_flush"]),
+]
+TOTALS = [("capture", "capture_main"), ("main", "main"), ("other", "hasher_main")]
+CG_RE = re.compile(r"^\s*([\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?(?:\S*:)?([A-Za-z_][\w.]*)(?:'\d+)?\s")
+
+
+def cg_costs(path):
+    """Returns {function: Ir} from callgrind_annotate output (largest per name)."""
+    out = {}
+    total = None
+    with open(path, errors="replace") as f:
+        for line in f:
+            if total is None and "PROGRAM TOTALS" in line:
+                total = int(line.split()[0].replace(",", ""))
+                continue
+            m = CG_RE.match(line)
+            if m:
+                v = int(m.group(1).replace(",", ""))
+                out[m.group(2)] = max(v, out.get(m.group(2), 0))
+    return out, total
+
+
+def count_execs(path):
+    """Returns (exec events, of them with hids.proc_gone) in an agent output."""
+    execs = gone = 0
+    with open(path, "rb") as f:
+        for raw in f:
+            if b'"action":"exec"' in raw:
+                execs += 1
+                gone += b'"proc_gone":true' in raw
+    return execs, gone
+
+
+def profile(a):
+    n = a.spawns
+    cg_execs = max(1, count_execs(a.outputs[-1])[0])
+    inc, total = cg_costs(a.inclusive)
+    self_cost, _ = cg_costs(a.self)
+
+    def threads(v):
+        r = {}
+        for item in v.split(","):
+            f = item.split(":")
+            if len(f) >= 5:
+                r[int(f[0])] = (int(f[1]), int(f[2]), f[3], int(f[4]))
+        return r
+    t0, t1 = threads(a.times0), threads(a.times1)
+    ticks = {"capture": [0, 0], "main": [0, 0], "other": [0, 0]}
+    cpu = {"capture": 0.0, "main": 0.0, "other": 0.0}
+    for tid, (u, s_, pol, ns) in t1.items():
+        u0, s0, _, ns0 = t0.get(tid, (0, 0, "", 0))
+        name = "main" if tid == a.main_tid else "capture" if pol in ("1", "2") else "other"
+        ticks[name][0] += u - u0
+        ticks[name][1] += s_ - s0
+        cpu[name] += (ns - ns0) / n / 1e3
+    user, system = {}, {}
+    for k in cpu:
+        t = sum(ticks[k])
+        user[k] = cpu[k] * ticks[k][0] / t if t else 0.0
+        system[k] = cpu[k] - user[k]
+    # Share of each stage in its thread's user instructions, times that
+    # thread's user time per spawn.
+    tot = {k: inc.get(fn) for k, fn in TOTALS}
+    print("### Per stage (callgrind, user-space instructions; µs estimated from the plain storm)")
+    print()
+    print("Instructions per exec event the agent wrote under callgrind (%d, the storm's and "
+          "the host's; many with hids.proc_gone, since valgrind slows the agent, see below). "
+          "The µs column: the stage's share of its thread's "
+          "instructions times the thread's user µs per spawn in the plain storm." % cg_execs)
+    print()
+    print("| thread | stage | functions | instructions per exec event | share of the thread | est. user µs per spawn |")
+    print("|---|---|---|---:|---:|---:|")
+    for thr, name, fns in STAGES:
+        found = [fn for fn in fns if fn in inc]
+        ir = sum(inc[fn] for fn in found)
+        if not found:
+            print("| %s | %s | %s | inlined or not called | | |" % (thr, name, ", ".join(fns)))
+            continue
+        share = ir / tot[thr] if tot.get(thr) else None
+        print("| %s | %s | %s | %.0f | %s | %s |" % (
+            thr, name, ", ".join(found), ir / cg_execs,
+            "%.1f %%" % (100 * share) if share is not None else "n/a",
+            "%.2f" % (share * user[thr]) if share is not None else "n/a"))
+    for thr, fn in TOTALS:
+        if tot.get(thr):
+            print("| %s | **whole thread** | %s | %.0f | 100 %% | %.2f |" % (
+                thr if thr != "other" else "hasher", fn, tot[thr] / cg_execs, user[thr]))
+    if total:
+        print("| all | **whole process** | | %.0f | | |" % (total / cg_execs))
+    print()
+    print("### CPU time per spawn by thread (plain storm: schedstat, split by the "
+          "utime/stime ticks at %d Hz)" % a.hz)
+    print()
+    print("| thread | CPU µs per spawn | user µs | system µs | user/system ticks |")
+    print("|---|---:|---:|---:|---:|")
+    for k in ("capture", "main", "other"):
+        print("| %s | %.1f | %.1f | %.1f | %d / %d |" % (k, cpu[k], user[k], system[k],
+                                                     ticks[k][0], ticks[k][1]))
+    print("| all | %.1f | %.1f | %.1f | |" % (sum(cpu.values()), sum(user.values()),
+                                             sum(system.values())))
+    print()
+    if a.perf != "none" and os.path.exists(a.perf):
+        print("perf stat (plain storm): ")
+        with open(a.perf) as f:
+            for line in f:
+                fl = line.strip().split(",")
+                if len(fl) > 2 and fl[0].replace(".", "").isdigit():
+                    print("- %s per spawn: %.0f" % (fl[2], float(fl[0]) / n))
+        print()
+    else:
+        print("perf: `perf stat -e instructions true` counts nothing here (no hardware "
+              "counters in this VM), so no perf figures.")
+        print()
+    print("### System calls per spawn (strace -c -f, all threads)")
+    print()
+    print("| system call | calls per spawn | errors per spawn |")
+    print("|---|---:|---:|")
+    rows = []
+    with open(a.strace, errors="replace") as f:
+        for line in f:
+            fl = line.split()
+            if len(fl) >= 5 and fl[0].replace(".", "").isdigit() and fl[-1] != "total":
+                calls = int(fl[3])
+                errs = int(fl[4]) if len(fl) == 6 else 0
+                rows.append((calls, errs, fl[-1]))
+    for calls, errs, name in sorted(rows, reverse=True):
+        if calls / n >= 0.01:
+            print("| %s | %.2f | %.2f |" % (name, calls / n, errs / n))
+    print("| **all** | %.2f | |" % (sum(r[0] for r in rows) / n))
+    print()
+    print("Exec events with their argv / with hids.proc_gone, per storm (plain, strace, "
+          "callgrind; the slower agent under strace and valgrind misses more):")
+    for path in a.outputs:
+        execs, gone = count_execs(path)
+        print("- %s: %d exec events, %d proc_gone" % (os.path.basename(os.path.dirname(path)),
+                                                     execs, gone))
+    print()
+    print("Top functions by own instructions (callgrind, per exec event):")
+    skip = {"clone", "start_thread", "main", "hasher_main", "capture_main"}
+    top = [kv for kv in sorted(self_cost.items(), key=lambda kv: -kv[1]) if kv[0] not in skip]
+    for fn, v in top[:20]:
+        print("- %s: %.0f" % (fn, v / cg_execs))
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -575,9 +741,22 @@ def main():
         q.add_argument("--meta", action="append")
     q = sub.add_parser("table")
     q.add_argument("results")
+    q = sub.add_parser("profile")
+    q.add_argument("--spawns", type=int, required=True)
+    q.add_argument("--hz", type=int, required=True)
+    q.add_argument("--times0", required=True)
+    q.add_argument("--times1", required=True)
+    q.add_argument("--main-tid", type=int, required=True)
+    q.add_argument("--strace", required=True)
+    q.add_argument("--inclusive", required=True)
+    q.add_argument("--self", required=True)
+    q.add_argument("--perf", required=True)
+    q.add_argument("--outputs", nargs="+", required=True)
     a = p.parse_args()
     if a.cmd == "table":
         return table(a.results)
+    if a.cmd == "profile":
+        return profile(a)
     if a.cmd == "agent":
         r = score_agent(a)
     elif a.cmd == "forkstat":
