@@ -6,7 +6,8 @@ bin=${1:?usage: test_hostos.sh AGENT_BINARY SCHEMA SCHEMA_CHECK}
 schema=${2:?}
 schema_check=${3:?}
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../tap.sh"
+. "$here/../lib/tap.sh"
+. "$here/../lib/agent.sh"
 agent_tmp_init
 py=/usr/bin/python3
 
