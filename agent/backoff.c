@@ -11,10 +11,17 @@
 void
 backoff_init(struct backoff *b, uint32_t initial_ms, uint32_t max_ms, uint64_t seed)
 {
+	backoff_set_limits(b, initial_ms, max_ms);
+	b->rng = seed ? seed : 0x9e3779b97f4a7c15ull;
+}
+
+/* Changes the first delay and the cap (max below initial means initial), and starts over. */
+void
+backoff_set_limits(struct backoff *b, uint32_t initial_ms, uint32_t max_ms)
+{
 	b->initial_ms = initial_ms ? initial_ms : 1;
 	b->max_ms = max_ms < b->initial_ms ? b->initial_ms : max_ms;
 	b->attempt = 0;
-	b->rng = seed ? seed : 0x9e3779b97f4a7c15ull;
 }
 
 /* Returns the next pseudo-random 64-bit value (xorshift64*). */

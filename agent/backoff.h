@@ -21,6 +21,7 @@ uint32_t backoff_ceiling_ms(const struct backoff *b);
 uint32_t backoff_next_delay_ms(struct backoff *b);
 uint32_t backoff_first_delay_ms(struct backoff *b, uint32_t spread_ms);
 void backoff_reset(struct backoff *b);
+void backoff_set_limits(struct backoff *b, uint32_t initial_ms, uint32_t max_ms);
 uint64_t backoff_random(struct backoff *b);
 
 #endif

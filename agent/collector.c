@@ -690,10 +690,8 @@ collector_reconfigure(struct collector *c, SSL_CTX *ctx, const char *hostname)
 	collector_teardown(c);
 	SSL_CTX_free(c->ctx);	/* an SSL still alive holds its own reference */
 	c->ctx = ctx;
-	c->q.max_bytes = c->cfg->queue_max_bytes;
-	c->bo.initial_ms = c->cfg->backoff_initial_ms;
-	c->bo.max_ms = c->cfg->backoff_max_ms;
-	backoff_reset(&c->bo);
+	lq_set_max_bytes(&c->q, c->cfg->queue_max_bytes);
+	backoff_set_limits(&c->bo, c->cfg->backoff_initial_ms, c->cfg->backoff_max_ms);
 	c->cur = collector_start_index(c->cfg, hostname);
 	c->st = COL_WAITING;
 	c->tp->timer_del(c->retry_ev);

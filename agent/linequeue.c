@@ -242,3 +242,10 @@ lq_take_dropped(struct linequeue *q)
 	q->dropped_pending = 0;
 	return n;
 }
+
+/* Changes the bound; what is queued stays, and the next push makes room. */
+void
+lq_set_max_bytes(struct linequeue *q, size_t max_bytes)
+{
+	q->max_bytes = max_bytes;
+}

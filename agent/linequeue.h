@@ -59,5 +59,6 @@ size_t lq_written(struct linequeue *q, size_t nbytes);
 size_t lq_confirm(struct linequeue *q, size_t unacked_bytes);
 void lq_rewind(struct linequeue *q);
 uint64_t lq_take_dropped(struct linequeue *q);
+void lq_set_max_bytes(struct linequeue *q, size_t max_bytes);
 
 #endif

@@ -19,6 +19,28 @@ test_ceiling_doubles_and_caps(void **state)
 	}
 }
 
+/* New limits (a reload) start the schedule over from the new initial, under the new cap. */
+static void
+test_set_limits(void **state)
+{
+	struct backoff b;
+	(void)state;
+	backoff_init(&b, 250, 30000, 42);
+	for (int i = 0; i < 5; i++)
+		backoff_next_delay_ms(&b);
+	assert_int_equal(backoff_ceiling_ms(&b), 8000);
+	backoff_set_limits(&b, 100, 300);
+	uint32_t want[] = { 100, 200, 300, 300 };
+	for (size_t i = 0; i < UNIT_COUNT(want); i++) {
+		assert_int_equal(backoff_ceiling_ms(&b), want[i]);
+		assert_true(backoff_next_delay_ms(&b) <= want[i]);
+	}
+	backoff_set_limits(&b, 500, 100);	/* a cap below initial means initial */
+	assert_int_equal(backoff_ceiling_ms(&b), 500);
+	backoff_next_delay_ms(&b);
+	assert_int_equal(backoff_ceiling_ms(&b), 500);
+}
+
 /* Delays spread over the whole [0, ceiling] range (full jitter), not a fixed value. */
 static void
 test_full_jitter_spreads(void **state)
@@ -106,6 +128,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_ceiling_doubles_and_caps),
 		cmocka_unit_test(test_full_jitter_spreads),
 		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_set_limits),
 		cmocka_unit_test(test_first_delay_jittered),
 		cmocka_unit_test(test_deterministic_per_seed),
 		cmocka_unit_test(test_no_overflow),
