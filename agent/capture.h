@@ -30,15 +30,21 @@
 enum capture_prio { CAPTURE_PRIO_NORMAL = 0, CAPTURE_PRIO_NICE, CAPTURE_PRIO_FIFO };
 
 struct capture_config {
+	/* [capture], as config.c parses it */
 	enum capture_prio prio;
 	int prio_value;			/* FIFO priority or nice value */
 	unsigned max_rt_cpu_percent;	/* FIFO duty-cycle guard */
+	bool exec_socket;		/* exec events on a socket of their own (6.6+); main opens it */
+	size_t rcvbuf;			/* receive buffer of the sockets main opens */
+	size_t cmdline_max_bytes;	/* cmdline bytes read per exec, kept or counted */
+	size_t environ_max_bytes;	/* environ bytes read per exec */
+	size_t queue_max_bytes;
+	size_t queue_max_records;
+	/* from other sections, filled in by main */
 	bool threads;			/* keep thread events */
 	uint32_t emit_mask;		/* CN_EV_* the operator wants */
 	bool nonzero_exit_only;
 	size_t max_args;
-	size_t queue_max_bytes;
-	size_t queue_max_records;
 	struct hasher *hasher;		/* pins executables at exec; NULL: no hashing */
 };
 

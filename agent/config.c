@@ -128,18 +128,18 @@ parse_priority(struct config_parse *st, const struct config_key *k, const char *
 
 	(void)k;
 	if (strcmp(v, "normal") == 0) {
-		c->prio = CAPTURE_PRIO_NORMAL;
-		c->prio_value = 0;
+		c->cap.prio = CAPTURE_PRIO_NORMAL;
+		c->cap.prio_value = 0;
 		return;
 	}
 	if (strncmp(v, "fifo:", 5) == 0 && parse_i64(v + 5, 1, 99, &n) == 0) {
-		c->prio = CAPTURE_PRIO_FIFO;
-		c->prio_value = (int)n;
+		c->cap.prio = CAPTURE_PRIO_FIFO;
+		c->cap.prio_value = (int)n;
 		return;
 	}
 	if (strncmp(v, "nice:", 5) == 0 && parse_i64(v + 5, -20, 19, &n) == 0) {
-		c->prio = CAPTURE_PRIO_NICE;
-		c->prio_value = (int)n;
+		c->cap.prio = CAPTURE_PRIO_NICE;
+		c->cap.prio_value = (int)n;
 		return;
 	}
 	perr(st, "bad priority '%s' (expected fifo:1..99, nice:-20..19 or normal)", v);
@@ -319,8 +319,8 @@ static const struct config_choice fsync_choices[] = {
 #define K_CUSTOM(s, n, lo, hi, def, rl, fields, parse) \
 	{ s, n, CONFIG_CUSTOM, lo, hi, def, rl, fields, NULL, 0, parse }
 
-_Static_assert(offsetof(struct config, prio_value) ==
-    offsetof(struct config, prio) + sizeof(enum capture_prio),
+_Static_assert(offsetof(struct config, cap.prio_value) ==
+    offsetof(struct config, cap.prio) + sizeof(enum capture_prio),
     "[capture] priority sets prio and prio_value, which must be adjacent");
 
 /*
@@ -341,18 +341,18 @@ static const struct config_key config_table[] = {
 	K_CUSTOM("events", "exit", 0, 0, "all", RESTART, F(nonzero_exit_only), parse_exit),
 	K_BOOL("events", "threads", "no", RESTART, threads),
 
-	K_CUSTOM("capture", "priority", 0, 0, "fifo:1", RESTART, SPAN(prio, prio_value),
+	K_CUSTOM("capture", "priority", 0, 0, "fifo:1", RESTART, SPAN(cap.prio, cap.prio_value),
 	    parse_priority),
-	K_COUNT("capture", "max_rt_cpu_percent", 1, 100, "50", RESTART, max_rt_cpu_percent),
-	K_BOOL("capture", "exec_socket", "yes", RESTART, exec_socket),
+	K_COUNT("capture", "max_rt_cpu_percent", 1, 100, "50", RESTART, cap.max_rt_cpu_percent),
+	K_BOOL("capture", "exec_socket", "yes", RESTART, cap.exec_socket),
 	K_SIZE("capture", "cmdline_max_bytes", 4 * KB, 64 * MB, "256K", RESTART,
-	    cmdline_max_bytes),
+	    cap.cmdline_max_bytes),
 	K_SIZE("capture", "environ_max_bytes", 4 * KB, 64 * MB, "64K", RESTART,
-	    environ_max_bytes),
-	K_SIZE("capture", "rcvbuf", 64 * KB, 1 * GB, "8M", RESTART, rcvbuf),
-	K_SIZE("capture", "queue_max_bytes", 64 * KB, 1 * GB, "4M", RESTART, queue_max_bytes),
+	    cap.environ_max_bytes),
+	K_SIZE("capture", "rcvbuf", 64 * KB, 1 * GB, "8M", RESTART, cap.rcvbuf),
+	K_SIZE("capture", "queue_max_bytes", 64 * KB, 1 * GB, "4M", RESTART, cap.queue_max_bytes),
 	K_COUNT("capture", "queue_max_events", 16, 1u << 24, "65536", RESTART,
-	    queue_max_records),
+	    cap.queue_max_records),
 
 	K_SIZE("process", "max_args_bytes", 256, 4 * MB, "64K", RESTART, max_args_bytes),
 	K_COUNT("process", "table_max_entries", 64, 1u << 22, "32768", RESTART,

@@ -32,23 +32,15 @@ struct config {
 	bool nonzero_exit_only;
 	bool threads;
 	/* [capture] */
-	enum capture_prio prio;
-	int prio_value;
-	unsigned max_rt_cpu_percent;
-	bool exec_socket;		/* exec events on a socket of their own (6.6+) */
-	size_t rcvbuf;
-	size_t queue_max_bytes;
-	size_t queue_max_records;
+	struct capture_config cap;
 	/* [process] */
 	size_t max_args_bytes;
-	size_t cmdline_max_bytes;	/* cmdline bytes read per exec, kept or counted */
 	size_t table_max_entries;
 	size_t table_args_bytes;
 	size_t table_max_bytes;
 	size_t table_path_bytes;
 	char *env_vars;			/* names to read from environ; NULL: CONFIG_ENV_VARS_DEFAULT */
 	size_t env_value_max_bytes;	/* bytes of each value kept */
-	size_t environ_max_bytes;	/* [capture]: environ bytes read per exec */
 	/* [output] */
 	size_t max_line_bytes;		/* 0 = no limit */
 	bool max_line_set;

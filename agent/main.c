@@ -876,7 +876,7 @@ static void
 agent_subscribe(struct agent *a, uint32_t mask)
 {
 	uint32_t others = mask & ~CN_EV_EXEC;
-	bool split = a->cfg.exec_socket && (mask & CN_EV_EXEC) && (others & ~CN_EV_NONZERO_EXIT);
+	bool split = a->cfg.cap.exec_socket && (mask & CN_EV_EXEC) && (others & ~CN_EV_NONZERO_EXIT);
 	char err[256];
 
 	a->src_other.fd = -1;
@@ -885,7 +885,7 @@ agent_subscribe(struct agent *a, uint32_t mask)
 	if (!split)
 		return;
 	if (a->src.kernel_filter) {
-		if (nlsource_open(&a->src_other, a->cfg.rcvbuf, err, sizeof(err)) == 0 &&
+		if (nlsource_open(&a->src_other, a->cfg.cap.rcvbuf, err, sizeof(err)) == 0 &&
 		    nlsource_subscribe(&a->src_other, others, err, sizeof(err)) == 0 &&
 		    a->src_other.kernel_filter)
 			return;
@@ -912,7 +912,7 @@ agent_start_capture(struct agent *a)
 
 	if ((a->procfd = procfs_open_root()) == -1)
 		fatal("cannot open /proc");
-	if (nlsource_open(&a->src, a->cfg.rcvbuf, err, sizeof(err)) == -1)
+	if (nlsource_open(&a->src, a->cfg.cap.rcvbuf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	agent_subscribe(a, mask);
 	log_info("subscribed to the process-events connector (%s, receive buffer %zu bytes)",
@@ -936,23 +936,18 @@ agent_start_capture(struct agent *a)
 		    "/proc details)");
 	if ((a->names = names_new()) == NULL)
 		fatalx("cannot start the name resolver thread");
-	memset(&cc, 0, sizeof(cc));
-	cc.prio = a->cfg.prio;
-	cc.prio_value = a->cfg.prio_value;
-	cc.max_rt_cpu_percent = a->cfg.max_rt_cpu_percent;
+	cc = a->cfg.cap;
 	cc.threads = a->cfg.threads;
 	cc.emit_mask = mask;
 	cc.nonzero_exit_only = a->cfg.nonzero_exit_only;
 	cc.max_args = a->cfg.max_args_bytes;
-	procfs_set_cmdline_cap(a->cfg.cmdline_max_bytes);
+	procfs_set_cmdline_cap(a->cfg.cap.cmdline_max_bytes);
 	if (procfs_env_spec_parse(a->cfg.env_vars ? a->cfg.env_vars : CONFIG_ENV_VARS_DEFAULT,
 	    &a->env_spec, err, sizeof(err)) == -1)
 		fatalx("[process] env_vars: %s", err);
 	a->env_spec.value_max = a->cfg.env_value_max_bytes;
-	a->env_spec.read_max = a->cfg.environ_max_bytes;
+	a->env_spec.read_max = a->cfg.cap.environ_max_bytes;
 	procfs_set_env(&a->env_spec);
-	cc.queue_max_bytes = a->cfg.queue_max_bytes;
-	cc.queue_max_records = a->cfg.queue_max_records;
 	a->hasher = hasher_new(&(struct hasher_config){ .algs = a->cfg.hash_algs,
 	    .max_file_bytes = a->cfg.hash_max_file_bytes,
 	    .bytes_per_second = a->cfg.hash_bytes_per_second,

@@ -30,9 +30,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (c.emit_mask == 0 || (c.emit_mask & ~CN_EV_ALL) != 0)
 		abort();
-	if (c.prio_value < -20 || c.prio_value > 99)
+	if (c.cap.prio_value < -20 || c.cap.prio_value > 99)
 		abort();
-	if (c.rcvbuf < (64u << 10) || c.max_args_bytes < 256)
+	if (c.cap.rcvbuf < (64u << 10) || c.max_args_bytes < 256)
 		abort();
 	(void)config_kernel_mask(&c);
 	config_release(&c);

@@ -100,14 +100,14 @@ test_defaults(void **state)
 	    CN_EV_SID | CN_EV_PTRACE | CN_EV_COMM | CN_EV_COREDUMP | CN_EV_EXIT);
 	assert_false(c.nonzero_exit_only);
 	assert_false(c.threads);
-	assert_int_equal(c.prio, CAPTURE_PRIO_FIFO);
-	assert_int_equal(c.prio_value, 1);
-	assert_int_equal(c.max_rt_cpu_percent, 50);
-	assert_int_equal(c.rcvbuf, 8u << 20);
-	assert_int_equal(c.queue_max_bytes, 4u << 20);
-	assert_int_equal(c.queue_max_records, 65536);
+	assert_int_equal(c.cap.prio, CAPTURE_PRIO_FIFO);
+	assert_int_equal(c.cap.prio_value, 1);
+	assert_int_equal(c.cap.max_rt_cpu_percent, 50);
+	assert_int_equal(c.cap.rcvbuf, 8u << 20);
+	assert_int_equal(c.cap.queue_max_bytes, 4u << 20);
+	assert_int_equal(c.cap.queue_max_records, 65536);
 	assert_int_equal(c.max_args_bytes, 64u << 10);
-	assert_int_equal(c.cmdline_max_bytes, 256u << 10);
+	assert_int_equal(c.cap.cmdline_max_bytes, 256u << 10);
 	assert_int_equal(c.table_max_entries, 32768);
 	assert_int_equal(c.table_args_bytes, 2048);
 	assert_int_equal(c.max_line_bytes, 0);
@@ -122,12 +122,12 @@ test_defaults(void **state)
 	assert_int_equal(c.col.backoff_initial_ms, 250);
 	assert_int_equal(c.col.backoff_max_ms, 30000);
 	assert_int_equal(c.canary_interval_s, 30);
-	assert_true(c.exec_socket);
+	assert_true(c.cap.exec_socket);
 	assert_int_equal(c.table_max_bytes, 64u << 20);
 	assert_int_equal(c.table_path_bytes, 1024);
 	assert_string_equal(c.env_vars, CONFIG_ENV_VARS_DEFAULT);
 	assert_int_equal(c.env_value_max_bytes, 1024);
-	assert_int_equal(c.environ_max_bytes, 64u << 10);
+	assert_int_equal(c.cap.environ_max_bytes, 64u << 10);
 	assert_int_equal(c.col.protocol, PROTO_NDJSON);
 	assert_int_equal(c.col.relp_window, 128);
 	assert_null(c.spool_dir);
@@ -206,9 +206,9 @@ test_reload_keeps_restart_only(void **state)
 	    "[spool] max_bytes;[spool] fsync;[spool] fsync_interval_ms;[metrics] listen;");
 	assert_int_equal(changed, 11);
 	assert_int_equal(nc.canary_interval_s, 30);
-	assert_true(nc.exec_socket);
-	assert_int_equal(nc.prio, CAPTURE_PRIO_FIFO);
-	assert_int_equal(nc.prio_value, 1);
+	assert_true(nc.cap.exec_socket);
+	assert_int_equal(nc.cap.prio, CAPTURE_PRIO_FIFO);
+	assert_int_equal(nc.cap.prio_value, 1);
 	assert_int_equal(nc.emit_mask, old.emit_mask);
 	assert_null(nc.user);
 	assert_string_equal(nc.env_vars, CONFIG_ENV_VARS_DEFAULT);
@@ -267,12 +267,12 @@ test_full_valid_config(void **state)
 	assert_int_equal(c.emit_mask, CN_EV_FORK | CN_EV_EXEC | CN_EV_EXIT | CN_EV_PTRACE);
 	assert_true(c.nonzero_exit_only);
 	assert_true(c.threads);
-	assert_int_equal(c.prio, CAPTURE_PRIO_NICE);
-	assert_int_equal(c.prio_value, -5);
-	assert_int_equal(c.max_rt_cpu_percent, 40);
-	assert_int_equal(c.rcvbuf, 16u << 20);
-	assert_int_equal(c.queue_max_bytes, 8u << 20);
-	assert_int_equal(c.queue_max_records, 100000);
+	assert_int_equal(c.cap.prio, CAPTURE_PRIO_NICE);
+	assert_int_equal(c.cap.prio_value, -5);
+	assert_int_equal(c.cap.max_rt_cpu_percent, 40);
+	assert_int_equal(c.cap.rcvbuf, 16u << 20);
+	assert_int_equal(c.cap.queue_max_bytes, 8u << 20);
+	assert_int_equal(c.cap.queue_max_records, 100000);
 	assert_int_equal(c.max_args_bytes, 128u << 10);
 	assert_int_equal(c.table_max_entries, 65536);
 	assert_int_equal(c.table_args_bytes, 0);
@@ -432,24 +432,24 @@ test_priority_forms(void **state)
 
 	l = load(&c, "[capture]\npriority = normal\n", true);
 	assert_int_equal(l.rc, 0);
-	assert_int_equal(c.prio, CAPTURE_PRIO_NORMAL);
-	assert_int_equal(c.prio_value, 0);
+	assert_int_equal(c.cap.prio, CAPTURE_PRIO_NORMAL);
+	assert_int_equal(c.cap.prio_value, 0);
 	free(l.err);
 	config_release(&c);
 	l = load(&c, "[capture]\npriority = fifo:99\n", true);
 	assert_int_equal(l.rc, 0);
-	assert_int_equal(c.prio, CAPTURE_PRIO_FIFO);
-	assert_int_equal(c.prio_value, 99);
+	assert_int_equal(c.cap.prio, CAPTURE_PRIO_FIFO);
+	assert_int_equal(c.cap.prio_value, 99);
 	free(l.err);
 	config_release(&c);
 	l = load(&c, "[capture]\npriority = nice:-20\n", true);
 	assert_int_equal(l.rc, 0);
-	assert_int_equal(c.prio, CAPTURE_PRIO_NICE);
-	assert_int_equal(c.prio_value, -20);
+	assert_int_equal(c.cap.prio, CAPTURE_PRIO_NICE);
+	assert_int_equal(c.cap.prio_value, -20);
 	free(l.err);
 	config_release(&c);
 	l = load(&c, "[capture]\npriority = nice:19\n", true);
-	assert_int_equal(c.prio_value, 19);
+	assert_int_equal(c.cap.prio_value, 19);
 	free(l.err);
 	config_release(&c);
 }
@@ -501,12 +501,12 @@ test_every_error_reported(void **state)
 		prev = at;
 	}
 	assert_int_equal(c.log_target, LOG_TO_SYSLOG);
-	assert_int_equal(c.queue_max_bytes, 1u << 20);
+	assert_int_equal(c.cap.queue_max_bytes, 1u << 20);
 	assert_true(c.threads);
 	assert_int_equal(c.table_args_bytes, 4096);
 	assert_int_equal(c.log_level, def.log_level);
-	assert_int_equal(c.prio, def.prio);
-	assert_int_equal(c.rcvbuf, def.rcvbuf);
+	assert_int_equal(c.cap.prio, def.cap.prio);
+	assert_int_equal(c.cap.rcvbuf, def.cap.rcvbuf);
 	assert_int_equal(c.emit_mask, def.emit_mask);	/* a bad list changes nothing */
 	assert_int_equal(c.max_args_bytes, def.max_args_bytes);
 	free(l.err);
@@ -668,7 +668,7 @@ test_loads_layer(void **state)
 	l = load(&c, "[capture]\nrcvbuf = 1M\n", false);
 	assert_int_equal(l.rc, 0);
 	assert_int_equal(c.heartbeat_interval_s, 5);
-	assert_int_equal(c.rcvbuf, 1u << 20);
+	assert_int_equal(c.cap.rcvbuf, 1u << 20);
 	free(l.err);
 	config_release(&c);
 }
