@@ -21,18 +21,7 @@ $py -c 'import os, time; os.seteuid(65534); time.sleep(0.1)' "$m-uid"
 $py -c 'import os, time; os.setgid(65534); time.sleep(0.1)' "$m-gid"
 $py -c 'import os, time; os.setsid(); time.sleep(0.1)' "$m-sid"
 $py -c 'import ctypes, time; ctypes.CDLL(None).prctl(15, b"renamed", 0, 0, 0); time.sleep(0.1)' "$m-comm"
-$py - "$m-ptrace" <<'PY'
-import ctypes, os, subprocess, sys, time
-libc = ctypes.CDLL(None, use_errno=True)
-libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
-child = subprocess.Popen(["/bin/sh", "-c", "sleep 0.5", sys.argv[1]])
-time.sleep(0.2)
-if libc.ptrace(16, child.pid, None, None) != 0:	# PTRACE_ATTACH
-    sys.exit("ptrace attach: errno %d" % ctypes.get_errno())
-os.waitpid(child.pid, 0)
-libc.ptrace(17, child.pid, None, None)	# PTRACE_DETACH
-child.wait()
-PY
+$py "$here/ptrace_attach.py" "$m-ptrace"
 # A controlling terminal: pty.spawn makes the child a session leader on a new pty.
 $py -c 'import pty, sys; pty.spawn(["/bin/sh", "-c", "sleep 0.2", sys.argv[1][:-3] + "tty"])' \
     "$m-pty" </dev/null >/dev/null
