@@ -177,7 +177,7 @@ int main(int argc, char **argv)
 	size_t *lens = NULL, n = 0, cap = 0, bcap = 0, len;
 	ssize_t r;
 	unsigned long long bytes = 0;
-	struct spool s;
+	struct spool *s;
 	const char *line;
 	uint64_t seg;
 	long got = 0;
@@ -194,14 +194,14 @@ int main(int argc, char **argv)
 	if (n == 0)
 		return 2;
 	log_init("spoolbench", LOG_LVL_WARN, LOG_TO_STDERR);
-	if (spool_open(&s, dir, 1ull << 40, fs, err, sizeof(err)) == -1) {
+	if ((s = spool_new(dir, 1ull << 40, fs, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
 	t0 = last_sync = now();
 	for (i = 0; i < maxn; i++) {
 		size_t k = (size_t)i % n;
-		if (spool_append(&s, lines[k], lens[k]) == -1) {
+		if (spool_append(s, lines[k], lens[k]) == -1) {
 			perror("spool_append");
 			return 1;
 		}
@@ -210,7 +210,7 @@ int main(int argc, char **argv)
 			t = now();
 			/* What the agent's fsync_interval_ms timer does, at 1000 ms. */
 			if (fs == SPOOL_FSYNC_INTERVAL && t - last_sync >= 1.0) {
-				spool_sync(&s);
+				spool_sync(s);
 				last_sync = t;
 			}
 			if (t - t0 >= maxs) {
@@ -220,19 +220,19 @@ int main(int argc, char **argv)
 		}
 	}
 	if (fs != SPOOL_FSYNC_NEVER)
-		spool_sync(&s);
+		spool_sync(s);
 	tw = now() - t0;
-	spool_close(&s);
+	spool_free(s);
 	evict(dir);
-	if (spool_open(&s, dir, 1ull << 40, fs, err, sizeof(err)) == -1)
+	if ((s = spool_new(dir, 1ull << 40, fs, err, sizeof(err))) == NULL)
 		return 1;
 	t0 = now();
-	while (spool_read(&s, &line, &len, &seg) == 1) {
+	while (spool_read(s, &line, &len, &seg) == 1) {
 		got++;
-		spool_delivered(&s, seg);
+		spool_delivered(s, seg);
 	}
 	tr = now() - t0;
-	spool_close(&s);
+	spool_free(s);
 	printf("%ld %llu %.6f %ld %.6f\n", i, bytes, tw, got, tr);
 	return 0;
 }
