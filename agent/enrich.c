@@ -27,7 +27,7 @@ entry_for(struct enricher *en, int32_t pid, bool create)
 	if (e || !create || pid <= 0)
 		return e;
 	process_init(&p);
-	unsigned got = procfs_snapshot(en->procfd, pid, SNAP_EXEC, en->max_args, &p);
+	unsigned got = procfs_snapshot(en->procfd, pid, SNAP_FIRST, en->max_args, &p);
 	if (!(got & SNAP_STAT)) {
 		process_release(&p);
 		return NULL;
@@ -208,7 +208,7 @@ merge_snapshot(struct process *p, const struct process *s, unsigned got)
 		p->runtime = s->runtime;
 		p->known |= PF_CONTAINER;
 	}
-	if (got & SNAP_AUDIT) {
+	if ((got & (SNAP_AUDIT | SNAP_AUDIT_LEADER)) && (s->known & PF_AUDIT)) {
 		p->audit_uid = s->audit_uid;
 		p->audit_sid = s->audit_sid;
 		p->known |= PF_AUDIT;

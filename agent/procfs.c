@@ -923,11 +923,20 @@ procfs_snapshot(int procfd, int pid, unsigned what, size_t max_args, struct proc
 		p->runtime = p->container_id[0] ?
 		    procfs_cgroup_runtime(cg, cglen, p->container_id) : RUNTIME_NONE;
 	}
-	/* Set once per login (pam_loginuid) and inherited; cheap, and last. */
-	if ((what & SNAP_AUDIT) && read_u32_file(procfd, pid, "loginuid", &p->audit_uid) == 0 &&
-	    read_u32_file(procfd, pid, "sessionid", &p->audit_sid) == 0) {
-		p->known |= PF_AUDIT;
-		got |= SNAP_AUDIT;
+	/*
+	 * Set once per login (pam_loginuid) and inherited; last. A login's
+	 * first exec is a session leader's (sshd's, login's, cron's child), so
+	 * SNAP_AUDIT_LEADER reads them there and the table passes them on.
+	 */
+	if ((what & SNAP_AUDIT) || ((what & SNAP_AUDIT_LEADER) && (got & SNAP_STAT) &&
+	    p->sid == pid)) {
+		if (read_u32_file(procfd, pid, "loginuid", &p->audit_uid) == 0 &&
+		    read_u32_file(procfd, pid, "sessionid", &p->audit_sid) == 0) {
+			p->known |= PF_AUDIT;
+			got |= what & (SNAP_AUDIT | SNAP_AUDIT_LEADER);
+		}
+	} else if ((what & SNAP_AUDIT_LEADER) && (got & SNAP_STAT)) {
+		got |= SNAP_AUDIT_LEADER;	/* not a leader: nothing to read, it inherits */
 	}
 	return got;
 }

@@ -21,8 +21,10 @@
 #define SNAP_CGROUP (1u << 5)
 #define SNAP_ENV (1u << 6)	/* the configured environment variables (procfs_set_env) */
 #define SNAP_AUDIT (1u << 7)	/* loginuid and sessionid */
+#define SNAP_AUDIT_LEADER (1u << 8)	/* loginuid and sessionid of a session leader only */
 #define SNAP_EXEC (SNAP_CMDLINE | SNAP_EXE | SNAP_CWD | SNAP_STAT | SNAP_STATUS | SNAP_CGROUP | \
-    SNAP_AUDIT)
+    SNAP_AUDIT_LEADER)
+#define SNAP_FIRST (SNAP_EXEC | SNAP_AUDIT)	/* a process seen for the first time */
 
 #define PROCFS_CMDLINE_CAP_DEFAULT (256u << 10)	/* cmdline bytes read per exec, kept or counted */
 #define PROCFS_COUNT_CHUNK (64u << 10)	/* one read while counting past max_args */

@@ -341,7 +341,7 @@ proctab_seed(struct proctab *t, int procfd)
 		    parse_i64(de->d_name, 1, INT32_MAX, &pid) == -1)
 			continue;
 		process_init(&p);
-		unsigned got = procfs_snapshot(procfd, (int)pid, SNAP_EXEC,
+		unsigned got = procfs_snapshot(procfd, (int)pid, SNAP_FIRST,
 		    t->max_args, &p);
 		if (got & SNAP_STAT) {
 			proctab_entity_id(t->host_id, (int32_t)pid, p.start_ticks, p.entity_id);
