@@ -17,6 +17,9 @@
 
 #define ENRICH_SSH_CONNECTION 128	/* bytes of SSH_CONNECTION kept for entry_meta.source.ip */
 
+static void entry_source(struct enricher *, struct process *, const struct process *);
+static bool classify_entry(struct enricher *, struct process *);
+
 /* Returns the table entry of pid, reading /proc for one not seen before. */
 static struct proctab_entry *
 entry_for(struct enricher *en, int32_t pid, bool create)
@@ -33,6 +36,8 @@ entry_for(struct enricher *en, int32_t pid, bool create)
 		return NULL;
 	}
 	proctab_entity_id(proctab_host_id(en->tab), pid, p.start_ticks, p.entity_id);
+	if (classify_entry(en, &p))
+		entry_source(en, &p, NULL);
 	e = proctab_upsert(en->tab, pid);
 	proctab_set(en->tab, e, &p);
 	process_release(&p);
