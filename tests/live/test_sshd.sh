@@ -5,7 +5,8 @@ bin=${1:?usage: test_sshd.sh AGENT_BINARY SCHEMA SCHEMA_CHECK}
 schema=${2:?usage: test_sshd.sh AGENT_BINARY SCHEMA SCHEMA_CHECK}
 schema_check=${3:?usage: test_sshd.sh AGENT_BINARY SCHEMA SCHEMA_CHECK}
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../tap.sh"
+. "$here/../lib/tap.sh"
+. "$here/../lib/agent.sh"
 agent_tmp_init
 
 user=hidssh$$
