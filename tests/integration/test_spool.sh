@@ -93,16 +93,7 @@ spool_corrupt() {
 	# Flip 64 bytes in the middle of the first segment, cut the last one mid-record.
 	flip_off=$(($(stat -c %s "$firstseg") / 2))
 	trunc_to=$(($(stat -c %s "$lastseg") - 100))
-	"$INT_PY" - "$firstseg" "$flip_off" "$lastseg" "$trunc_to" <<-'EOF'
-	import os, sys
-	path, off, last, cut = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-	with open(path, "r+b") as f:
-	    f.seek(off)
-	    b = bytearray(f.read(64))
-	    f.seek(off)
-	    f.write(bytes(x ^ 0xA5 for x in b))
-	os.truncate(last, cut)
-	EOF
+	"$INT_PY" "$INT_HERE/spool_damage.py" "$firstseg" "$flip_off" "$lastseg" "$trunc_to"
 	# Records touching the damage are expected gone; every other one must arrive.
 	awk -F'\t' -v fs="$(basename "$firstseg")" -v fo="$flip_off" -v ls="$(basename "$lastseg")" -v lc="$trunc_to" \
 	    '($1 == fs && $2 < fo + 64 && $3 > fo) || ($1 == ls && $3 > lc) { print $4 > "/dev/stderr"; next } { print $4 }' \
@@ -110,17 +101,7 @@ spool_corrupt() {
 	note "spool: $(wc -l <"$INT_TMP/records.before") records; damaged: $(wc -l <"$INT_TMP/ids.damaged") (64 bytes flipped at $flip_off in $(basename "$firstseg"), $(basename "$lastseg") cut to $trunc_to bytes)"
 	# Prints how many of the expected event.ids are in FILE.
 	expected_arrived() {
-		"$INT_PY" - "$INT_TMP/ids.expected" "$1" <<-'EOF'
-		import json, sys
-		want = set(open(sys.argv[1]).read().split())
-		got = set()
-		for line in open(sys.argv[2], "rb"):
-		    try:
-		        got.add(json.loads(line)["event"]["id"])
-		    except Exception:
-		        pass
-		print(len(want & got))
-		EOF
+		"$INT_PY" "$INT_HERE/ids_arrived.py" "$INT_TMP/ids.expected" "$1"
 	}
 	nexp=$(wc -l <"$INT_TMP/ids.expected")
 	start_rsyslog_relp "$rs" "$port" || bad "rsyslog (imrelp) starts"
