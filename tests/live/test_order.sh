@@ -37,9 +37,9 @@ for mode in yes no; do
 	sleep 0.5
 	agent_stop "exec_socket=$mode"
 	python3 "$(dirname "$0")/order_check.py" "$tmp/$mode.out" "hidsorder-$run-" "${spawners[*]}" >"$tmp/$mode.report"
-	read -r found ordered exact gone lost <"$tmp/$mode.report"
+	read -r found ordered exact gone lost reused <"$tmp/$mode.report"
 	want=$((2 * per))
-	echo "# exec_socket=$mode: $found of $want processes forked, $ordered with fork-exec-exit in order, $exact exact args, $gone gone before /proc was read, $lost lost records"
+	echo "# exec_socket=$mode: $found of $want processes forked, $ordered with fork-exec-exit in order, $exact exact args, $gone gone before /proc was read, $lost lost records, $reused pids reused by our own processes"
 	check "exec_socket=$mode: every process's fork is reported" test "$found" -eq "$want"
 	check "exec_socket=$mode: every process has fork, exec, exit in that order" test "$ordered" -eq "$want"
 	check "exec_socket=$mode: every exec has its exact args or says proc_gone" test $((exact + gone)) -eq "$want"
