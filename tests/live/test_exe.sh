@@ -22,15 +22,7 @@ agent_tmp_init
 
 # find_exec OUT MARKER: prints the first exec event of /bin/sh whose argv holds MARKER.
 find_exec() {
-	python3 - "$1" "$2" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    d = json.loads(line)
-    args = d.get("process", {}).get("args") or []
-    if d["event"]["action"] == "exec" and args[:1] == ["/bin/sh"] and sys.argv[2] in args:
-        print(json.dumps(d))
-        break
-PY
+	python3 "$here/exe_find.py" "$1" "$2"
 }
 
 # --- env_vars with the default list, and a hostile value ---
@@ -42,17 +34,7 @@ sleep 0.5
 agent_stop "env_vars"
 find_exec "$tmp/env.out" "$mark" >"$tmp/env.json"
 check "env_vars: the exec of the child is reported" test -s "$tmp/env.json"
-python3 - "$tmp/env.json" >"$tmp/env.report" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-env = d["process"].get("env_vars", [])
-esc = d.get("hids", {}).get("escaped", [])
-print("preload" if "LD_PRELOAD=/tmp/\\xff\x1b[2J.so" in env else "no-preload")
-print("tunables" if "GLIBC_TUNABLES=glibc.malloc.check=3" in env else "no-tunables")
-print("sudo" if "SUDO_USER=alice" in env else "no-sudo")
-print("secret" if any(e.startswith("SECRET_TOKEN") or e.startswith("PATH=") for e in env) else "no-secret")
-print("escaped" if "process.env_vars" in esc else "not-escaped")
-PY
+python3 "$here/exe_env_check.py" "$tmp/env.json" >"$tmp/env.report"
 check "env_vars: LD_PRELOAD is there, its invalid byte escaped as \\xff" grep -qx preload "$tmp/env.report"
 check "env_vars: GLIBC_TUNABLES is there" grep -qx tunables "$tmp/env.report"
 check "env_vars: SUDO_USER is there" grep -qx sudo "$tmp/env.report"
@@ -117,54 +99,7 @@ if $capped; then (exec -a "$mark-capped" "$tmp/bin/capped" 0.05); fi
 sleep 0.5
 agent_stop "exe"
 check "setuid: the probe ran and its setuid(0) worked" test "$probe_rc" -eq 0
-python3 - "$tmp/exe.out" "$mark" "$live_uid" "$victim_sha" "$memfd_sha" "$twice_sha" \
-    >"$tmp/exe.report" <<'PY'
-import json, sys
-path, mark, uid, victim_sha, memfd_sha, twice_sha = sys.argv[1:]
-by_pid, execs, hits = {}, {}, -1
-for line in open(path):
-    d = json.loads(line)
-    a = d["event"]["action"]
-    if a == "heartbeat":
-        hits = d["hids"]["stats"]["hash_cache_hits"]
-        continue
-    p = d.get("process", {})
-    args = p.get("args") or []
-    for tag in ("setuid", "victim", "memfd", "twice1", "twice2", "capped"):
-        if mark + "-" + tag in args and a == "exec":
-            execs[tag] = d
-            by_pid[p["pid"]] = tag
-    if a in ("uid", "uid_change") and by_pid.get(p.get("pid")) == "setuid":
-        execs["uid_change"] = d
-    if a in ("exit", "end") and p.get("pid") in by_pid:
-        execs[by_pid[p["pid"]] + "-exit"] = d
-
-def sha(tag):
-    d = execs.get(tag, {})
-    return d.get("process", {}).get("hash", {}).get("sha256")
-
-def exe(tag):
-    return execs.get(tag, {}).get("hids", {}).get("exe", {})
-
-s = execs.get("setuid", {})
-print("setuid-flag", exe("setuid").get("setuid") is True and exe("setuid").get("uid") == "0"
-      and exe("setuid").get("mode") == "4755")
-print("setuid-ids", s.get("process", {}).get("user", {}).get("id") == "0"
-      and s.get("process", {}).get("real_user", {}).get("id") == uid)
-u = execs.get("uid_change", {})
-print("uid-change", u.get("hids", {}).get("uid") == {"real": 0, "effective": 0}
-      and u.get("process", {}).get("real_user", {}).get("id") == "0")
-# What ran, though the path was replaced: the exec's hash, or the exit's if it came late.
-print("victim", (sha("victim") or sha("victim-exit")) == victim_sha
-      and sha("victim-exit") == victim_sha)
-print("memfd", (sha("memfd") or sha("memfd-exit")) == memfd_sha
-      and exe("memfd").get("memfd") is True and exe("memfd").get("deleted") is True)
-print("twice", sha("twice2") == twice_sha and (sha("twice1") or sha("twice1-exit")) == twice_sha)
-print("hits", hits > 0)
-caps = exe("capped").get("capabilities", {})
-print("capped", sorted(caps.get("permitted", [])) == ["CAP_NET_BIND_SERVICE", "CAP_NET_RAW"]
-      and caps.get("effective") is True)
-PY
+python3 "$here/exe_check.py" "$tmp/exe.out" "$mark" "$live_uid" "$victim_sha" "$memfd_sha" "$twice_sha" >"$tmp/exe.report"
 check "setuid: the exec of the setuid copy says hids.exe.setuid, mode 4755, owner 0" \
     grep -qx "setuid-flag True" "$tmp/exe.report"
 check "setuid: its exec has effective uid 0 and the user's real uid" \
