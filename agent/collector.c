@@ -7,7 +7,7 @@
  * (RELP); a broken connection rewinds the rest for the next one. With a
  * spool, every line is written to disk first and read back in order.
  */
-#include "collector.h"
+#include "collector_int.h"
 
 #include <errno.h>
 #include <linux/sockios.h>
@@ -639,14 +639,19 @@ collector_start_index(const struct collector_config *cfg, const char *hostname)
 	return h % cfg->naddrs;
 }
 
-/* Sets up the TLS context, resolver and timers; -1 with a reason. */
-int
-collector_init(struct collector *c, struct event_base *base,
-    const struct collector_config *cfg, const char *hostname, uint64_t seed, char *err,
-    size_t errlen)
+/* Makes a collector over TLS, with its context, resolver and timers; NULL with a reason. */
+struct collector *
+collector_new(struct event_base *base, const struct collector_config *cfg,
+    const char *hostname, uint64_t seed, char *err, size_t errlen)
 {
-	return collector_init_transport(c, base, cfg, hostname, seed, &collector_tls_transport,
-	    err, errlen);
+	struct collector *c = xcalloc(1, sizeof(*c));
+
+	if (collector_init_transport(c, base, cfg, hostname, seed, &collector_tls_transport,
+	    err, errlen) == -1) {
+		collector_free(c);
+		return NULL;
+	}
+	return c;
 }
 
 /* Sets up the collector over transport tp (not owned), and its timers; -1 with a reason. */
@@ -819,6 +824,16 @@ collector_release(struct collector *c)
 		SSL_CTX_free(c->ctx);
 	lq_release(&c->q);
 	memset(c, 0, sizeof(*c));
+}
+
+/* Closes the connection and frees the collector. NULL is allowed. */
+void
+collector_free(struct collector *c)
+{
+	if (c == NULL)
+		return;
+	collector_release(c);
+	free(c);
 }
 
 /* Copies the collector's counters and the size of its queue. */

@@ -67,7 +67,7 @@ struct agent {
 	struct enricher en;
 	struct encode_ctx enc;
 	struct output out;
-	struct collector col;
+	struct collector *col;		/* NULL unless forwarding */
 	struct spool *spool;		/* NULL without [spool] dir */
 	struct canary *canary;		/* NULL when there is none */
 	struct textview *tv;		/* --format text: the live view; NULL for JSON */
@@ -220,10 +220,10 @@ agent_collect_stats(struct agent *a)
 	s->events_suppressed = a->filt.suppressed;
 	s->forwarding = a->forwarding;
 	if (a->forwarding) {
-		s->connected = collector_connected(&a->col);
-		s->collector = collector_current(&a->col);
+		s->connected = collector_connected(a->col);
+		s->collector = collector_current(a->col);
 		struct collector_stats cs;
-		collector_stats(&a->col, &cs);
+		collector_stats(a->col, &cs);
 		s->events_sent = cs.sent;
 		s->events_dropped = cs.dropped;
 		s->queue_bytes = cs.queue_bytes;
@@ -269,7 +269,7 @@ agent_emit(struct agent *a, struct hids_event *ev)
 	size_t len;
 	char *line = encode_event(&a->enc, ev, &len);
 	if (a->forwarding)
-		collector_enqueue(&a->col, line, len);
+		collector_enqueue(a->col, line, len);
 	else
 		agent_output(a, line, len);
 	free(line);
@@ -325,9 +325,9 @@ agent_report_queue_drops(struct agent *a)
 	 * Reported only while connected: the record goes through the spool too,
 	 * and during an outage it could be the next thing dropped, count and all.
 	 */
-	if (a->spooling && collector_connected(&a->col) && (n = spool_take_dropped(a->spool)) > 0)
+	if (a->spooling && collector_connected(a->col) && (n = spool_take_dropped(a->spool)) > 0)
 		agent_emit_meta(a, EV_LOST, n, "spool_full");
-	if (!a->forwarding || (n = collector_take_dropped(&a->col)) == 0)
+	if (!a->forwarding || (n = collector_take_dropped(a->col)) == 0)
 		return;
 	log_warnx("collector queue was full: %llu events dropped", (unsigned long long)n);
 	agent_emit_meta(a, EV_LOST, n, "queue_full");
@@ -611,7 +611,7 @@ agent_reload(struct agent *a)
 	a->enc.max_line_bytes = a->cfg.max_line_bytes;
 	agent_arm_heartbeat(a);
 	if (a->forwarding)
-		collector_reconfigure(&a->col, ctx, a->hostname);
+		collector_reconfigure(a->col, ctx, a->hostname);
 	log_info("configuration reloaded from %s", a->config_path ? a->config_path : "built-in defaults");
 out:
 	config_release(&nc);
@@ -664,15 +664,15 @@ stopcheck_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	collector_flush(&a->col);	/* also frees what TCP has acknowledged */
-	if (collector_safe_to_stop(&a->col) || now_mono_ms() >= a->stop_deadline_ms) {
-		collector_stats(&a->col, &cs);
+	collector_flush(a->col);	/* also frees what TCP has acknowledged */
+	if (collector_safe_to_stop(a->col) || now_mono_ms() >= a->stop_deadline_ms) {
+		collector_stats(a->col, &cs);
 		if (cs.queued && !a->spooling)
 			log_warnx("stopping with %zu events not delivered to the collector",
 			    cs.queued);
 		else if (a->spooling && (cs.queued || spool_pending(a->spool)))
 			log_info("stopping; undelivered events stay in the spool for the next start");
-		collector_close_session(&a->col);
+		collector_close_session(a->col);
 		event_base_loopexit(a->base, NULL);
 	}
 }
@@ -686,8 +686,8 @@ agent_flush_collector(struct agent *a)
 
 	if (!a->forwarding)
 		return;
-	if (collector_safe_to_stop(&a->col)) {
-		collector_stats(&a->col, &cs);
+	if (collector_safe_to_stop(a->col)) {
+		collector_stats(a->col, &cs);
 		if (a->spooling && (cs.queued || spool_pending(a->spool)))
 			log_info("stopping; undelivered events stay in the spool for the next start");
 		return;
@@ -695,7 +695,7 @@ agent_flush_collector(struct agent *a)
 	a->stop_deadline_ms = now_mono_ms() + a->cfg.col.stop_timeout_s * 1000ull;
 	a->ev_stopcheck = event_new(a->base, -1, EV_PERSIST, stopcheck_cb, a);
 	event_add(a->ev_stopcheck, &tv);
-	collector_flush(&a->col);
+	collector_flush(a->col);
 	event_base_dispatch(a->base);
 }
 
@@ -727,7 +727,7 @@ agent_open_spool(struct agent *a)
 		return;
 	}
 	a->spooling = true;
-	collector_set_spool(&a->col, a->spool);
+	collector_set_spool(a->col, a->spool);
 	spool_stats(a->spool, &st);
 	if (st.bytes > 0)
 		log_info("spool: %llu bytes from a previous run will be sent first",
@@ -861,8 +861,8 @@ agent_free_loop(struct agent *a)
 		event_free(a->ev_fsync);
 	canary_free(a->canary);
 	clockstep_free(a->clockstep);
-	if (a->forwarding)
-		collector_release(&a->col);
+	collector_free(a->col);
+	a->col = NULL;
 	spool_free(a->spool);
 	event_base_free(a->base);
 }
@@ -1148,11 +1148,11 @@ main(int argc, char **argv)
 		uint64_t seed;
 		if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 			seed = (uint64_t)time(NULL);
-		if (collector_init(&a->col, a->base, &a->cfg.col, a->hostname, seed, err,
-		    sizeof(err)) == -1)
+		if ((a->col = collector_new(a->base, &a->cfg.col, a->hostname, seed, err,
+		    sizeof(err))) == NULL)
 			fatalx("collector: %s", err);
 		agent_open_spool(a);
-		collector_start(&a->col);
+		collector_start(a->col);
 	}
 	agent_start_metrics(a);
 	log_info("ready");

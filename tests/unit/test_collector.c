@@ -10,7 +10,7 @@
 #include <event2/event.h>
 
 #include "addr.h"
-#include "collector.h"
+#include "collector_int.h"
 #include "unit.h"
 
 #define FAKE_TIMERS 8
