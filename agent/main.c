@@ -267,7 +267,12 @@ static void
 agent_emit(struct agent *a, struct hids_event *ev)
 {
 	size_t len;
-	char *line = encode_event(&a->enc, ev, &len);
+	char *line;
+
+	/* The agent's own records have no kernel time: they happen now. */
+	if (ev->k.ts_ns == 0)
+		ev->k.ts_ns = clock_ns(CLOCK_MONOTONIC);
+	line = encode_event(&a->enc, ev, &len);
 	if (a->forwarding)
 		collector_enqueue(a->col, line, len);
 	else

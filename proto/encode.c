@@ -642,8 +642,8 @@ static void
 add_envelope(struct encode_ctx *ctx, struct jw *w, const struct hids_event *ev)
 {
 	char idbuf[64];
-	uint64_t ts = ev->k.ts_ns ? ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns
-				  : clock_ns(CLOCK_REALTIME);
+	/* The caller stamps its own records (agent_emit); the encoder reads no clock. */
+	uint64_t ts = ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns;
 	bool metric = ev_action_is_record(ev->k.action);
 
 	jw_time(w, ctx, "@timestamp", ts);

@@ -56,7 +56,7 @@ struct cn_event {
 	uint32_t what;		/* raw kernel type */
 	uint32_t cpu;
 	uint32_t seq;		/* connector's per-CPU sequence number */
-	uint64_t ts_ns;		/* CLOCK_MONOTONIC, from the kernel */
+	uint64_t ts_ns;		/* CLOCK_MONOTONIC: the kernel's, or the agent's when it makes a record */
 	int32_t pid, tgid;	/* the process the event is about */
 	int32_t ppid, ptgid;	/* fork parent; exit and coredump parent */
 	bool has_parent;
