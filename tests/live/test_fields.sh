@@ -2,6 +2,15 @@
 # Proves that real events of every process action carry the fields tests/fields.txt promises for that action (the fields Elastic's prebuilt rules and Sigma's match on), and that every line, heartbeats included, carries the "any" fields.
 # Needs root and the real kernel connector.
 set -u
+# The runs' process group and session leader must outlive them. A test
+# started inside a group whose leader has exited (a background job of a
+# shell that is gone) would see the agent rightly leave that leader out,
+# and the group_leader fields promised for every process would be missing:
+# so the test runs in a session and process group of its own, led by this
+# script (setsid forks when the script already leads its group).
+if [ -z "${HIDS_FIELDS_OWN_SESSION:-}" ]; then
+	HIDS_FIELDS_OWN_SESSION=1 exec setsid -w "$0" "$@"
+fi
 bin=${1:?usage: test_fields.sh AGENT_BINARY [FIELDS]}
 here=$(cd "$(dirname "$0")" && pwd)
 fields=${2:-$here/../fields.txt}
