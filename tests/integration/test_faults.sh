@@ -112,6 +112,10 @@ close_mid_case() {
 	    wait_for 15 has_execs "$INT_TMP/cut.out" "$marker" 20
 	check "close-mid: heartbeats count the reconnect (reconnects >= 1)" \
 	    wait_for 5 eval '[ "$(max_heartbeat_stat "$INT_TMP/cut.out" reconnects)" -ge 1 ]'
+	# Read what connection 2 carried once both ends are done: while the agent
+	# runs, the collector may be in the middle of writing a line.
+	stop_agent
+	stop_faultcol "$fpid"
 	if [ -s "$INT_TMP/cut.out.2" ]; then
 		nbad=$(bad_json_count "$INT_TMP/cut.out.2")
 		check "close-mid: the new connection starts on a line boundary (bad lines: $nbad)" \
@@ -119,8 +123,6 @@ close_mid_case() {
 	else
 		bad "close-mid: the new connection starts on a line boundary" "no data on connection 2"
 	fi
-	stop_agent
-	stop_faultcol "$fpid"
 }
 
 # --- garbage / giant: the collector talks back ---
