@@ -476,8 +476,40 @@ max_heartbeat_stat() {
 	      if type == "boolean" then (if . then 1 else 0 end) else . end] | max // 0'
 }
 
+# Spawns /bin/true MARKER-i for i in FIRST..LAST as fast as possible, from a
+# subshell whose pid goes to $INT_TMP/spawners-MARKER: it is the parent of
+# every exec event, so an exec whose process was gone from /proc before its
+# argv was read (hids.proc_gone) can still be attributed to the marker.
+# spawn_range MARKER FIRST LAST.
+spawn_range() {
+	(
+		[ -n "${INT_TMP:-}" ] && echo "$BASHPID $2 $3" >>"$INT_TMP/spawners-$1"
+		for ((i = $2; i <= $3; i++)); do /bin/true "$1-$i"; done
+	)
+}
+
 # Spawns COUNT short processes /bin/true MARKER-i: spawn_marked MARKER COUNT.
-spawn_marked() {
-	local i
-	for ((i = 1; i <= $2; i++)); do /bin/true "$1-$i"; done
+spawn_marked() { spawn_range "$1" 1 "$2"; }
+
+# Prints how many distinct processes of MARKER's spawners (those of MARKER-i,
+# FIRST <= i <= LAST, when given) have an exec event marked hids.proc_gone in
+# FILE (- for standard input): their argv was gone before the capture read
+# it, so the marker cannot be told; the event was still delivered, and
+# counted. gone_marked_execs FILE MARKER [FIRST LAST].
+gone_marked_execs() {
+	local spawners=$INT_TMP/spawners-$2
+	if [ ! -s "$spawners" ]; then
+		echo 0
+		return
+	fi
+	grep -saF '"action":"exec"' "$1" | grep -F '"proc_gone":true' |
+	    grep -F -f <(awk -v a="${3:-0}" -v b="${4:-999999999}" \
+	        '$2 >= a && $3 <= b { printf "\"parent\":{\"pid\":%s,\n", $1 }' "$spawners") |
+	    grep -oE '"process":\{"pid":[0-9]+' | sort -u | wc -l
+}
+
+# Prints how many of MARKER's processes have their exec event in FILE: with
+# argv (count_marked_execs), or marked proc_gone (gone_marked_execs).
+accounted_execs() {
+	echo $(($(count_marked_execs "$1" "$2") + $(gone_marked_execs "$1" "$2")))
 }

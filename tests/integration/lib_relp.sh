@@ -137,6 +137,12 @@ spool_markers() {
 	    '{ i = $NF; sub(/"$/, "", i); i += 0; if (i >= a && i <= b) n++ } END { print n + 0 }'
 }
 
+# Prints how many of MARKER-i (FIRST <= i <= LAST) have their exec event in
+# the spool of DIR, with argv or marked proc_gone: spool_accounted DIR MARKER FIRST LAST.
+spool_accounted() {
+	echo $(($(spool_markers "$@") + $(spool_dump "$1" | gone_marked_execs - "$2" "$3" "$4")))
+}
+
 # Parses the spool segments of DIR (oldest first) the way the format is
 # documented: records [magic "HSR1" u32 LE][len u32 LE][crc32 u32 LE][payload],
 # resyncing on the next magic after a bad header or CRC. Prints, with MODE
@@ -173,16 +179,16 @@ count_marked_range() {
 	        END { print n + 0 }'
 }
 
-# Waits until FILE has COUNT distinct exec events of MARKER, or TIMEOUT
-# seconds pass, or the count has not moved for STABLE seconds (default 10;
-# a proc_gone exec never matches, so waiting longer would not help). The
-# caller asserts on what arrived: wait_marked FILE MARKER COUNT TIMEOUT [STABLE].
+# Waits until FILE has the exec events of COUNT of MARKER's processes (with
+# argv or marked proc_gone: accounted_execs), or TIMEOUT seconds pass, or the
+# count has not moved for STABLE seconds (default 10). The caller asserts on
+# what arrived: wait_marked FILE MARKER COUNT TIMEOUT [STABLE].
 wait_marked() {
 	local file=$1 marker=$2 count=$3 end last=-1 n since
 	end=$(($(date +%s) + $4))
 	since=$(date +%s)
 	while :; do
-		n=$(count_marked_execs "$file" "$marker")
+		n=$(accounted_execs "$file" "$marker")
 		[ "$n" -ge "$count" ] && return 0
 		if [ "$n" != "$last" ]; then
 			last=$n
@@ -262,23 +268,22 @@ below() {
 ajq() { jq -r "$2" <<<"$1"; }
 
 # Spawns COUNT processes /bin/true MARKER-i for i in FIRST..LAST, spread
-# over SECONDS seconds: spawn_spread MARKER FIRST LAST SECONDS.
+# over SECONDS seconds, from a recorded spawner (see spawn_range):
+# spawn_spread MARKER FIRST LAST SECONDS.
 spawn_spread() {
 	local marker=$1 first=$2 last=$3 secs=$4 i n step
 	n=$((last - first + 1))
 	[ "$n" -gt 0 ] || return 0
 	step=$(awk -v s="$secs" -v n="$n" 'BEGIN { printf "%.4f", s / n }')
-	for ((i = first; i <= last; i++)); do
-		/bin/true "$marker-$i"
-		sleep "$step"
-	done
+	(
+		[ -n "${INT_TMP:-}" ] && echo "$BASHPID $first $last" >>"$INT_TMP/spawners-$marker"
+		for ((i = first; i <= last; i++)); do
+			/bin/true "$marker-$i"
+			sleep "$step"
+		done
+	)
 }
 
-# Spawns /bin/true MARKER-i for i in FIRST..LAST as fast as possible.
-spawn_range() {
-	local i
-	for ((i = $2; i <= $3; i++)); do /bin/true "$1-$i"; done
-}
 
 # Prints the agent's stderr lines matching a pattern, indented as diagnostics.
 show_log() { grep -E -- "$2" "$1" 2>/dev/null | head -"${3:-5}" | sed 's/^/#   /'; }

@@ -7,8 +7,9 @@ make_certs "$INT_TMP/certs" || { bad "make test certificates"; int_finish; }
 # HIDS_RSS_FACTOR scales memory bounds for sanitizer builds (tests/run-all.sh).
 RSS_LIMIT_KB=$((30 * 1024 * ${HIDS_RSS_FACTOR:-1}))
 
-# Succeeds once FILE holds COUNT distinct exec events of MARKER.
-has_execs() { [ "$(count_marked_execs "$1" "$2")" -ge "${3:-1}" ]; }
+# Succeeds once FILE holds the exec events of COUNT of MARKER's processes (with
+# argv or marked proc_gone: accounted_execs).
+has_execs() { [ "$(accounted_execs "$1" "$2")" -ge "${3:-1}" ]; }
 
 # Succeeds once the agent's log has COUNT "connected" lines for ADDRESS.
 connected_times() { [ "$(grep -cF "collector $1: connected" "$AGENT_ERR")" -ge "$2" ]; }
@@ -65,7 +66,7 @@ stall_case() {
 	fpid=$FAULTCOL_PID
 	check "stall: the agent reconnects to the recovered collector" \
 	    wait_for 15 connected_times "127.0.0.1:$port" 2
-	/bin/true "$marker-after-1"
+	spawn_marked "$marker-after" 1
 	check "stall: delivery resumes after recovery" \
 	    wait_for 15 has_execs "$INT_TMP/recovered.out" "$marker-after"
 	wait_for 10 eval '[ "$(records "$INT_TMP/recovered.out" lost |
@@ -206,7 +207,7 @@ stall_failover_case() {
 	spawn_marked "$marker" 1000
 	if wait_for "$limit" connected_times "127.0.0.1:$p2" 1; then
 		ok "stall-failover: the agent leaves a collector that reads nothing for the next address"
-		/bin/true "$marker-x-1"
+		spawn_marked "$marker-x" 1
 		check "stall-failover: events arrive at the second address" \
 		    wait_for 10 has_execs "$INT_TMP/fo-ok.out" "$marker-x"
 	else

@@ -29,11 +29,11 @@ spool_crash() {
 		wait_marked "$rs/received.log" "$m" 50 30 5
 		stop_rsyslog
 		spawn_range "$m" 51 250
-		wait_for 15 at_least 200 spool_markers "$spool" "$m" 51 250
+		wait_for 15 at_least 200 spool_accounted "$spool" "$m" 51 250
 		inspool=$(spool_markers "$spool" "$m" 51 250)
 		# An exec whose process was gone before its argv was read is spooled
 		# too, marked hids.proc_gone: the capture's miss, counted, not the spool's.
-		gone=$(spool_dump "$spool" | grep -F '"action":"exec"' | grep -cF '"proc_gone":true')
+		gone=$(spool_dump "$spool" | gone_marked_execs - "$m" 51 250)
 		check "during the outage the agent spooled the events of all 200 processes ($inspool with argv, ${gone:-0} execs marked proc_gone, $(spool_size "$spool") bytes)" \
 		    test "$inspool" -le 200 -a $((inspool + ${gone:-0})) -ge 200
 		kill -KILL "$AGENT_PID"
@@ -83,7 +83,7 @@ spool_corrupt() {
 		fi
 		first=$(((part - 1) * 300 + 1))
 		spawn_range "$m" "$first" $((part * 300))
-		wait_for 15 at_least 300 spool_markers "$spool" "$m" "$first" $((part * 300))
+		wait_for 15 at_least 300 spool_accounted "$spool" "$m" "$first" $((part * 300))
 		stop_agent
 		[ "$AGENT_RC" -eq 0 ] || runs_ok=0
 	done

@@ -5,8 +5,8 @@ set -u
 int_init "$@"
 make_certs "$INT_TMP/certs" || { bad "make test certificates"; int_finish; }
 
-# Succeeds once FILE holds an exec event of /bin/true MARKER-1.
-has_marker() { [ "$(count_marked_execs "$1" "$2")" -ge 1 ]; }
+# Succeeds once FILE holds the exec event of one of MARKER's processes.
+has_marker() { [ "$(accounted_execs "$1" "$2")" -ge 1 ]; }
 
 # Runs one refusal case: refusal NAME MODE CERT KEY EXPECT_ERE [CONF_KV...].
 # The agent must log EXPECT_ERE right after its collector prefix, never log

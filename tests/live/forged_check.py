@@ -25,6 +25,6 @@ for line in open(path):
     if p.get("pid") == fake or p.get("parent", {}).get("pid") == fake:
         about_fake += 1
     args = p.get("args") or []
-    if a == "exec" and len(args) == 3 and args[1].startswith(marker):
-        markers.add(args[1][len(marker):])
+    if a == "exec":
+        markers.update(x[len(marker):] for x in args[1:] if x.startswith(marker))
 print(about_fake, forged, stats_forged, overrun, biggest, ",".join(sorted(markers)) or "-")
