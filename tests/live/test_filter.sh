@@ -14,7 +14,11 @@ bin=${1:?usage: test_filter.sh AGENT_BINARY WORKDIR}
 work=${2:?usage: test_filter.sh AGENT_BINARY WORKDIR}
 py=/usr/bin/python3
 # The binaries the rules match live outside world-writable directories,
-# which are never suppressed.
+# which are never suppressed: a build directory under one of them (a clone
+# in /tmp) gives way to /var/lib.
+case $(realpath -m "$work")/ in
+/tmp/* | /var/tmp/* | /dev/shm/*) work=/var/lib/hids-test-filter ;;
+esac
 mkdir -p "$work"
 w=$(mktemp -d "$work/filter.XXXXXX")
 tmpd=$(mktemp -d /tmp/hidsfilter.XXXXXX)
@@ -40,6 +44,7 @@ cleanup() {
 	[ -d "$cg" ] && rmdir "$cg" 2>/dev/null
 	$made_cgparent && rmdir "$cgparent" 2>/dev/null
 	if [ -n "${KEEP:-}" ]; then echo "kept $w $tmpd"; else rm -rf "$w" "$tmpd"; fi
+	[ "$work" = /var/lib/hids-test-filter ] && rmdir "$work" 2>/dev/null
 }
 trap cleanup EXIT
 here=$(cd "$(dirname "$0")" && pwd)
