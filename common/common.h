@@ -59,5 +59,7 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 int parse_bool(const char *s, bool *out);
 int parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+size_t fmt_u64(char *buf, uint64_t v);
+size_t fmt_i64(char *buf, int64_t v);
 
 #endif

@@ -68,39 +68,104 @@ jw_note(struct jw_names *l, const char *prefix, const char *suffix)
 	l->n++;
 }
 
-/* Formats wall-clock ns as RFC 3339 UTC with nanoseconds. */
+/* Writes n decimal digits of v, zero-padded, at p; returns p + n. */
+static char *
+put_digits(char *p, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + n;
+}
+
+/*
+ * Writes wall-clock ns as RFC 3339 UTC with nanoseconds into out (at least
+ * ENCODE_TIME_LEN + 1 bytes), the civil date from the day count as in
+ * Howard Hinnant's days-to-civil (the proleptic Gregorian calendar gmtime
+ * uses): gmtime_r, strftime and snprintf for every timestamp cost more than
+ * the rest of a line's numbers together. Returns the length.
+ */
+static size_t
+fmt_time(char *out, uint64_t real_ns)
+{
+	uint64_t secs = real_ns / 1000000000ull, days = secs / 86400, sod = secs % 86400;
+	uint64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
+	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+	uint64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+	uint64_t y = yoe + era * 400 + (m <= 2);
+	char *p = out;
+
+	p = put_digits(p, y, 4);	/* a uint64_t of ns ends in 2554 */
+	*p++ = '-';
+	p = put_digits(p, m, 2);
+	*p++ = '-';
+	p = put_digits(p, d, 2);
+	*p++ = 'T';
+	p = put_digits(p, sod / 3600, 2);
+	*p++ = ':';
+	p = put_digits(p, sod / 60 % 60, 2);
+	*p++ = ':';
+	p = put_digits(p, sod % 60, 2);
+	*p++ = '.';
+	p = put_digits(p, real_ns % 1000000000ull, 9);
+	*p++ = 'Z';
+	*p = '\0';
+	return (size_t)(p - out);
+}
+
+/* Formats wall-clock ns as RFC 3339 UTC with nanoseconds (cut to buflen). */
 void
 encode_format_time(uint64_t real_ns, char *buf, size_t buflen)
 {
-	time_t secs = (time_t)(real_ns / 1000000000ull);
-	struct tm tm;
-	char date[32];
+	char t[ENCODE_TIME_LEN + 1];
 
-	gmtime_r(&secs, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, buflen, "%s.%09lluZ", date,
-	    (unsigned long long)(real_ns % 1000000000ull));
+	fmt_time(t, real_ns);
+	strlcpy_trunc(buf, t, buflen);
 }
 
-/* Writes a timestamp, reusing the date part while the second is the same. */
+/* Writes "key":"timestamp". */
 static void
-jw_time(struct jw *w, struct encode_ctx *ctx, const char *key, uint64_t real_ns)
+jw_time(struct jw *w, const char *key, uint64_t real_ns)
 {
-	int64_t sec = (int64_t)(real_ns / 1000000000ull);
-	uint32_t ns = (uint32_t)(real_ns % 1000000000ull);
-	char buf[48];
-	int n;
+	char buf[ENCODE_TIME_LEN + 3];
+	size_t n;
 
-	if (sec != ctx->date_sec || ctx->date_prefix[0] == '\0') {
-		time_t t = (time_t)sec;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(ctx->date_prefix, sizeof(ctx->date_prefix), "%Y-%m-%dT%H:%M:%S", &tm);
-		ctx->date_sec = sec;
-	}
-	n = snprintf(buf, sizeof(buf), "\"%s.%09uZ\"", ctx->date_prefix, ns);
+	buf[0] = '"';
+	n = fmt_time(buf + 1, real_ns);
+	buf[n + 1] = '"';
 	jw_key(w, key);
-	jw_raw(w, buf, (size_t)n);
+	jw_raw(w, buf, n + 2);
+}
+
+/* Writes "key":"N" for a number ECS keeps as a string (ids, inodes). */
+static void
+jw_num_str(struct jw *w, const char *key, uint64_t v)
+{
+	char buf[24];
+	size_t n;
+
+	buf[0] = '"';
+	n = fmt_u64(buf + 1, v);
+	buf[n + 1] = '"';
+	jw_key(w, key);
+	jw_raw(w, buf, n + 2);
+}
+
+/* Copies a then b into dst of size cap, cut to fit like snprintf("%s%s"). */
+static void
+join2(char *dst, size_t cap, const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la >= cap)
+		la = cap - 1;
+	memcpy(dst, a, la);
+	if (lb >= cap - la)
+		lb = cap - 1 - la;
+	memcpy(dst + la, b, lb);
+	dst[la + lb] = '\0';
 }
 
 /* Returns a process's start as wall-clock ns, or 0 when unknown. */
@@ -166,11 +231,8 @@ static void
 add_id_at(struct jw *w, const char *key, uint32_t id, const char *name, const char *prefix,
     struct shrink *sh)
 {
-	char buf[16];
-
-	snprintf(buf, sizeof(buf), "%u", id);
 	jw_open(w, key);
-	jw_str(w, "id", buf);
+	jw_num_str(w, "id", id);
 	if (name)
 		add_bytes(w, "name", name, strlen(name), prefix, sh, false);
 	jw_close(w);
@@ -182,7 +244,7 @@ add_id(struct jw *w, const char *key, uint32_t id, const char *name, struct shri
 {
 	char prefix[32];
 
-	snprintf(prefix, sizeof(prefix), "%s%s", w->depth > 2 ? "process." : "", key);
+	join2(prefix, sizeof(prefix), w->depth > 2 ? "process." : "", key);
 	add_id_at(w, key, id, name, prefix, sh);
 }
 
@@ -331,7 +393,7 @@ add_process(struct encode_ctx *ctx, struct jw *w, const struct process *p,
 		    p->paths_cut & PATH_CUT_CWD);
 	uint64_t start = encode_start_ns(ctx, p);
 	if (start)
-		jw_time(w, ctx, "start", start);
+		jw_time(w, "start", start);
 	if (p->known & PF_STAT) {
 		jw_bool(w, "interactive", p->tty_nr != 0);
 		if (p->tty_nr != 0) {
@@ -368,8 +430,8 @@ add_proc_ids(struct jw *w, const struct proc_ids *id, const char *user_name,
 {
 	char up[48], gp[48];
 
-	snprintf(up, sizeof(up), "%s.user", prefix);
-	snprintf(gp, sizeof(gp), "%s.group", prefix);
+	join2(up, sizeof(up), prefix, ".user");
+	join2(gp, sizeof(gp), prefix, ".group");
 	add_id_at(w, "user", id->euid, user_name, up, sh);
 	add_id(w, "real_user", id->ruid, NULL, sh);
 	add_id(w, "saved_user", id->suid, NULL, sh);
@@ -477,7 +539,7 @@ add_leader(struct encode_ctx *ctx, struct jw *w, const char *key, bool has,
 
 	if (pid <= 0)
 		return;
-	snprintf(prefix, sizeof(prefix), "process.%s", key);
+	join2(prefix, sizeof(prefix), "process.", key);
 	jw_open(w, key);
 	if (has)
 		add_process(ctx, w, lp, prefix, sh, AP_FULL);
@@ -486,7 +548,7 @@ add_leader(struct encode_ctx *ctx, struct jw *w, const char *key, bool has,
 	if (e && !has)
 		jw_str(w, "entity_id", e->entity_id);
 	if (has && (lp->known & PF_IDS)) {
-		snprintf(prefix, sizeof(prefix), "process.%s.user", key);
+		strlcpy_trunc(prefix + strlen(prefix), ".user", sizeof(prefix) - strlen(prefix));
 		add_id_at(w, "user", lp->ids.euid, user_name, prefix, sh);
 	}
 	if (e)
@@ -642,14 +704,16 @@ static void
 add_envelope(struct encode_ctx *ctx, struct jw *w, const struct hids_event *ev)
 {
 	char idbuf[64];
+	size_t idlen;
 	/* The caller stamps its own records (agent_emit); the encoder reads no clock. */
 	uint64_t ts = ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns;
 	bool metric = ev_action_is_record(ev->k.action);
 
-	jw_time(w, ctx, "@timestamp", ts);
+	jw_time(w, "@timestamp", ts);
 	ctx->sequence++;
-	snprintf(idbuf, sizeof(idbuf), "%s-%llu", ctx->ephemeral_id,
-	    (unsigned long long)ctx->sequence);
+	join2(idbuf, sizeof(idbuf) - 21, ctx->ephemeral_id, "-");
+	idlen = strlen(idbuf);
+	fmt_u64(idbuf + idlen, ctx->sequence);
 	jw_open(w, "event");
 	jw_str(w, "kind", metric ? "metric" : "event");
 	jw_key(w, "category");
@@ -704,13 +768,11 @@ static void
 add_event_user(struct jw *w, const struct hids_event *ev, struct shrink *sh)
 {
 	const struct process *p = &ev->proc;
-	char buf[16];
 
 	if (!(p->known & PF_IDS))
 		return;
 	jw_open(w, "user");
-	snprintf(buf, sizeof(buf), "%u", p->ids.euid);
-	jw_str(w, "id", buf);
+	jw_num_str(w, "id", p->ids.euid);
 	if (ev->user_name)
 		add_bytes(w, "name", ev->user_name, strlen(ev->user_name), "user", sh, false);
 	add_id_at(w, "effective", p->ids.euid, ev->user_name, "user.effective", sh);
@@ -751,7 +813,7 @@ add_event_process(struct encode_ctx *ctx, struct jw *w, const struct hids_event 
 	if (p->known & PF_IDS)
 		add_proc_ids(w, &p->ids, ev->user_name, ev->group_name, "process", sh);
 	if (ev->k.action == EV_EXIT && ev->k.ts_ns)
-		jw_time(w, ctx, "end", ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns);
+		jw_time(w, "end", ev->k.ts_ns + (uint64_t)ctx->mono_to_real_ns);
 	add_thread(w, ev);
 	if (ev->k.action == EV_EXIT && (ev->k.exit_status & 0x7f) == 0)
 		jw_int(w, "exit_code", (ev->k.exit_status >> 8) & 0xff);
@@ -766,10 +828,8 @@ add_event_process(struct encode_ctx *ctx, struct jw *w, const struct hids_event 
 		jw_close(w);
 	}
 	if ((p->known & PF_AUDIT) && p->audit_sid != AUDIT_UNSET) {
-		char buf[16];
-		snprintf(buf, sizeof(buf), "%u", p->audit_sid);
 		jw_open(w, "auditd");
-		jw_str(w, "session", buf);
+		jw_num_str(w, "session", p->audit_sid);
 		jw_close(w);
 	}
 }
@@ -798,17 +858,22 @@ static void
 add_exe_id(struct jw *w, const struct process *p)
 {
 	char buf[48];
+	size_t n;
+	unsigned mode = p->exe_mode & 07777;
 	bool deleted = p->exe_deleted && (p->known & PF_EXE);
 
 	jw_open(w, "exe");
-	snprintf(buf, sizeof(buf), "%u:%u", major((dev_t)p->exe_dev), minor((dev_t)p->exe_dev));
-	jw_str(w, "device", buf);
-	snprintf(buf, sizeof(buf), "%" PRIu64, p->exe_ino);
-	jw_str(w, "inode", buf);
-	snprintf(buf, sizeof(buf), "%04o", (unsigned)(p->exe_mode & 07777));
-	jw_str(w, "mode", buf);
-	snprintf(buf, sizeof(buf), "%u", p->exe_uid);
-	jw_str(w, "uid", buf);
+	n = fmt_u64(buf, major((dev_t)p->exe_dev));
+	buf[n++] = ':';
+	n += fmt_u64(buf + n, minor((dev_t)p->exe_dev));
+	jw_key(w, "device");
+	jw_string(w, buf, n);
+	jw_num_str(w, "inode", p->exe_ino);
+	for (int i = 0; i < 4; i++)
+		buf[i] = (char)('0' + (mode >> (9 - 3 * i) & 7));	/* "%04o" */
+	jw_key(w, "mode");
+	jw_string(w, buf, 4);
+	jw_num_str(w, "uid", p->exe_uid);
 	if (p->exe_mode & S_ISUID)
 		jw_bool(w, "setuid", true);
 	if (p->exe_mode & S_ISGID)
@@ -888,9 +953,9 @@ add_summary(struct encode_ctx *ctx, struct jw *w, const struct filter_summary *s
 	jw_int(w, "processes", (int64_t)s->processes);
 	jw_int(w, "events", (int64_t)s->events);
 	if (s->first_ns)
-		jw_time(w, ctx, "first", s->first_ns + (uint64_t)ctx->mono_to_real_ns);
+		jw_time(w, "first", s->first_ns + (uint64_t)ctx->mono_to_real_ns);
 	if (s->last_ns)
-		jw_time(w, ctx, "last", s->last_ns + (uint64_t)ctx->mono_to_real_ns);
+		jw_time(w, "last", s->last_ns + (uint64_t)ctx->mono_to_real_ns);
 	if (s->has_example) {
 		jw_open(w, "example");
 		if ((p->known & PF_EXE) && p->executable)

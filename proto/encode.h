@@ -12,6 +12,7 @@
 #include "osrelease.h"
 
 #define ECS_VERSION "8.11.0"
+#define ENCODE_TIME_LEN 30	/* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" */
 
 struct encode_ctx {
 	const char *hostname;
@@ -32,8 +33,6 @@ struct encode_ctx {
 	unsigned shared_escaped;	/* bits of the fields in shared that are escaped (encode.c) */
 	char *buf;			/* the line buffer, kept between events */
 	size_t buf_cap;
-	int64_t date_sec;		/* the second date_prefix formats */
-	char date_prefix[32];		/* "YYYY-MM-DDTHH:MM:SS" */
 };
 
 /* encode.c */

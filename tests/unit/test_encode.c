@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 
 #include "encode.h"
 #include "escape.h"
@@ -845,6 +846,35 @@ test_format_time(void **state)
 	assert_string_equal(buf, "2023-11-14T22:13:20.999999999Z");
 	encode_format_time(4102444800ull * NS + 1, buf, sizeof(buf));
 	assert_string_equal(buf, "2100-01-01T00:00:00.000000001Z");
+	encode_format_time(951782400ull * NS, buf, sizeof(buf));
+	assert_string_equal(buf, "2000-02-29T00:00:00.000000000Z");
+	encode_format_time(UINT64_MAX, buf, sizeof(buf));
+	assert_string_equal(buf, "2554-07-21T23:34:33.709551615Z");
+	encode_format_time(T0_REAL * NS, buf, 11);	/* cut to the buffer */
+	assert_string_equal(buf, "2023-11-14");
+}
+
+/* The civil-date arithmetic agrees with gmtime_r and strftime over the whole range. */
+static void
+test_format_time_matches_gmtime(void **state)
+{
+	(void)state;
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	char got[48], want[48], date[32];
+
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		/* Half anywhere in the range, half around midnights and leap days. */
+		uint64_t ns = i % 2 ? x : (x % 20000ull * 86400ull + 86399ull + x % 3) * NS + x % NS;
+		time_t secs = (time_t)(ns / NS);
+		struct tm tm;
+		assert_non_null(gmtime_r(&secs, &tm));
+		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want, sizeof(want), "%s.%09lluZ", date, (unsigned long long)(ns % NS));
+		encode_format_time(ns, got, sizeof(got));
+		if (strcmp(got, want) != 0)
+			fail_msg("%llu ns: got %s, gmtime says %s", (unsigned long long)ns, got, want);
+	}
 }
 
 static void
@@ -1507,6 +1537,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_lost_and_heartbeat),
 		cmocka_unit_test(test_heartbeat_carries_every_listed_counter),
 		cmocka_unit_test(test_format_time),
+		cmocka_unit_test(test_format_time_matches_gmtime),
 		cmocka_unit_test(test_start_ns),
 		cmocka_unit_test(test_tty_numbers),
 		cmocka_unit_test(test_args_truncated_by_reader),

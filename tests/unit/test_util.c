@@ -1,7 +1,10 @@
-/* Proves that parse_size, parse_u64, parse_i64, parse_bool and strlcpy_trunc accept exactly their documented forms and ranges. */
+/* Proves that parse_size, parse_u64, parse_i64, parse_bool and strlcpy_trunc accept exactly their documented forms and ranges, and that fmt_u64 and fmt_i64 write what snprintf does. */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 #include "unit.h"
@@ -192,6 +195,39 @@ test_xgrow(void **state)
 	free(b);
 }
 
+/* fmt_u64 and fmt_i64 write what snprintf writes, at the edges and in between. */
+static void
+test_fmt_numbers(void **state)
+{
+	(void)state;
+	uint64_t u[] = { 0, 1, 9, 10, 99, 100, 4294967295ull, 4294967296ull,
+	    9999999999999999999ull, 10000000000000000000ull, UINT64_MAX };
+	int64_t s[] = { 0, -1, 1, -9, -10, INT64_MAX, INT64_MIN, INT64_MIN + 1 };
+	char got[24], want[24];
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+		snprintf(want, sizeof(want), "%" PRIu64, u[i]);
+		assert_int_equal(fmt_u64(got, u[i]), strlen(want));
+		assert_string_equal(got, want);
+	}
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		snprintf(want, sizeof(want), "%" PRId64, s[i]);
+		assert_int_equal(fmt_i64(got, s[i]), strlen(want));
+		assert_string_equal(got, want);
+	}
+	for (int i = 0; i < 100000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint64_t v = x >> (x % 64);	/* every magnitude */
+		snprintf(want, sizeof(want), "%" PRIu64, v);
+		fmt_u64(got, v);
+		assert_string_equal(got, want);
+		snprintf(want, sizeof(want), "%" PRId64, (int64_t)v);
+		fmt_i64(got, (int64_t)v);
+		assert_string_equal(got, want);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -205,6 +241,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_parse_bool),
 		cmocka_unit_test(test_strlcpy_trunc),
 		cmocka_unit_test(test_xgrow),
+		cmocka_unit_test(test_fmt_numbers),
 	};
 	return unit_main(argc, argv, "util", tests, UNIT_COUNT(tests), NULL, 0);
 }
