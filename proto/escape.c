@@ -125,6 +125,22 @@ utf8_valid(const char *s, size_t n)
 	return utf8_valid_prefix((const unsigned char *)s, n) == n;
 }
 
+/*
+ * Says whether the 8 bytes at u are all printable ASCII (0x20..0x7f), a
+ * word at a time: (x - 0x20 * ONES) & ~x & HIGHS is non-zero exactly when
+ * some byte is below 0x20 (borrows only flag bytes above a flagged one),
+ * x & HIGHS when some byte is 0x80 or above.
+ */
+static inline bool
+ascii_printable8(const unsigned char *u)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t x;
+
+	memcpy(&x, u, sizeof(x));
+	return ((((x - 0x20 * ones) & ~x) | x) & highs) == 0;
+}
+
 /* Says whether s is valid UTF-8 with no NUL and no misleading code point: it needs no escape. */
 bool
 utf8_plain(const char *s, size_t n)
@@ -133,6 +149,10 @@ utf8_plain(const char *s, size_t n)
 	size_t i = 0, l;
 
 	while (i < n) {
+		while (i + 8 <= n && ascii_printable8(u + i))
+			i += 8;
+		if (i >= n)
+			break;
 		if (u[i] >= 0x20 && u[i] < 0x80) {
 			i++;
 			continue;

@@ -7,8 +7,8 @@
  */
 #include "json.h"
 
-#include <inttypes.h>
-#include <stdio.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "common.h"
@@ -20,6 +20,27 @@ jw_grow(struct jw *w, size_t more)
 	w->buf = xgrow(w->buf, &w->cap, w->len + more, 1024);
 }
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/*
+ * Says whether none of the 8 bytes at s needs a JSON escape (a control
+ * character, '"' or '\\'), a word at a time: (v - ONES) & ~v & HIGHS is
+ * non-zero exactly when some byte of v is zero, and (x - 0x20 * ONES) & ~x
+ * & HIGHS when some byte of x is below 0x20 (borrows only ever flag bytes
+ * above a flagged one, so the answer for the word is exact).
+ */
+static inline bool
+json_plain8(const char *s)
+{
+	uint64_t x, q, b;
+
+	memcpy(&x, s, sizeof(x));
+	q = x ^ ('"' * ONES);
+	b = x ^ ('\\' * ONES);
+	return ((((x - 0x20 * ONES) & ~x) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS) == 0;
+}
+
 /* Writes s (valid UTF-8) as the inside of a JSON string: quotes, backslashes and control characters escaped. */
 void
 jw_chars(struct jw *w, const char *s, size_t n)
@@ -29,6 +50,11 @@ jw_chars(struct jw *w, const char *s, size_t n)
 
 	jw_reserve(w, n);
 	for (i = 0; i < n; i++) {
+		/* Most of a line is plain: skip it 8 bytes at a time. */
+		while (i + 8 <= n && json_plain8(s + i))
+			i += 8;
+		if (i >= n)
+			break;
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
@@ -127,9 +153,9 @@ void
 jw_int(struct jw *w, const char *key, int64_t v)
 {
 	char buf[24];
-	int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
+	size_t n = fmt_i64(buf, v);
 	jw_key(w, key);
-	jw_raw(w, buf, (size_t)n);
+	jw_raw(w, buf, n);
 }
 
 /* Writes "key":true or false. */

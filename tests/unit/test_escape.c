@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "escape.h"
 #include "unit.h"
@@ -313,6 +314,36 @@ test_replay_fuzz_inputs(void **state)
 	unit_for_each_file(HIDS_FUZZ_DIR "/regressions/escape", replay_one, NULL);
 }
 
+/*
+ * utf8_plain's word-at-a-time scan of ASCII finds a byte that needs an
+ * escape at every offset of the 8-byte words, in strings of every length
+ * up to 40, and lets the plain ones through (C0 controls but NUL are
+ * valid and not misleading: JSON escapes them).
+ */
+static void
+test_plain_word_scan(void **state)
+{
+	const struct { const char *b; bool plain; } cases[] = {
+		{ "\x00", false }, { "\x01", true }, { "\x1f", true }, { "\x7f", true },
+		{ " ", true }, { "\x80", false }, { "\xc3", false }, { "\xff", false },
+		{ "\xc3\xa9", true }, { "\xe2\x80\xae", false }, { "\xc2\x85", false },
+	};
+	char in[48];
+	(void)state;
+
+	for (size_t n = 4; n <= 40; n++)
+		for (size_t pos = 0; pos + 3 <= n; pos++)
+			for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+				size_t bl = strlen(cases[k].b) ? strlen(cases[k].b) : 1;
+				for (size_t i = 0; i < n; i++)
+					in[i] = (char)('a' + i % 26);
+				memcpy(in + pos, cases[k].b, bl);
+				if (utf8_plain(in, n) != cases[k].plain)
+					fail_msg("length %zu, case %zu at %zu: utf8_plain says %d", n, k, pos,
+					    !cases[k].plain);
+			}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -328,6 +359,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_valid_args),
 		cmocka_unit_test(test_misleading_escaped),
 		cmocka_unit_test(test_replay_fuzz_inputs),
+		cmocka_unit_test(test_plain_word_scan),
 	};
 	return unit_main(argc, argv, "escape", tests, UNIT_COUNT(tests), NULL, 0);
 }

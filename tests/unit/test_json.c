@@ -1,4 +1,7 @@
 /* Proves the generic JSON writer: commas and nesting, string escapes, optional objects that vanish when empty, arrays and hex. */
+#include <stdio.h>
+#include <string.h>
+
 #include "unit.h"
 
 #include "json.h"
@@ -79,6 +82,66 @@ test_grow_and_reuse(void **state)
 	free(w.buf);
 }
 
+/* The escape of one byte, the way JSON wants it, one byte at a time. */
+static void
+ref_escape(char *out, size_t *o, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *e = NULL;
+
+	switch (c) {
+	case '"': e = "\\\""; break;
+	case '\\': e = "\\\\"; break;
+	case '\n': e = "\\n"; break;
+	case '\r': e = "\\r"; break;
+	case '\t': e = "\\t"; break;
+	case '\b': e = "\\b"; break;
+	case '\f': e = "\\f"; break;
+	default:
+		if (c < 0x20) {
+			*o += (size_t)sprintf(out + *o, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+			return;
+		}
+		out[(*o)++] = (char)c;
+		return;
+	}
+	*o += (size_t)sprintf(out + *o, "%s", e);
+}
+
+/*
+ * The word-at-a-time scan of jw_chars escapes exactly what a byte-by-byte
+ * scan does: every byte that needs an escape, at every offset of the
+ * 8-byte words, in strings of every length up to 40, among plain ASCII
+ * and UTF-8 bytes (0x80 and above pass through).
+ */
+static void
+test_chars_word_scan(void **state)
+{
+	const unsigned char special[] = { 0x00, 0x01, 0x1f, '"', '\\', '\n', 0x7f, 0x80, 0xc3, 0xff, 0x20, 0x21, 0x5b, 0x5d };
+	char in[48], want[48 * 6 + 1];
+	struct jw w = { 0 };
+	(void)state;
+
+	for (size_t n = 0; n <= 40; n++)
+		for (size_t pos = 0; pos < n; pos++)
+			for (size_t k = 0; k < sizeof(special); k++) {
+				size_t o = 0;
+				for (size_t i = 0; i < n; i++)
+					in[i] = (char)('a' + i % 26);
+				in[pos] = (char)special[k];
+				if (pos + 9 < n)	/* and a second one a word further on */
+					in[pos + 9] = (char)special[(k + 3) % sizeof(special)];
+				for (size_t i = 0; i < n; i++)
+					ref_escape(want, &o, (unsigned char)in[i]);
+				w.len = 0;
+				jw_chars(&w, in, n);
+				if (w.len != o || memcmp(w.buf, want, o) != 0)
+					fail_msg("length %zu, byte 0x%02x at %zu: got %.*s, want %.*s", n,
+					    special[k], pos, (int)w.len, w.buf, (int)o, want);
+			}
+	free(w.buf);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -86,6 +149,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_members),
 		cmocka_unit_test(test_optional),
 		cmocka_unit_test(test_grow_and_reuse),
+		cmocka_unit_test(test_chars_word_scan),
 	};
 
 	return unit_main(argc, argv, "json", tests, UNIT_COUNT(tests), NULL, 0);
