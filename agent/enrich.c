@@ -158,17 +158,7 @@ merge_snapshot(struct process *p, const struct process *s, unsigned got)
 	}
 	/* Why the links could not be read, and the executable's identity, in any case. */
 	p->exe_errno = s->exe_errno;
-	p->exe_dev = s->exe_dev;
-	p->exe_ino = s->exe_ino;
-	p->exe_mode = s->exe_mode;
-	p->exe_uid = s->exe_uid;
-	p->exe_size = s->exe_size;
-	p->exe_mtime_ns = s->exe_mtime_ns;
-	p->exe_ctime_ns = s->exe_ctime_ns;
-	p->exe_fcaps = s->exe_fcaps;
-	p->exe_fcaps_effective = s->exe_fcaps_effective;
-	p->exe_fcaps_permitted = s->exe_fcaps_permitted;
-	p->exe_fcaps_inheritable = s->exe_fcaps_inheritable;
+	p->exe_id = s->exe_id;
 	/* The new image's hash, or why there is none (yet). */
 	hasher_copy_result(p, s);
 	p->known = (p->known & ~PF_EXE_ID) | (s->known & PF_EXE_ID);

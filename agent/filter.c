@@ -591,7 +591,7 @@ never_suppress_reason(const struct filter *f, const struct hids_event *ev, int p
 			return "loader variable in the environment";
 	/* The capture thread's stat of /proc/PID/exe at exec (procfs.c). */
 	if (p->known & PF_EXE_ID)
-		return (p->exe_mode & (S_ISUID | S_ISGID)) ? "setuid or setgid executable" : NULL;
+		return (p->exe_id.mode & (S_ISUID | S_ISGID)) ? "setuid or setgid executable" : NULL;
 	/*
 	 * Without it, the exe link now; the process is often gone by then, so
 	 * else the path itself, when it is one of the host's (a container's

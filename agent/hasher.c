@@ -83,11 +83,11 @@ static void
 key_of(const struct process *p, struct exe_key *k)
 {
 	memset(k, 0, sizeof(*k));
-	k->dev = p->exe_dev;
-	k->ino = p->exe_ino;
-	k->size = p->exe_size;
-	k->mtime_ns = p->exe_mtime_ns;
-	k->ctime_ns = p->exe_ctime_ns;
+	k->dev = p->exe_id.dev;
+	k->ino = p->exe_id.ino;
+	k->size = p->exe_id.size;
+	k->mtime_ns = p->exe_id.mtime_ns;
+	k->ctime_ns = p->exe_id.ctime_ns;
 }
 
 /* Says whether two keys are the same binary. */

@@ -416,10 +416,10 @@ procfs_parse_fcaps(const unsigned char *b, size_t len, struct process *p)
 		w[i] = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
 		    (uint32_t)q[3] << 24;
 	}
-	p->exe_fcaps = true;
-	p->exe_fcaps_effective = (magic & 0x1) != 0;
-	p->exe_fcaps_permitted = (uint64_t)w[0] | (uint64_t)w[2] << 32;
-	p->exe_fcaps_inheritable = (uint64_t)w[1] | (uint64_t)w[3] << 32;
+	p->exe_id.fcaps = true;
+	p->exe_id.fcaps_effective = (magic & 0x1) != 0;
+	p->exe_id.fcaps_permitted = (uint64_t)w[0] | (uint64_t)w[2] << 32;
+	p->exe_id.fcaps_inheritable = (uint64_t)w[1] | (uint64_t)w[3] << 32;
 	return 0;
 }
 
@@ -434,7 +434,7 @@ procfs_exe_fcaps(int pid, struct process *p)
 	unsigned char buf[32];
 	ssize_t n;
 
-	p->exe_fcaps = false;
+	p->exe_id.fcaps = false;
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = getxattr(path, "security.capability", buf, sizeof(buf));
 	if (n > 0)
@@ -455,13 +455,13 @@ procfs_stat_exe(int procfd, int pid, struct process *p)
 	snprintf(path, sizeof(path), "%d/exe", pid);
 	if (fstatat(procfd, path, &st, 0) == -1)
 		return;
-	p->exe_dev = (uint64_t)st.st_dev;
-	p->exe_ino = (uint64_t)st.st_ino;
-	p->exe_mode = (uint32_t)st.st_mode;
-	p->exe_uid = (uint32_t)st.st_uid;
-	p->exe_size = (uint64_t)st.st_size;
-	p->exe_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-	p->exe_ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	p->exe_id.dev = (uint64_t)st.st_dev;
+	p->exe_id.ino = (uint64_t)st.st_ino;
+	p->exe_id.mode = (uint32_t)st.st_mode;
+	p->exe_id.uid = (uint32_t)st.st_uid;
+	p->exe_id.size = (uint64_t)st.st_size;
+	p->exe_id.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	p->exe_id.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
 	p->known |= PF_EXE_ID;
 	procfs_exe_fcaps(pid, p);
 }

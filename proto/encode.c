@@ -859,36 +859,36 @@ add_exe_id(struct jw *w, const struct process *p)
 {
 	char buf[48];
 	size_t n;
-	unsigned mode = p->exe_mode & 07777;
+	unsigned mode = p->exe_id.mode & 07777;
 	bool deleted = p->exe_deleted && (p->known & PF_EXE);
 
 	jw_open(w, "exe");
-	n = fmt_u64(buf, major((dev_t)p->exe_dev));
+	n = fmt_u64(buf, major((dev_t)p->exe_id.dev));
 	buf[n++] = ':';
-	n += fmt_u64(buf + n, minor((dev_t)p->exe_dev));
+	n += fmt_u64(buf + n, minor((dev_t)p->exe_id.dev));
 	jw_key(w, "device");
 	jw_string(w, buf, n);
-	jw_num_str(w, "inode", p->exe_ino);
+	jw_num_str(w, "inode", p->exe_id.ino);
 	for (int i = 0; i < 4; i++)
 		buf[i] = (char)('0' + (mode >> (9 - 3 * i) & 7));	/* "%04o" */
 	jw_key(w, "mode");
 	jw_string(w, buf, 4);
-	jw_num_str(w, "uid", p->exe_uid);
-	if (p->exe_mode & S_ISUID)
+	jw_num_str(w, "uid", p->exe_id.uid);
+	if (p->exe_id.mode & S_ISUID)
 		jw_bool(w, "setuid", true);
-	if (p->exe_mode & S_ISGID)
+	if (p->exe_id.mode & S_ISGID)
 		jw_bool(w, "setgid", true);
-	if ((p->exe_mode & (S_IWGRP | S_IWOTH)) || p->exe_uid != 0)
+	if ((p->exe_id.mode & (S_IWGRP | S_IWOTH)) || p->exe_id.uid != 0)
 		jw_bool(w, "writable_by_non_root", true);
 	if (deleted)
 		jw_bool(w, "deleted", true);
 	if (deleted && p->executable && strncmp(p->executable, "/memfd:", 7) == 0)
 		jw_bool(w, "memfd", true);
-	if (p->exe_fcaps) {
+	if (p->exe_id.fcaps) {
 		jw_open(w, "capabilities");
-		add_cap_list(w, "permitted", p->exe_fcaps_permitted);
-		add_cap_list(w, "inheritable", p->exe_fcaps_inheritable);
-		jw_bool(w, "effective", p->exe_fcaps_effective);
+		add_cap_list(w, "permitted", p->exe_id.fcaps_permitted);
+		add_cap_list(w, "inheritable", p->exe_id.fcaps_inheritable);
+		jw_bool(w, "effective", p->exe_id.fcaps_effective);
 		jw_close(w);
 	}
 	jw_close(w);

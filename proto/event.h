@@ -87,7 +87,7 @@ struct proc_ids {
 #define PF_CAPS (1u << 8)
 #define PF_PPID (1u << 9)
 #define PF_START (1u << 10)
-#define PF_EXE_ID (1u << 11)	/* exe_dev, exe_ino */
+#define PF_EXE_ID (1u << 11)	/* exe_id */
 #define PF_AUDIT (1u << 12)	/* audit_uid, audit_sid */
 
 /* Which paths of struct process were cut (hids.path_truncated). */
@@ -147,6 +147,18 @@ struct entry_ref {
 };
 
 /* What is known of one process; strings are owned by the struct. */
+/* The executable's identity and properties, from a stat of /proc/PID/exe. */
+struct exe_id {
+	uint64_t dev, ino;	/* st_dev and st_ino */
+	uint32_t mode;		/* st_mode: setuid, setgid */
+	uint32_t uid;		/* its owner */
+	uint64_t size;		/* with dev, ino, mtime and ctime: the hash cache's key */
+	int64_t mtime_ns, ctime_ns;
+	bool fcaps;		/* it has file capabilities (security.capability) */
+	bool fcaps_effective;	/* ... with the effective bit */
+	uint64_t fcaps_permitted, fcaps_inheritable;
+};
+
 struct process {
 	uint32_t known;		/* PF_* */
 	int32_t pid;
@@ -161,14 +173,7 @@ struct process {
 	char *cwd;
 	int exe_errno;		/* why executable could not be read; 0 = it was, or not tried */
 	int cwd_errno;		/* the same for cwd */
-	uint64_t exe_dev, exe_ino;	/* the executable's st_dev and st_ino (PF_EXE_ID) */
-	uint32_t exe_mode;	/* and its st_mode (PF_EXE_ID): setuid, setgid */
-	uint32_t exe_uid;	/* its owner (PF_EXE_ID) */
-	uint64_t exe_size;	/* with dev, ino, mtime and ctime: the hash cache's key */
-	int64_t exe_mtime_ns, exe_ctime_ns;
-	bool exe_fcaps;		/* it has file capabilities (security.capability) */
-	bool exe_fcaps_effective;	/* ... with the effective bit */
-	uint64_t exe_fcaps_permitted, exe_fcaps_inheritable;
+	struct exe_id exe_id;	/* what a stat of /proc/PID/exe said (PF_EXE_ID) */
 	uint8_t hash_status;	/* HASH_STATUS_*: of process.hash.* */
 	uint8_t hash_algs;	/* HASH_ALG_*: the digests below that are filled */
 	uint8_t sha256[32], sha1[20], md5[16];

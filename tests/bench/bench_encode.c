@@ -44,10 +44,10 @@ fill(struct process *p, int32_t pid, const char *exe, const char *args, size_t a
 	snprintf(p->name, sizeof(p->name), "%s", strrchr(exe, '/') + 1);
 	p->executable = xstrdup(exe);
 	p->cwd = xstrdup("/home/alice/projects/site");
-	p->exe_dev = 0x803;
-	p->exe_ino = 1318512;
-	p->exe_mode = 0100755;
-	p->exe_size = 260328;
+	p->exe_id.dev = 0x803;
+	p->exe_id.ino = 1318512;
+	p->exe_id.mode = 0100755;
+	p->exe_id.size = 260328;
 	p->args = xmemdup(args, args_len);	/* args_len: without the last NUL */
 	p->args_len = args_len;
 	p->args_count = argc;

@@ -275,7 +275,7 @@ test_dropped_exec_frees_hash_slot(void **state)
 	for (int i = 0; i < 2; i++) {
 		struct capture_rec *r = rec(EV_EXEC, getpid(), (uint64_t)i);
 		procfs_snapshot(procfd, getpid(), SNAP_EXE, 0, &r->snap);
-		r->snap.exe_mtime_ns += i;	/* two keys: two misses, two slots */
+		r->snap.exe_id.mtime_ns += i;	/* two keys: two misses, two slots */
 		r->hash_slot = hasher_pin(cap.cfg.hasher, procfd, getpid(), &r->snap, &r->hash_gen);
 		assert_true(r->hash_slot >= 0);
 		capture_hold_exec(&cap, r);

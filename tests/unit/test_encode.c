@@ -628,8 +628,8 @@ test_proc_gone_thread_container(void **state)
 	/* Links that could not be read say why; the executable keeps its identity. */
 	ev.proc.exe_errno = ENAMETOOLONG;
 	ev.proc.cwd_errno = EACCES;
-	ev.proc.exe_dev = makedev(259, 3);
-	ev.proc.exe_ino = 18446744073709551557ull;
+	ev.proc.exe_id.dev = makedev(259, 3);
+	ev.proc.exe_id.ino = 18446744073709551557ull;
 	ev.proc.known |= PF_EXE_ID;
 	d = encode_parse(&ctx, &ev, NULL);
 	assert_string_equal(jstr(d, "hids.exe_error"), "ENAMETOOLONG");
@@ -1397,11 +1397,11 @@ test_exe_hash_env(void **state)
 	ev.proc.env_len = sizeof(env) - 1;
 	ev.proc.env_partial = true;
 	ev.proc.known |= PF_EXE_ID;
-	ev.proc.exe_mode = 0104755;
-	ev.proc.exe_uid = 1000;
-	ev.proc.exe_fcaps = true;
-	ev.proc.exe_fcaps_effective = true;
-	ev.proc.exe_fcaps_permitted = (1ull << 13) | (1ull << 10) | (1ull << 63);
+	ev.proc.exe_id.mode = 0104755;
+	ev.proc.exe_id.uid = 1000;
+	ev.proc.exe_id.fcaps = true;
+	ev.proc.exe_id.fcaps_effective = true;
+	ev.proc.exe_id.fcaps_permitted = (1ull << 13) | (1ull << 10) | (1ull << 63);
 	ev.proc.hash_status = HASH_STATUS_DONE;
 	ev.proc.hash_algs = HASH_ALG_SHA256 | HASH_ALG_MD5;
 	for (int i = 0; i < 32; i++)
@@ -1434,8 +1434,8 @@ test_exe_hash_env(void **state)
 
 	/* Not hashed: no process.hash, and the reason; root's 0755 file is not writable by others. */
 	ev.proc.hash_status = HASH_STATUS_PENDING;
-	ev.proc.exe_mode = 0100755;
-	ev.proc.exe_uid = 0;
+	ev.proc.exe_id.mode = 0100755;
+	ev.proc.exe_id.uid = 0;
 	d = encode_parse(&ctx, &ev, NULL);
 	assert_null(jget(d, "process.hash"));
 	assert_string_equal(jstr(d, "hids.hash_status"), "pending");

@@ -421,7 +421,7 @@ test_setuid_mode(void **state)
 		ev.k.action = EV_EXEC;
 		set_image(&ev.proc, 45 + i, "/usr/bin/passwd", "passwd", 0);
 		ev.proc.known |= PF_EXE_ID;
-		ev.proc.exe_mode = 0100755 | (i == 0 ? 04000 : 0);
+		ev.proc.exe_id.mode = 0100755 | (i == 0 ? 04000 : 0);
 		assert_int_equal(filter_event(&x.f, &x.tab, &ev, -1), i == 1);
 		hids_event_release(&ev);
 	}

@@ -125,7 +125,7 @@ test_changed_file(void **state)
 	(void)state;
 
 	self_exe(procfd, &p);
-	p.exe_mtime_ns += 1;	/* as if it was written between the stat and the open */
+	p.exe_id.mtime_ns += 1;	/* as if it was written between the stat and the open */
 	slot = hasher_pin(h, procfd, getpid(), &p, &gen);
 	assert_true(slot >= 0);
 	wait_result(h, slot, gen, &p);

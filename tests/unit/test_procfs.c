@@ -660,8 +660,8 @@ test_snapshot_child(void **state)
 	struct stat st;
 	assert_int_equal(stat(exe, &st), 0);
 	assert_true(p.known & PF_EXE_ID);
-	assert_int_equal(p.exe_ino, st.st_ino);
-	assert_int_equal(p.exe_dev, st.st_dev);
+	assert_int_equal(p.exe_id.ino, st.st_ino);
+	assert_int_equal(p.exe_id.dev, st.st_dev);
 	assert_int_equal(p.ppid, getpid());
 	assert_int_equal(p.ids.ruid, getuid());
 	assert_int_equal(p.ids.egid, getegid());
@@ -917,15 +917,15 @@ test_fcaps(void **state)
 
 	process_init(&p);
 	assert_int_equal(procfs_parse_fcaps(v2, sizeof(v2), &p), 0);
-	assert_true(p.exe_fcaps && p.exe_fcaps_effective);
-	assert_int_equal(p.exe_fcaps_permitted, (1ull << 10) | (1ull << 13) | (1ull << 40));
-	assert_int_equal(p.exe_fcaps_inheritable, 0);
+	assert_true(p.exe_id.fcaps && p.exe_id.fcaps_effective);
+	assert_int_equal(p.exe_id.fcaps_permitted, (1ull << 10) | (1ull << 13) | (1ull << 40));
+	assert_int_equal(p.exe_id.fcaps_inheritable, 0);
 	assert_int_equal(procfs_parse_fcaps(v1, sizeof(v1), &p), 0);
-	assert_false(p.exe_fcaps_effective);
-	assert_int_equal(p.exe_fcaps_permitted, 1);
-	assert_int_equal(p.exe_fcaps_inheritable, 2);
+	assert_false(p.exe_id.fcaps_effective);
+	assert_int_equal(p.exe_id.fcaps_permitted, 1);
+	assert_int_equal(p.exe_id.fcaps_inheritable, 2);
 	assert_int_equal(procfs_parse_fcaps(v3, sizeof(v3), &p), 0);
-	assert_int_equal(p.exe_fcaps_inheritable, 0x80);
+	assert_int_equal(p.exe_id.fcaps_inheritable, 0x80);
 	assert_int_equal(procfs_parse_fcaps(v2, 12, &p), -1);
 	assert_int_equal(procfs_parse_fcaps(v1, 3, &p), -1);
 	assert_int_equal(procfs_parse_fcaps(v3, 20, &p), -1);
