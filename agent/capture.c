@@ -873,3 +873,10 @@ capture_stats(struct capture *cap, struct capture_stats *st)
 	st->forged = atomic_load(&c->forged);
 	st->seq_unexplained = atomic_load(&c->seq_unexplained);
 }
+
+/* Returns the eventfd that becomes readable when records are waiting (for the main loop). */
+int
+capture_notify_fd(const struct capture *cap)
+{
+	return cap->notify_fd;
+}

@@ -153,6 +153,7 @@ void capture_rec_free(struct capture_rec *r);
 void capture_rec_done(struct capture *cap, struct capture_rec *r);
 uint64_t capture_seq_gap(struct capture *cap, uint32_t cpu, uint32_t seq);
 uint64_t capture_take_forged(struct capture *cap);
+int capture_notify_fd(const struct capture *cap);
 void capture_seqwin_see(struct capture *cap, uint32_t cpu, uint32_t seq);
 void capture_seqwin_settle(struct capture *cap);
 void capture_seqwin_mark(struct capture *cap);

@@ -779,3 +779,24 @@ filter_flush(struct filter *f, filter_summary_cb cb, void *arg)
 		process_init(&a->example);
 	}
 }
+
+/* Returns how many rules are installed. */
+size_t
+filter_rule_count(const struct filter *f)
+{
+	return f->r.n;
+}
+
+/* Returns the seconds between suppressed records ([filter] summary_interval). */
+unsigned
+filter_interval_s(const struct filter *f)
+{
+	return f->r.interval_s;
+}
+
+/* Returns how many events the rules dropped since start. */
+uint64_t
+filter_suppressed(const struct filter *f)
+{
+	return f->suppressed;
+}

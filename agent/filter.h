@@ -111,5 +111,8 @@ void filter_release(struct filter *f);
 void filter_install(struct filter *f, struct filter_rules *nr, struct proctab *tab);
 bool filter_event(struct filter *f, struct proctab *tab, struct hids_event *ev, int procfd);
 void filter_flush(struct filter *f, filter_summary_cb cb, void *arg);
+size_t filter_rule_count(const struct filter *f);
+unsigned filter_interval_s(const struct filter *f);
+uint64_t filter_suppressed(const struct filter *f);
 
 #endif

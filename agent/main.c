@@ -53,7 +53,7 @@ struct agent {
 	struct config cfg;
 	struct event_base *base;
 	struct nlsource src;		/* every event, or exec only (split) */
-	struct nlsource src_other;	/* split: every other event; fd -1 when unused */
+	struct nlsource src_other;	/* split: every other event; closed when unused */
 	struct capture cap;
 	struct hasher *hasher;		/* NULL when [hash] algorithms is empty */
 	struct capture_rec *held, *held_tail;	/* taken, waiting behind an exec's hash */
@@ -217,7 +217,7 @@ agent_collect_stats(struct agent *a)
 	s->proctab_bytes = ps.bytes;
 	s->proctab_budget_evictions = ps.budget_evictions;
 	s->rss_bytes = agent_rss();
-	s->events_suppressed = a->filt.suppressed;
+	s->events_suppressed = filter_suppressed(&a->filt);
 	s->forwarding = a->forwarding;
 	if (a->forwarding) {
 		s->connected = collector_connected(a->col);
@@ -547,7 +547,7 @@ restart_key_cb(const struct config_key *k, void *arg)
 static void
 agent_arm_filter(struct agent *a)
 {
-	struct timeval tv = { (time_t)a->filt.r.interval_s, 0 };
+	struct timeval tv = { (time_t)filter_interval_s(&a->filt), 0 };
 	event_del(a->ev_filter);
 	event_add(a->ev_filter, &tv);
 }
@@ -822,7 +822,7 @@ agent_setup_loop(struct agent *a)
 {
 	if ((a->base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
-	a->ev_notify = event_new(a->base, a->cap.notify_fd, EV_READ | EV_PERSIST, notify_cb, a);
+	a->ev_notify = event_new(a->base, capture_notify_fd(&a->cap), EV_READ | EV_PERSIST, notify_cb, a);
 	a->ev_batch = evtimer_new(a->base, batch_cb, a);
 	a->ev_int = evsignal_new(a->base, SIGINT, stop_cb, a);
 	a->ev_term = evsignal_new(a->base, SIGTERM, stop_cb, a);
@@ -884,24 +884,23 @@ agent_subscribe(struct agent *a, uint32_t mask)
 	bool split = a->cfg.cap.exec_socket && (mask & CN_EV_EXEC) && (others & ~CN_EV_NONZERO_EXIT);
 	char err[256];
 
-	a->src_other.fd = -1;
+	nlsource_init(&a->src_other);
 	if (nlsource_subscribe(&a->src, split ? CN_EV_EXEC : mask, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if (!split)
 		return;
-	if (a->src.kernel_filter) {
+	if (nlsource_kernel_filter(&a->src)) {
 		if (nlsource_open(&a->src_other, a->cfg.cap.rcvbuf, err, sizeof(err)) == 0 &&
 		    nlsource_subscribe(&a->src_other, others, err, sizeof(err)) == 0 &&
-		    a->src_other.kernel_filter)
+		    nlsource_kernel_filter(&a->src_other))
 			return;
-		if (a->src_other.nl) {
+		if (nlsource_is_open(&a->src_other)) {
 			nlsource_unsubscribe(&a->src_other);
 			nlsource_close(&a->src_other);
 		}
 		log_warnx("cannot give exec events a socket of their own; using one");
 	}
 	/* No filter for the exec socket after all: it must bring every event. */
-	a->src_other.fd = -1;
 	if (nlsource_subscribe(&a->src, mask, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 }
@@ -921,9 +920,9 @@ agent_start_capture(struct agent *a)
 		fatalx("%s", err);
 	agent_subscribe(a, mask);
 	log_info("subscribed to the process-events connector (%s, receive buffer %zu bytes)",
-	    a->src_other.fd != -1 ? "exec events on their own socket, kernel-side filters" :
-	    a->src.kernel_filter ? "kernel-side event filter" : "all events",
-	    a->src.rcvbuf);
+	    nlsource_is_open(&a->src_other) ? "exec events on their own socket, kernel-side filters" :
+	    nlsource_kernel_filter(&a->src) ? "kernel-side event filter" : "all events",
+	    nlsource_rcvbuf(&a->src));
 	/* Before any other thread starts: capabilities are per thread. */
 	if (privdrop_pick_user(a->cfg.user, &user, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -962,7 +961,7 @@ agent_start_capture(struct agent *a)
 	cc.hasher = a->hasher;
 	/* Start capturing before the scan, so nothing started during it is missed. */
 	if (capture_start(&a->cap, &cc, &a->src,
-	    a->src_other.fd != -1 ? &a->src_other : NULL, a->procfd) == -1)
+	    nlsource_is_open(&a->src_other) ? &a->src_other : NULL, a->procfd) == -1)
 		fatalx("cannot start the capture thread");
 	size_t n = proctab_seed(&a->tab, a->procfd);
 	log_info("process table seeded with %zu processes", n);
@@ -1127,9 +1126,9 @@ main(int argc, char **argv)
 	proctab_set_budget(&a->tab, a->cfg.table_max_bytes, a->cfg.table_path_bytes);
 	filter_init(&a->filt);
 	filter_install(&a->filt, &a->cfg.filter, NULL);
-	if (a->filt.r.n)
-		log_info("filter: %zu rules, a summary every %u s", a->filt.r.n,
-		    a->filt.r.interval_s);
+	if (filter_rule_count(&a->filt))
+		log_info("filter: %zu rules, a summary every %u s", filter_rule_count(&a->filt),
+		    filter_interval_s(&a->filt));
 	a->enc.hostname = a->hostname;
 	a->enc.host_id = a->host_id[0] ? a->host_id : NULL;
 	a->enc.os = &a->os;
@@ -1169,7 +1168,7 @@ main(int argc, char **argv)
 
 	sdnotify_send("STOPPING=1");
 	nlsource_unsubscribe(&a->src);
-	if (a->src_other.fd != -1)
+	if (nlsource_is_open(&a->src_other))
 		nlsource_unsubscribe(&a->src_other);
 	capture_stop(&a->cap);
 	a->hash_nowait = true;
@@ -1191,7 +1190,7 @@ main(int argc, char **argv)
 	proctab_release(&a->tab);
 	filter_release(&a->filt);
 	nlsource_close(&a->src);
-	if (a->src_other.fd != -1)
+	if (nlsource_is_open(&a->src_other))
 		nlsource_close(&a->src_other);
 	close(a->procfd);
 	config_release(&a->cfg);

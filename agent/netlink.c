@@ -211,6 +211,35 @@ nlsource_unsubscribe(struct nlsource *s)
 		log_warn("cannot unsubscribe from the process-events connector");
 }
 
+/* Makes s a closed source, as nlsource_close leaves it. */
+void
+nlsource_init(struct nlsource *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+}
+
+/* Says whether s has an open socket. */
+bool
+nlsource_is_open(const struct nlsource *s)
+{
+	return s->nl != NULL;
+}
+
+/* Says whether the kernel applies s's event mask itself (Linux 6.6+). */
+bool
+nlsource_kernel_filter(const struct nlsource *s)
+{
+	return s->kernel_filter;
+}
+
+/* Returns s's effective receive buffer in bytes. */
+size_t
+nlsource_rcvbuf(const struct nlsource *s)
+{
+	return s->rcvbuf;
+}
+
 /* Closes the socket. */
 void
 nlsource_close(struct nlsource *s)

@@ -23,6 +23,10 @@ struct nlsource {
 };
 
 /* netlink.c */
+void nlsource_init(struct nlsource *s);
+bool nlsource_is_open(const struct nlsource *s);
+bool nlsource_kernel_filter(const struct nlsource *s);
+size_t nlsource_rcvbuf(const struct nlsource *s);
 int nlsource_open(struct nlsource *s, size_t rcvbuf, char *err, size_t errlen);
 int nlsource_subscribe(struct nlsource *s, uint32_t mask, char *err, size_t errlen);
 void nlsource_unsubscribe(struct nlsource *s);
