@@ -161,12 +161,22 @@ procfs_read_cmdline(int procfd, int pid, size_t max_bytes, struct process *p)
 	if ((fd = openat(procfd, path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
 	while (len < max_bytes) {
-		n = read(fd, scratch + len, max_bytes - len);
+		size_t want = max_bytes - len;
+		n = read(fd, scratch + len, want);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		len += (size_t)n;
+		/*
+		 * The kernel fills a cmdline read up to the end of the arguments,
+		 * so a shorter one that ends an argument is the end: no read for
+		 * the 0 (one syscall per exec). A title rewritten without its
+		 * final NUL (setproctitle) reads on, and so does a read that
+		 * stopped at a page boundary (kernels that give a page a read).
+		 */
+		if ((size_t)n < want && scratch[len - 1] == '\0' && len % 4096 != 0)
+			break;
 	}
 	if (len == max_bytes) {
 		/* Past max_bytes: count the remaining arguments, keep no bytes. */
@@ -336,7 +346,8 @@ procfs_read_environ(int procfd, int pid, const struct procfs_env_spec *spec, str
 	if ((fd = openat(procfd, path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
 	while (len < max) {
-		n = read(fd, scratch + len, max - len);
+		size_t want = max - len;
+		n = read(fd, scratch + len, want);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -346,6 +357,9 @@ procfs_read_environ(int procfd, int pid, const struct procfs_env_spec *spec, str
 		if (n == 0)
 			break;
 		len += (size_t)n;
+		/* As for cmdline: a short read that ends an entry is the end. */
+		if ((size_t)n < want && scratch[len - 1] == '\0' && len % 4096 != 0)
+			break;
 	}
 	if (len == max) {
 		char c;
