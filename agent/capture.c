@@ -345,17 +345,85 @@ capture_push(struct capture *cap, struct capture_rec *r)
 	}
 }
 
-/* Notes loss to be attached to the next record. */
+/*
+ * Notes loss to be attached to the next record. The records of the batch
+ * came before it: they go first.
+ */
 static void
 capture_note_lost(struct capture *cap, uint64_t n, const char *reason)
 {
+	capture_batch_end(cap);
 	pthread_mutex_lock(&cap->mu);
 	cap->pending_lost += n;
 	cap->pending_reason = reason;
 	pthread_mutex_unlock(&cap->mu);
 }
 
-/* Handles one decoded event: filter, read /proc if exec or fork, hand to sink. */
+/*
+ * Adds a record to the batch, or hands it to its sink at once when it has
+ * nothing left to read and nothing is waiting before it.
+ */
+static void
+capture_batch_add(struct capture *cap, struct capture_rec *r, capture_sink sink)
+{
+	if (cap->nbatch == 0 && r->reads == 0) {
+		sink(cap, r);
+		return;
+	}
+	cap->batch[cap->nbatch] = r;
+	cap->batch_sink[cap->nbatch] = sink;
+	if (++cap->nbatch == CAPTURE_BATCH_MAX)
+		capture_batch_end(cap);
+}
+
+/*
+ * Reads the rest of the batch's snapshots by urgency, then hands every
+ * record to its sink in the order they came. Each exec read its cmdline
+ * and environ when it was decoded (capture_one); what goes next: the
+ * exe (gone with the address space, as cmdline is), then the cwd (gone
+ * soon after, at exit), then status, stat, cgroup and the audit ids,
+ * which stay until the process is reaped. So an exec in a burst waits for
+ * the cmdline reads of the execs before it, not for their whole snapshots.
+ */
+void
+capture_batch_end(struct capture *cap)
+{
+	size_t n = cap->nbatch;
+
+	if (n == 0)
+		return;
+	cap->nbatch = 0;	/* a sink may note loss, which ends the batch again */
+	for (size_t i = 0; i < n; i++) {
+		struct capture_rec *r = cap->batch[i];
+		if (!(r->reads & CAPTURE_READS_EXEC))
+			continue;
+		r->snap_got |= procfs_snapshot(cap->procfd, r->k.tgid, SNAP_EXE, 0, &r->snap);
+		/* The exe pinned with it, before it can go. */
+		if (cap->cfg.hasher && (r->snap.known & PF_EXE_ID))
+			r->hash_slot = hasher_pin(cap->cfg.hasher, cap->procfd, r->k.tgid, &r->snap,
+			    &r->hash_gen);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (cap->batch[i]->reads & CAPTURE_READS_EXEC)
+			cap->batch[i]->snap_got |= procfs_snapshot(cap->procfd,
+			    cap->batch[i]->k.tgid, SNAP_CWD, 0, &cap->batch[i]->snap);
+	for (size_t i = 0; i < n; i++) {
+		struct capture_rec *r = cap->batch[i];
+		if (r->reads & CAPTURE_READS_EXEC)
+			r->snap_got |= procfs_snapshot(cap->procfd, r->k.tgid,
+			    SNAP_EXEC & ~(SNAP_CMDLINE | SNAP_ENV | SNAP_EXE | SNAP_CWD), 0, &r->snap);
+		else if (r->reads & CAPTURE_READS_FORK)
+			r->snap_got = procfs_snapshot(cap->procfd, r->k.tgid, SNAP_STAT, 0, &r->snap);
+		r->reads = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		cap->batch_sink[i](cap, cap->batch[i]);
+}
+
+/*
+ * Handles one decoded event: filter, read at once what vanishes first if
+ * it is an exec, add it to the batch (capture_batch_end reads the rest).
+ */
 static void
 capture_one(struct capture *cap, const struct cn_event *k, enum capture_feed feed,
     capture_sink sink)
@@ -384,14 +452,10 @@ capture_one(struct capture *cap, const struct cn_event *k, enum capture_feed fee
 	process_init(&r->snap);
 	r->hash_slot = -1;
 	if (k->action == EV_EXEC) {
-		/* The address space first (cmdline, environ, exe), and the exe pinned with it. */
-		r->snap_got = procfs_snapshot(cap->procfd, k->tgid,
-		    SNAP_CMDLINE | SNAP_ENV | SNAP_EXE, cap->cfg.max_args, &r->snap);
-		if (cap->cfg.hasher && (r->snap.known & PF_EXE_ID))
-			r->hash_slot = hasher_pin(cap->cfg.hasher, cap->procfd, k->tgid, &r->snap,
-			    &r->hash_gen);
-		r->snap_got |= procfs_snapshot(cap->procfd, k->tgid,
-		    SNAP_EXEC & ~(SNAP_CMDLINE | SNAP_EXE), 0, &r->snap);
+		/* What vanishes first, the address space's cmdline and environ, at once. */
+		r->snap_got = procfs_snapshot(cap->procfd, k->tgid, SNAP_CMDLINE | SNAP_ENV,
+		    cap->cfg.max_args, &r->snap);
+		r->reads = CAPTURE_READS_EXEC;
 	} else if (k->action == EV_FORK && !is_thread && feed != FEED_OTHER)
 		/*
 		 * The start time makes the entity id; the child may exit at once.
@@ -402,8 +466,8 @@ capture_one(struct capture *cap, const struct cn_event *k, enum capture_feed fee
 		 * the start from the kernel's timestamp instead, and the exec
 		 * snapshot reads the exact one.
 		 */
-		r->snap_got = procfs_snapshot(cap->procfd, k->tgid, SNAP_STAT, 0, &r->snap);
-	sink(cap, r);
+		r->reads = CAPTURE_READS_FORK;
+	capture_batch_add(cap, r, sink);
 }
 
 /*
@@ -617,13 +681,17 @@ capture_split_round(struct capture *cap, uint8_t *buf, bool block)
 	while (capture_recv(cap, cap->src, buf, MSG_DONTWAIT, FEED_EXEC, capture_hold_exec))
 		;
 	/* Drained to the end (not cut short by a signal): earlier holes are final. */
-	if (errno == EAGAIN)
+	bool drained = errno == EAGAIN;
+	capture_batch_end(cap);
+	if (drained)
 		capture_seqwin_settle(cap);
 	uint64_t t = clock_ns(CLOCK_MONOTONIC);
 	while (capture_recv(cap, cap->src_other, buf, MSG_DONTWAIT, FEED_OTHER,
 	    capture_hold_other))
 		got_other = true;
-	if (errno == EAGAIN)
+	drained = errno == EAGAIN;
+	capture_batch_end(cap);
+	if (drained)
 		capture_seqwin_mark(cap);
 	capture_merge_push(cap, t);
 	/* Others arriving: look again soon. Quiet: wait longer, up to a bound. */
@@ -682,12 +750,22 @@ capture_main(void *arg)
 			/* capture_recv logs nothing for EAGAIN: errno is still recv's. */
 			if (!capture_recv(cap, cap->src, buf, MSG_DONTWAIT, FEED_ALL,
 			    capture_push) && errno == EAGAIN) {
+				capture_batch_end(cap);
 				capture_free_done(cap);
 				capture_recv(cap, cap->src, buf, 0, FEED_ALL, capture_push);
 			}
 		} else {
 			capture_recv(cap, cap->src, buf, 0, FEED_ALL, capture_push);
 		}
+		/*
+		 * A record with reads left (an exec past its cmdline, a fork)
+		 * waits for what is pending now, so that the batch is read by
+		 * urgency; with nothing pending that costs one recv.
+		 */
+		while (cap->nbatch > 0 &&
+		    capture_recv(cap, cap->src, buf, MSG_DONTWAIT, FEED_ALL, capture_push))
+			;
+		capture_batch_end(cap);
 		capture_guard(cap, &win_start, &win_cpu, &demoted);
 	}
 	if (cap->src_other) {
@@ -696,6 +774,7 @@ capture_main(void *arg)
 	} else {
 		while (capture_recv(cap, cap->src, buf, MSG_DONTWAIT, FEED_ALL, capture_push))
 			;
+		capture_batch_end(cap);
 	}
 	capture_free_done(cap);
 	free(buf);

@@ -26,6 +26,7 @@
 #define CAPTURE_SEQ_RESYNC 4	/* backward sequence numbers in a row that reset a CPU's mark */
 #define CAPTURE_SEQ_WINDOW 4096	/* split mode: sequence numbers one CPU may have pending */
 #define CAPTURE_OVERRUN_WINDOW_MS 2000	/* split mode: holes this soon after ENOBUFS are loss */
+#define CAPTURE_BATCH_MAX 64	/* records read by urgency together (see capture_one) */
 
 enum capture_prio { CAPTURE_PRIO_NORMAL = 0, CAPTURE_PRIO_NICE, CAPTURE_PRIO_FIFO };
 
@@ -60,7 +61,11 @@ struct capture_rec {
 	size_t bytes;
 	int hash_slot;		/* exec: the hasher slot to wait for, or -1 */
 	uint32_t hash_gen;
+	uint8_t reads;		/* CAPTURE_READS_*: what is still to be read from /proc */
 };
+
+#define CAPTURE_READS_EXEC 1	/* exe, cwd and the rest of an exec's snapshot */
+#define CAPTURE_READS_FORK 2	/* a fork's stat (one socket only) */
 
 struct capture_counters {
 	_Atomic uint64_t seen;
@@ -94,6 +99,11 @@ struct capture_seqwin {
 	uint8_t back;		/* numbers far below base in a row */
 	uint64_t bits[CAPTURE_SEQ_WINDOW / 64];
 };
+
+/* Where a decoded record goes: straight to the queue, or to a merge list. */
+struct capture;
+struct capture_rec;
+typedef void (*capture_sink)(struct capture *cap, struct capture_rec *r);
 
 /*
  * Which events a socket brings. With the 6.6+ kernel filter the agent uses
@@ -134,12 +144,13 @@ struct capture {
 	uint64_t holes_pending;		/* found, not yet accounted */
 	uint64_t overrun_until_ms;	/* holes until then are loss */
 	bool overrun_open, overrun_counted;
+	/* The batch: records decoded since the last capture_batch_end, in order. */
+	struct capture_rec *batch[CAPTURE_BATCH_MAX];
+	capture_sink batch_sink[CAPTURE_BATCH_MAX];
+	size_t nbatch;
 	enum capture_prio prio_got;	/* the priority the thread actually runs at */
 	char prio_desc[64];		/* the same, for the log: "fifo:50", "nice:-20" */
 };
-
-/* Where a decoded record goes: straight to the queue, or to a merge list. */
-typedef void (*capture_sink)(struct capture *cap, struct capture_rec *r);
 
 /* capture.c */
 int capture_start(struct capture *cap, const struct capture_config *cfg,
@@ -160,6 +171,7 @@ void capture_seqwin_mark(struct capture *cap);
 void capture_seqwin_overrun(struct capture *cap);
 void capture_datagram(struct capture *cap, const uint8_t *buf, size_t len,
     enum capture_feed feed, capture_sink sink);
+void capture_batch_end(struct capture *cap);
 /* Split mode's merge, on the capture thread (exposed for the unit tests). */
 void capture_hold_exec(struct capture *cap, struct capture_rec *r);
 void capture_hold_other(struct capture *cap, struct capture_rec *r);

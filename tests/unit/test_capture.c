@@ -512,6 +512,80 @@ test_bad_cpu(void **state)
 	cap_free(&cap);
 }
 
+/* Prints the actions and pids of the records held in the merge's other list. */
+static void
+held_order(struct capture *cap, char *out, size_t outlen)
+{
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (struct capture_rec *r = cap->merge.other_head; r; r = r->next)
+		off += (size_t)snprintf(out + off, outlen - off, "%s%s", off ? " " : "",
+		    ev_action_name(r->k.action));
+}
+
+/*
+ * Reads by urgency: an exec reads its cmdline and environ when decoded
+ * and the rest (exe, cwd, status, stat, cgroup) only when the batch ends;
+ * what comes after it waits in order; a record with nothing to read and
+ * nothing before it goes at once; a loss ends the batch first.
+ */
+static void
+test_batch_by_urgency(void **state)
+{
+	struct capture cap;
+	uint8_t msg[128];
+	uint32_t pid = (uint32_t)getpid();
+	uint32_t ex[2] = { pid, pid }, uid[4] = { pid, pid, 0, 0 };
+	const unsigned rest = SNAP_EXE | SNAP_CWD | SNAP_STATUS | SNAP_STAT | SNAP_CGROUP;
+	char got[128];
+	size_t len;
+
+	(void)state;
+	cap_init(&cap);
+	cap.ncpus = 1;
+	cap.gap_detect = true;
+	cap.procfd = procfs_open_root();
+	assert_true(cap.procfd >= 0);
+	cap.cfg.emit_mask = CN_EV_EXEC | CN_EV_UID;
+	cap.cfg.max_args = 4096;
+	len = decode_build_msg(msg, sizeof(msg), CN_EV_UID, 0, 1, 1, uid, sizeof(uid));
+	capture_datagram(&cap, msg, len, FEED_ALL, hold_cb);
+	assert_int_equal(cap.nbatch, 0);
+	held_order(&cap, got, sizeof(got));
+	assert_string_equal(got, "uid_change");
+
+	len = decode_build_msg(msg, sizeof(msg), CN_EV_EXEC, 0, 2, 2, ex, sizeof(ex));
+	capture_datagram(&cap, msg, len, FEED_ALL, hold_cb);
+	assert_int_equal(cap.nbatch, 1);
+	assert_true(cap.batch[0]->snap_got & SNAP_CMDLINE);
+	assert_int_equal(cap.batch[0]->snap_got & rest, 0);
+	len = decode_build_msg(msg, sizeof(msg), CN_EV_UID, 0, 3, 3, uid, sizeof(uid));
+	capture_datagram(&cap, msg, len, FEED_ALL, hold_cb);
+	assert_int_equal(cap.nbatch, 2);
+	held_order(&cap, got, sizeof(got));
+	assert_string_equal(got, "uid_change");
+	capture_batch_end(&cap);
+	assert_int_equal(cap.nbatch, 0);
+	held_order(&cap, got, sizeof(got));
+	assert_string_equal(got, "uid_change exec uid_change");
+	assert_int_equal(cap.merge.other_head->next->snap_got & rest, rest);
+
+	/* A gap after an exec: the exec is handed on before the loss is noted. */
+	len = decode_build_msg(msg, sizeof(msg), CN_EV_EXEC, 0, 4, 4, ex, sizeof(ex));
+	capture_datagram(&cap, msg, len, FEED_ALL, hold_cb);
+	assert_int_equal(cap.nbatch, 1);
+	len = decode_build_msg(msg, sizeof(msg), CN_EV_UID, 0, 10, 10, uid, sizeof(uid));
+	capture_datagram(&cap, msg, len, FEED_ALL, hold_cb);
+	assert_int_equal(cap.nbatch, 0);
+	held_order(&cap, got, sizeof(got));
+	assert_string_equal(got, "uid_change exec uid_change exec uid_change");
+	assert_int_equal(cap.pending_lost, 5);
+	capture_merge_push(&cap, UINT64_MAX);
+	close(cap.procfd);
+	cap_free(&cap);
+}
+
 /* Threads are dropped unless asked for; non-zero exits only when so configured. */
 static void
 test_keep(void **state)
@@ -552,6 +626,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_seq_gap),
 		cmocka_unit_test(test_seq_gap_resyncs),
 		cmocka_unit_test(test_bad_cpu),
+		cmocka_unit_test(test_batch_by_urgency),
 		cmocka_unit_test(test_split_gaps_merge),
 		cmocka_unit_test(test_split_gaps_overrun),
 		cmocka_unit_test(test_split_gaps_unexplained),
