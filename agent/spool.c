@@ -54,7 +54,6 @@ struct spool {
 	int rfd;			/* the segment being read */
 	struct spool_seg *rseg;
 	uint64_t roff;
-	int64_t rrecords;		/* records read from rseg */
 	uint64_t rresync;		/* resync work spent on rseg */
 	bool rresyncing;		/* a resync of rseg ran out of budget at roff */
 	uint64_t rresync_from;		/* where that bad region began */
@@ -472,7 +471,11 @@ seg_remove(struct spool *s, struct spool_seg *g)
 	free(g);
 }
 
-/* Drops the oldest segment to make room; counts what was never read from it. */
+/*
+ * Drops the oldest segment to make room; counts what was never read from
+ * it. What the reader returned is on its way, whether the reader is still
+ * in the segment or past it (the segment waits for its delivery).
+ */
 static void
 spool_drop_oldest(struct spool *s)
 {
@@ -481,10 +484,7 @@ spool_drop_oldest(struct spool *s)
 
 	if (g == NULL)
 		return;
-	if (g == s->rseg)
-		lost = (g->records >= 0 ? g->records : seg_count_records(s, g, 0)) - s->rrecords;
-	else
-		lost = g->records >= 0 ? g->records : seg_count_records(s, g, 0);
+	lost = (g->records >= 0 ? g->records : seg_count_records(s, g, 0)) - (int64_t)g->handed;
 	if (lost > 0) {
 		s->st.dropped += (uint64_t)lost;
 		s->dropped_pending += (uint64_t)lost;
@@ -733,7 +733,6 @@ reader_advance(struct spool *s)
 	s->rfd = -1;
 	s->rseg = next;
 	s->roff = 0;
-	s->rrecords = 0;
 	s->rresync = 0;
 	s->rresyncing = false;
 	if (left)
@@ -780,7 +779,6 @@ spool_read(struct spool *s, const char **line, size_t *len, uint64_t *seg)
 		}
 		s->rresyncing = false;
 		s->roff += SPOOL_HDR + (uint64_t)n;
-		s->rrecords++;
 		g->handed++;
 		s->st.replayed++;
 		*line = s->rbuf;

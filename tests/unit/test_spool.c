@@ -240,6 +240,41 @@ test_max_bytes_drops_oldest(void **state)
 	spool_free(s);
 }
 
+/*
+ * A segment dropped over max_bytes counts only the records the reader had
+ * not returned: those it returned are on their way (in the queue or at the
+ * collector), whether the reader is still in the segment or past it,
+ * waiting for their delivery.
+ */
+static void
+test_drop_counts_only_unread(void **state)
+{
+	struct spool *s;
+	char line[4096];
+	const char *r;
+	size_t len;
+	uint64_t seg;
+	int read = 0, rest = 0;
+	(void)state;
+	memset(line, 'z', sizeof(line));
+	line[sizeof(line) - 1] = '\n';
+	s = open_spool(1u << 20);	/* segments of a quarter megabyte: 64 records each */
+	for (int i = 0; i < 150; i++)
+		assert_int_equal(spool_append(s, line, sizeof(line)), 0);
+	assert_int_equal(stats_of(s).dropped, 0);
+	/* The first segment read to its end and the second in part; nothing delivered. */
+	while (read < 100 && spool_read(s, &r, &len, &seg) == 1)
+		read++;
+	assert_int_equal(read, 100);
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(spool_append(s, line, sizeof(line)), 0);
+	assert_true(stats_of(s).dropped > 0);
+	while (spool_read(s, &r, &len, &seg) == 1)
+		rest++;
+	assert_int_equal(stats_of(s).dropped, 350 - read - rest);
+	spool_free(s);
+}
+
 /* An unusable directory is refused with a reason (the agent then runs on memory). */
 static void
 test_unusable_dir(void **state)
@@ -456,6 +491,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_rotation_and_delete_after_delivery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corruption_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_bytes_drops_oldest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_counts_only_unread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unusable_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlinked_segment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_segment, setup, teardown),
