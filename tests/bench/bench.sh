@@ -52,7 +52,7 @@
 # no monitor, per-run details and a PASS/FAIL check of the targets of issue
 # 12. See tests/bench/README.md.
 # The helpers it shares with forward.sh (build, storm, sampling, process
-# handling) are in tests/bench/lib.sh.
+# handling) are in tests/lib/bench.sh.
 #
 # Needs: root, cc (static glibc for the no-op, else it falls back to a
 # dynamic build and says so), forkstat, /usr/bin/python3.
@@ -80,8 +80,8 @@ PYTHON=/usr/bin/python3
 
 usage() { sed -n '3,27s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 BENCH_NAME=bench
-# shellcheck source=tests/bench/lib.sh
-. "$here/lib.sh"
+# shellcheck source=tests/lib/bench.sh
+. "$here/../lib/bench.sh"
 
 while (($#)); do
 	case $1 in

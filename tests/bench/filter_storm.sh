@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 	*) echo "filter_storm.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
-. "$here/lib.sh"
+. "$here/../lib/bench.sh"
 [ -x "$AGENT" ] || die "no agent at $AGENT (build it first)"
 # Not under /tmp: an executable in a world-writable directory is never suppressed.
 bench_setup "$top/build/hidsfilterbench.XXXXXX"
@@ -49,7 +49,7 @@ printf '%s\n[filter storm]\nexe = %s\n' "$base" "$NOOP" >"$tmp/drop.conf"
 
 # run CONF RUN: one storm under CONF; sets RESULT to "CPU_NS LINES SUPPRESSED",
 # LINES counting only the storm's own (those naming a program in $tmp). Not
-# to be called in $(...): lib.sh's stop signals only children of this shell.
+# to be called in $(...): tests/lib/bench.sh's stop signals only children of this shell.
 run() {
 	local conf=$1 dir=$tmp/$2 c0 c1 lines sup
 	mkdir -p "$dir"

@@ -18,7 +18,7 @@
 #   -h, --help           print this help
 #
 # For each spawner count and each repetition it runs the storm of bench.sh
-# (tests/bench/lib.sh: spawner.c exec'ing the static no-op noop.c with a
+# (tests/lib/bench.sh: spawner.c exec'ing the static no-op noop.c with a
 # unique argv) once per mode, alternating which mode goes first:
 #   stdout   hids-agent -c EMPTY --stdout, JSON lines to a file;
 #   forward  hids-agent -c CONF forwarding ndjson over TLS to a private
@@ -58,8 +58,8 @@ PYTHON=/usr/bin/python3
 
 usage() { sed -n '3,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 BENCH_NAME=forward
-# shellcheck source=tests/bench/lib.sh
-. "$here/lib.sh"
+# shellcheck source=tests/lib/bench.sh
+. "$here/../lib/bench.sh"
 
 while (($#)); do
 	case $1 in

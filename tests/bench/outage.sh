@@ -46,7 +46,7 @@ while (($#)); do
 done
 [ "$OUTAGE" -ge 5 ] 2>/dev/null || { echo "outage: --outage must be at least 5" >&2; exit 2; }
 INT_KEEP=$KEEP
-. "$repo/tests/integration/lib_relp.sh"
+. "$repo/tests/lib/relp.sh"
 relp_init "$AGENT"
 log() { echo "outage: $*" >&2; }
 make_certs "$INT_TMP/certs" >/dev/null || { log "cannot make certificates"; exit 1; }

@@ -12,7 +12,7 @@
 #       --keep           keep the temporary directory (callgrind.out, strace)
 #   -h, --help           print this help
 #
-# Three storms of bench.sh's kind (tests/bench/lib.sh), each with a fresh
+# Three storms of bench.sh's kind (tests/lib/bench.sh), each with a fresh
 # `hids-agent --stdout` on built-in defaults but `[agent] user =` (stays root):
 #   1. plain: the agent's CPU time per spawn, per thread (schedstat), split
 #      into user and system by the utime and stime ticks of /proc/PID/task;
@@ -45,8 +45,8 @@ PYTHON=/usr/bin/python3
 
 usage() { sed -n '3,29s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 BENCH_NAME=profile
-# shellcheck source=tests/bench/lib.sh
-. "$here/lib.sh"
+# shellcheck source=tests/lib/bench.sh
+. "$here/../lib/bench.sh"
 
 while (($#)); do
 	case $1 in

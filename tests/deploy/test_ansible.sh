@@ -4,7 +4,7 @@ set -u
 top=${1:?usage: test_ansible.sh SOURCE_DIR BUILD_DIR}
 build=${2:?usage: test_ansible.sh SOURCE_DIR BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+. "$here/../lib/deploy.sh"
 export DEBIAN_FRONTEND=noninteractive
 tmp=$(mktemp -d)
 installed_by_us=false

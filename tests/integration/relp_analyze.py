@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Helper of the RELP and spool tests: analyzes a received file (loss, duplicates, order, sequence gaps, markers) and prints one JSON object; lib_relp.sh's relp_analyze documents its keys.
+"""Helper of the RELP and spool tests: analyzes a received file (loss, duplicates, order, sequence gaps, markers) and prints one JSON object; tests/lib/relp.sh's relp_analyze documents its keys.
 
 usage: relp_analyze.py FILE [MARKER:FIRST:LAST ...]
 """

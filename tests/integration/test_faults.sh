@@ -1,7 +1,7 @@
 #!/bin/bash
 # Proves the agent survives collector faults (stall, mid-stream reset, garbage, a giant line, absence, a slow handshake) with bounded memory, counted and reported loss, and delivery once the collector recovers.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/integration.sh"
 int_init "$@"
 make_certs "$INT_TMP/certs" || { bad "make test certificates"; int_finish; }
 # HIDS_RSS_FACTOR scales memory bounds for sanitizer builds (tests/run-all.sh).

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Proves a collector that ends TLS with an alert mid-stream, or answers RELP with garbage, an endless frame or a refusal full of control bytes, is disconnected with a log line (its text escaped and cut), retried, and never buffered without bound.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/integration.sh"
 int_init "$@"
 make_certs "$INT_TMP/certs" || { bad "make test certificates"; int_finish; }
 RSS_LIMIT_KB=$((30 * 1024 * ${HIDS_RSS_FACTOR:-1}))

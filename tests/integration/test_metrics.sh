@@ -1,7 +1,7 @@
 #!/bin/bash
 # Proves the metrics endpoint serves the heartbeat counters to a real Prometheus (scraped, then queried through its HTTP API, matching what the agent saw), passes promtool's lint, and holds against hostile clients: POST, other paths, a 100 KB header, a slowloris client and a flood of connections, with bounded RSS.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/integration.sh"
 int_init "$@"
 CLIENT=$INT_HERE/metrics_client.py
 # What 500 hostile connections may add to the agent's RSS: 16 served at

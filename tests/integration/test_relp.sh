@@ -3,7 +3,7 @@
 # Cases, run in this order against one agent (skip with INT_SKIP="name ..."):
 # relp_once relp_cut relp_outage relp_stall relp_clean_stop.
 set -u
-. "$(dirname "$0")/lib_relp.sh"
+. "$(dirname "$0")/../lib/relp.sh"
 relp_init "$@"
 make_certs "$INT_TMP/certs" || { bad "make test certificates"; int_finish; }
 

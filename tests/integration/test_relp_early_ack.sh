@@ -1,7 +1,7 @@
 #!/bin/bash
 # Proves a RELP collector that answers "200 OK" for transactions it has not read yet (with the agent's lines held in user space by a small sndbuf) gets a protocol error naming it, and never receives freed heap: every frame it gets is a whole event line, in order, and the agent lives on (under ASan too).
 set -u
-. "$(dirname "$0")/lib_relp.sh"
+. "$(dirname "$0")/../lib/relp.sh"
 relp_init "$@"
 make_certs "$INT_TMP/certs" || { bad "make test certificates"; int_finish; }
 

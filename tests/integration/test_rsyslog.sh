@@ -1,7 +1,7 @@
 #!/bin/bash
 # Proves the agent delivers every event exactly once, as valid JSON lines with exact args, to a real rsyslog over TLS, and that mutual TLS admits it only with its client certificate.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/integration.sh"
 int_init "$@"
 make_certs "$INT_TMP/certs" || { bad "make test certificates"; int_finish; }
 host=$(hostname)

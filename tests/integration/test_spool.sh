@@ -3,7 +3,7 @@
 # Cases (skip with INT_SKIP="name ..."): spool_crash spool_corrupt spool_disk_full
 # spool_max_bytes spool_unusable_dir spool_ndjson_outage.
 set -u
-. "$(dirname "$0")/lib_relp.sh"
+. "$(dirname "$0")/../lib/relp.sh"
 relp_init "$@"
 make_certs "$INT_TMP/certs" || { bad "make test certificates"; int_finish; }
 

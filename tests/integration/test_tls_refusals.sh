@@ -1,7 +1,7 @@
 #!/bin/bash
 # Proves the agent refuses, with the specific log line and before sending one byte, an untrusted CA, a wrong name, a name only in the subject CN, an expired certificate, a pin mismatch, a TLS 1.1-only server and TLS 1.2 servers offering only CBC or non-forward-secret suites; refuses renegotiation, an encrypted key (a clear error, no prompt) and warns about a key others can read or a CA file others can change; and accepts a correctly pinned, IP-named or IPv6 collector.
 set -u
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/integration.sh"
 int_init "$@"
 make_certs "$INT_TMP/certs" || { bad "make test certificates"; int_finish; }
 

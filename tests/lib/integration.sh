@@ -2,7 +2,7 @@
 # the fault-injecting collector, the agent under test, and cleanup by PID.
 #
 # A test script does:
-#   . "$(dirname "$0")/lib.sh"
+#   . "$(dirname "$0")/../lib/integration.sh"
 #   int_init "$@"            # sets INT_AGENT (binary), INT_TMP, the EXIT trap
 #   ... ok/bad/check ...
 #   int_finish               # prints "N passed, N failed", exits 0 or 1
@@ -12,11 +12,11 @@
 # Set INT_KEEP=1 to keep the work directory for a post-mortem, and
 # INT_SKIP="case ..." to skip cases by name (the scripts list their names).
 
-INT_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+INT_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
 INT_PY=/usr/bin/python3
 INT_PIDS=()
 # Results: ok, bad WHAT [DETAIL], check WHAT CMD..., note.
-. "$INT_HERE/../lib/tap.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
 # Checks DIR/rsyslog.conf with rsyslogd -N1; prints rsyslog's complaint and
 # returns 1 when it is refused.

@@ -6,13 +6,13 @@
 # agent run, lost records, heartbeat counters).
 #
 # A script does:
-#   . "$(dirname "$0")/lib_relp.sh"
+#   . "$(dirname "$0")/../lib/relp.sh"
 #   relp_init "$@"           # int_init plus a trap that also thaws frozen
 #                            # daemons and unmounts what relp_mount mounted
 #
 # Everything listens on 127.0.0.1 only; daemons are stopped by PID.
 
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/integration.sh"
 
 RELP_MOUNTS=()
 

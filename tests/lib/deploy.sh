@@ -1,7 +1,7 @@
 # Shared by the deploy tests: counters, and building the .deb once per run.
 # Sourced, not run.
 
-. "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
 # True when a hids-agent package is installed (or half-installed).
 deb_installed() {

@@ -1,4 +1,5 @@
-# lib.sh: shell helpers shared by bench.sh and forward.sh (sourced, not run).
+# tests/lib/bench.sh: shell helpers shared by the benchmarks in tests/bench
+# (bench.sh, forward.sh, profile.sh, filter_storm.sh; sourced, not run).
 # shellcheck shell=bash disable=SC2034,SC2154  # globals shared with the caller
 #
 # The caller sets BENCH_NAME (the prefix of its log lines), AGENT, KEEP and
@@ -15,6 +16,9 @@
 # Every child is recorded in the associative array `live`; the EXIT trap
 # stops those still running (only while /proc shows them as our children)
 # and removes the temporary directory unless KEEP=1.
+
+# The benchmarks' C sources.
+BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../bench" && pwd)
 
 die() { echo "${BENCH_NAME:-bench}: $*" >&2; exit 1; }
 log() { echo "${BENCH_NAME:-bench}: $*" >&2; }
@@ -55,14 +59,14 @@ cleanup() {
 # Compiles spawner.c, noop.c and bare_listener.c into $tmp; sets SPAWNER,
 # NOOP, BARE and LINKAGE (static, or dynamic when static linking fails).
 bench_build() {
-	"$CC" -O2 -Wall -o "$tmp/spawner" "$here/spawner.c" || die "cannot build spawner"
-	"$CC" -O2 -Wall -o "$tmp/bare_listener" "$here/bare_listener.c" || die "cannot build bare_listener"
+	"$CC" -O2 -Wall -o "$tmp/spawner" "$BENCH_SRC/spawner.c" || die "cannot build spawner"
+	"$CC" -O2 -Wall -o "$tmp/bare_listener" "$BENCH_SRC/bare_listener.c" || die "cannot build bare_listener"
 	BARE="$tmp/bare_listener"
 	LINKAGE=static
-	if ! "$CC" -static -O2 -o "$tmp/noop" "$here/noop.c" 2>"$tmp/noop.log"; then
+	if ! "$CC" -static -O2 -o "$tmp/noop" "$BENCH_SRC/noop.c" 2>"$tmp/noop.log"; then
 		LINKAGE=dynamic
 		log "warning: static linking failed ($(head -n1 "$tmp/noop.log")); using a dynamic no-op"
-		"$CC" -O2 -o "$tmp/noop" "$here/noop.c" || die "cannot build noop"
+		"$CC" -O2 -o "$tmp/noop" "$BENCH_SRC/noop.c" || die "cannot build noop"
 	fi
 	NOOP="$tmp/noop"
 	SPAWNER="$tmp/spawner"
