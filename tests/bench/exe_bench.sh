@@ -96,24 +96,7 @@ proc_reads() {
 	kill -INT "$spid"
 	wait "$spid" || true
 	stop
-	"$PYTHON" - "$1" "$tmp/$1.strace" "$tmp/$1.out" "hidsexebench-$1-" <<'PY'
-import collections, json, re, sys
-name, st, out, mark = sys.argv[1:]
-pids = set()
-for l in open(out):
-    if mark in l:
-        d = json.loads(l)
-        if d["event"]["action"] == "exec" and not d.get("hids", {}).get("proc_gone"):
-            pids.add(d["process"]["pid"])
-calls = collections.Counter()
-for l in open(st):
-    m = re.match(r'(\w+)\((?:\d+, )?"(?:/proc/)?(\d+)/(\w+)"', l)
-    if m and int(m.group(2)) in pids:
-        calls["%s %s" % (m.group(1), m.group(3))] += 1
-n = max(len(pids), 1)
-top = ", ".join("%s %.2f" % (k, v / n) for k, v in sorted(calls.items(), key=lambda kv: -kv[1]))
-print("| %s | %d | %.2f | %s |" % (name, len(pids), sum(calls.values()) / n, top))
-PY
+	"$PYTHON" "$here/exe_bench_calls.py" "$1" "$tmp/$1.strace" "$tmp/$1.out" "hidsexebench-$1-"
 }
 
 log "load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs, kernel $(uname -r)"
@@ -154,18 +137,5 @@ done_n=$(grep -c '"hash":{"sha256"' "$tmp/hash.out" || true)
 TIMEFORMAT='%U %S'
 { time (cd "$tmp/bins" && sha256sum b* >/dev/null); } 2>"$tmp/sha.time"
 read -r su ss <"$tmp/sha.time"
-"$PYTHON" - "$bytes" "$h0" "$h1" "$su" "$ss" "$FILES" "$MB" <<'PY'
-import sys
-b, h0, h1, su, ss, n, mb = sys.argv[1:]
-b = int(b); agent_s = (int(h1) - int(h0)) / 1e9; sha_s = float(su) + float(ss)
-print()
-print("## Hashing throughput")
-print()
-print("%s distinct executables of %s MiB (+ sleep), %.1f MiB in all, page cache warm." % (n, mb, b / 2**20))
-print()
-print("| hasher | CPU s | MiB/s of CPU |")
-print("|---|---:|---:|")
-print("| hids-hasher thread (OpenSSL EVP sha256) | %.3f | %.0f |" % (agent_s, b / 2**20 / agent_s if agent_s else 0))
-print("| sha256sum (coreutils) | %.3f | %.0f |" % (sha_s, b / 2**20 / sha_s if sha_s else 0))
-PY
+"$PYTHON" "$here/exe_bench_hash.py" "$bytes" "$h0" "$h1" "$su" "$ss" "$FILES" "$MB"
 log "done ($done_n events carried a hash)"

@@ -49,40 +49,6 @@ cid=$(cat "$tmp/cid" 2>/dev/null)
 
 while read -r line; do
 	case $line in ok\ *) ok "${line#ok }" ;; *) bad "${line#bad }" ;; esac
-done < <(python3 - "$tmp/ctr.out" "$mark" "$cid" <<'PY'
-import json, sys
-path, mark, cid = sys.argv[1:]
-
-def get(d, path):
-    for k in path.split("."):
-        if not isinstance(d, dict) or k not in d:
-            return None
-        d = d[k]
-    return d
-
-def report(cond, what):
-    print("ok" if cond else "bad", what)
-
-ex = None
-for line in open(path):
-    d = json.loads(line)
-    if d["event"]["action"] == "exec" and mark in (get(d, "process.args") or []):
-        ex = d
-report(ex is not None, "the exec in the container is reported")
-if ex is not None:
-    report(len(cid) == 64 and get(ex, "container.id") == cid,
-           f"container.id is podman's: {get(ex, 'container.id')}")
-    report(get(ex, "container.runtime") == "podman", f"container.runtime: {get(ex, 'container.runtime')}")
-    el = get(ex, "process.entry_leader") or {}
-    report(get(el, "entry_meta.type") == "container", f"entry_meta.type: {get(el, 'entry_meta')}")
-    report(el.get("pid") == get(ex, "process.parent.pid") and el.get("args", [])[:2] == ["/bin/busybox", "sh"],
-           f"the entry leader is the container's first process, whole: {el.get('pid')} {el.get('args')}")
-    ns = get(ex, "hids.ns_pid")
-    report(isinstance(ns, int) and 1 < ns < get(ex, "process.pid"),
-           f"hids.ns_pid is the pid in the container: {ns}")
-    report(get(ex, "process.parent.executable") == "/bin/busybox",
-           "the parent is the container's shell")
-PY
-)
+done < <(python3 "$here/container_check.py" "$tmp/ctr.out" "$mark" "$cid")
 check "every line matches the schema" python3 "$schema_check" "$schema" "$tmp/ctr.out"
 summary

@@ -89,10 +89,7 @@ sleep 0.1
 rm -f "$tmp/bin/victim"
 cp /bin/true "$tmp/bin/victim"
 wait $vp
-python3 -c 'import os, sys
-fd = os.memfd_create("hidsexe")
-os.write(fd, open(sys.argv[1], "rb").read())
-os.execve(fd, ["memfd-true", sys.argv[2]], {})' "$tmp/memfd.bin" "$mark-memfd"
+python3 "$here/memfd_exec.py" "$tmp/memfd.bin" "$mark-memfd"
 (exec -a "$mark-twice1" "$tmp/bin/twice" 0.05)
 (exec -a "$mark-twice2" "$tmp/bin/twice" 0.05)
 if $capped; then (exec -a "$mark-capped" "$tmp/bin/capped" 0.05); fi
