@@ -125,18 +125,25 @@ encode_format_time(uint64_t real_ns, char *buf, size_t buflen)
 	strlcpy_trunc(buf, t, buflen);
 }
 
+/* Writes "key":"s" for n bytes that need no JSON escape (digits, a timestamp). */
+static void
+jw_plain_str(struct jw *w, const char *key, const char *s, size_t n)
+{
+	jw_key(w, key);
+	jw_reserve(w, n + 2);
+	w->buf[w->len++] = '"';
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+	w->buf[w->len++] = '"';
+}
+
 /* Writes "key":"timestamp". */
 static void
 jw_time(struct jw *w, const char *key, uint64_t real_ns)
 {
-	char buf[ENCODE_TIME_LEN + 3];
-	size_t n;
+	char buf[ENCODE_TIME_LEN + 1];
 
-	buf[0] = '"';
-	n = fmt_time(buf + 1, real_ns);
-	buf[n + 1] = '"';
-	jw_key(w, key);
-	jw_raw(w, buf, n + 2);
+	jw_plain_str(w, key, buf, fmt_time(buf, real_ns));
 }
 
 /* Writes "key":"N" for a number ECS keeps as a string (ids, inodes). */
@@ -144,13 +151,8 @@ static void
 jw_num_str(struct jw *w, const char *key, uint64_t v)
 {
 	char buf[24];
-	size_t n;
 
-	buf[0] = '"';
-	n = fmt_u64(buf + 1, v);
-	buf[n + 1] = '"';
-	jw_key(w, key);
-	jw_raw(w, buf, n + 2);
+	jw_plain_str(w, key, buf, fmt_u64(buf, v));
 }
 
 /* Copies a then b into dst of size cap, cut to fit like snprintf("%s%s"). */
