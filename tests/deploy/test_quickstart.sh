@@ -4,6 +4,7 @@
 # the kernel's connector). Prints the measured time to the first event.
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/net.sh"
 src=${1:?usage: test_quickstart.sh SOURCE_DIR}
 if [ "$(id -u)" != 0 ]; then
 	echo "1..0 # SKIP needs root"
@@ -18,7 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 start=$(date +%s%N)
 # A fresh clone of what is committed; a source that is not a git checkout is copied.
 if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then

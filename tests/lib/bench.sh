@@ -17,6 +17,8 @@
 # stops those still running (only while /proc shows them as our children)
 # and removes the temporary directory unless KEEP=1.
 
+. "$(dirname "${BASH_SOURCE[0]}")/net.sh"
+
 # The benchmarks' C sources.
 BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../bench" && pwd)
 
@@ -211,15 +213,6 @@ storm() {
 
 # ---------------------------------------------------------------- collector
 # A private rsyslogd for the forwarding storms (forward.sh, bench.sh --busy).
-
-# Prints a free TCP port on 127.0.0.1 (the kernel's pick; another process
-# may take it before rsyslog does, which start_collector then reports).
-free_port() {
-	"$PYTHON" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
 
 # Says whether something listens on 127.0.0.1:$1 (or 0.0.0.0:$1).
 listening() {

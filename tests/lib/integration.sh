@@ -17,6 +17,7 @@ INT_PY=/usr/bin/python3
 INT_PIDS=()
 # Results: ok, bad WHAT [DETAIL], check WHAT CMD..., note.
 . "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/net.sh"
 
 # Checks DIR/rsyslog.conf with rsyslogd -N1; prints rsyslog's complaint and
 # returns 1 when it is refused.
@@ -147,14 +148,6 @@ wait_for() {
 		[ "$(date +%s%N)" -ge "$end" ] && return 1
 		sleep "${WAIT_STEP:-0.1}"
 	done
-}
-
-# Prints a TCP port that is free on loopback right now (the kernel picks it).
-free_port() {
-	"$INT_PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
 }
 
 # Succeeds when something accepts TCP connections on 127.0.0.1:PORT (or HOST PORT).

@@ -7,6 +7,7 @@ schema_check=${3:?usage: test_sshd.sh AGENT_BINARY SCHEMA SCHEMA_CHECK}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/agent.sh"
+. "$here/../lib/net.sh"
 agent_tmp_init
 
 user=hidssh$$
@@ -44,7 +45,7 @@ ssh-keygen -q -t ed25519 -N '' -f "$tmp/host_key" || exit 1
 ssh-keygen -q -t ed25519 -N '' -f "$tmp/client_key" || exit 1
 cp "$tmp/client_key.pub" "$tmp/authorized_keys"
 chmod 644 "$tmp/authorized_keys"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 cat >"$tmp/sshd_config" <<CONF
 Port $port
 ListenAddress 127.0.0.1
