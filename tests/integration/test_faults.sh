@@ -66,6 +66,10 @@ stall_case() {
 	fpid=$FAULTCOL_PID
 	check "stall: the agent reconnects to the recovered collector" \
 	    wait_for 15 connected_times "127.0.0.1:$port" 2
+	# The second connection can still be the stalled collector's, dying (its
+	# listening socket completes a handshake while it stops); while no line
+	# flows, the full queue drops what comes. Spawn once lines arrive.
+	wait_for 15 grep -qF '"action":"heartbeat"' "$INT_TMP/recovered.out"
 	spawn_marked "$marker-after" 1
 	check "stall: delivery resumes after recovery" \
 	    wait_for 15 has_execs "$INT_TMP/recovered.out" "$marker-after"
