@@ -1,7 +1,7 @@
 /*
  * bigargv.c: execs itself COUNT times, one after another, with an argv of
  * ARGS arguments of 128 KiB each (several MB in all), each copy staying
- * alive for 20 ms so that a reader of its cmdline is not cut short by its
+ * alive for 60 ms so that a reader of its cmdline is not cut short by its
  * exit. "bigargv COUNT ARGS" runs the loop; "bigargv hold ..." is the copy.
  */
 #include <stdio.h>
@@ -18,7 +18,7 @@ int
 main(int argc, char **argv)
 {
 	struct rlimit rl = { 64ul << 20, 64ul << 20 };	/* lets argv reach 6 MiB */
-	struct timespec hold = { 0, 20 * 1000 * 1000 };
+	struct timespec hold = { 0, 60 * 1000 * 1000 };
 	char self[4096], **av, *arg;
 	ssize_t n;
 	int count, nargs;
