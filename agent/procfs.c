@@ -135,6 +135,21 @@ cmdline_count_rest(int fd, char *buf, size_t left, uint32_t *nuls, char *last, b
 }
 
 /*
+ * Says whether a read of cmdline or environ that got n of want bytes, the
+ * buffer now holding len, reached the end. The kernel fills such a read up
+ * to the end of the arguments (or the environment), so a shorter one that
+ * ends with a NUL is the end: no read for the 0 (one syscall per file per
+ * exec). A title rewritten without its final NUL (setproctitle) reads on,
+ * and so does a read that stopped at a page boundary (kernels that give a
+ * page a read).
+ */
+static bool
+read_reached_end(const char *buf, size_t len, size_t n, size_t want)
+{
+	return n < want && buf[len - 1] == '\0' && len % 4096 != 0;
+}
+
+/*
  * Reads /proc/PID/cmdline, keeping at most max_bytes; the arguments past
  * them are counted, up to the cmdline cap, so that args_count is true, or
  * a lower bound (args_count_partial) for a cmdline longer than the cap.
@@ -168,14 +183,7 @@ procfs_read_cmdline(int procfd, int pid, size_t max_bytes, struct process *p)
 		if (n <= 0)
 			break;
 		len += (size_t)n;
-		/*
-		 * The kernel fills a cmdline read up to the end of the arguments,
-		 * so a shorter one that ends an argument is the end: no read for
-		 * the 0 (one syscall per exec). A title rewritten without its
-		 * final NUL (setproctitle) reads on, and so does a read that
-		 * stopped at a page boundary (kernels that give a page a read).
-		 */
-		if ((size_t)n < want && scratch[len - 1] == '\0' && len % 4096 != 0)
+		if (read_reached_end(scratch, len, (size_t)n, want))
 			break;
 	}
 	if (len == max_bytes) {
@@ -357,8 +365,7 @@ procfs_read_environ(int procfd, int pid, const struct procfs_env_spec *spec, str
 		if (n == 0)
 			break;
 		len += (size_t)n;
-		/* As for cmdline: a short read that ends an entry is the end. */
-		if ((size_t)n < want && scratch[len - 1] == '\0' && len % 4096 != 0)
+		if (read_reached_end(scratch, len, (size_t)n, want))
 			break;
 	}
 	if (len == max) {
