@@ -537,7 +537,7 @@ add_leader(struct encode_ctx *ctx, struct jw *w, const char *key, bool has,
     const struct process *lp, int32_t pid, const struct entry_ref *e, const char *user_name,
     struct shrink *sh)
 {
-	char prefix[40];
+	char prefix[40], up[48];
 
 	if (pid <= 0)
 		return;
@@ -550,8 +550,8 @@ add_leader(struct encode_ctx *ctx, struct jw *w, const char *key, bool has,
 	if (e && !has)
 		jw_str(w, "entity_id", e->entity_id);
 	if (has && (lp->known & PF_IDS)) {
-		strlcpy_trunc(prefix + strlen(prefix), ".user", sizeof(prefix) - strlen(prefix));
-		add_id_at(w, "user", lp->ids.euid, user_name, prefix, sh);
+		join2(up, sizeof(up), prefix, ".user");
+		add_id_at(w, "user", lp->ids.euid, user_name, up, sh);
 	}
 	if (e)
 		add_entry_meta(w, e);
