@@ -476,9 +476,16 @@ max_heartbeat_stat() {
 # spawn_range MARKER FIRST LAST.
 spawn_range() {
 	(
-		[ -n "${INT_TMP:-}" ] && echo "$BASHPID $2 $3" >>"$INT_TMP/spawners-$1"
+		note_spawner "$1" "$2" "$3"
 		for ((i = $2; i <= $3; i++)); do /bin/true "$1-$i"; done
 	)
+}
+
+# Records the calling subshell as the spawner of MARKER-FIRST..LAST (when
+# there is a work directory): note_spawner MARKER FIRST LAST.
+note_spawner() {
+	[ -n "${INT_TMP:-}" ] && echo "$BASHPID $2 $3" >>"$INT_TMP/spawners-$1"
+	return 0
 }
 
 # Spawns COUNT short processes /bin/true MARKER-i: spawn_marked MARKER COUNT.

@@ -276,7 +276,7 @@ spawn_spread() {
 	[ "$n" -gt 0 ] || return 0
 	step=$(awk -v s="$secs" -v n="$n" 'BEGIN { printf "%.4f", s / n }')
 	(
-		[ -n "${INT_TMP:-}" ] && echo "$BASHPID $first $last" >>"$INT_TMP/spawners-$marker"
+		note_spawner "$marker" "$first" "$last"
 		for ((i = first; i <= last; i++)); do
 			/bin/true "$marker-$i"
 			sleep "$step"
